@@ -1,0 +1,19 @@
+//! Compiles and runs the Rust snippets of the scoro book as doctests, so that every example in
+//! the book builds and runs against the current code (`cargo test -p scoro-book`).
+//!
+//! Each chapter is included as the documentation of an empty module; rustdoc turns its fenced
+//! Rust blocks into doctests.
+
+macro_rules! chapters {
+    ($($module:ident => $file:literal),* $(,)?) => {
+        $(
+            #[doc = include_str!(concat!("src/", $file))]
+            pub mod $module {}
+        )*
+    };
+}
+
+chapters! {
+    introduction => "introduction.md",
+    structured_functions => "structured-functions.md",
+}

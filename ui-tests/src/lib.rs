@@ -1,0 +1,1 @@
+//! trybuild cases for scoro live in `tests/`.
