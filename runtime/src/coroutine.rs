@@ -13,7 +13,6 @@
 //!   nursery of this runtime is polling that very closure future (see `runtime::context`).
 
 use std::fmt;
-use std::future::Future;
 
 /// A call of a `#[structured]` function that has not started yet.
 ///

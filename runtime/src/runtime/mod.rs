@@ -1,24 +1,223 @@
-//! Temporary minimal runtime: polls one future to completion on the current thread.
+//! Entry points: [`run`], [`Runtime`] and [`Builder`].
+//!
+//! Invariant: `Runtime::run` does not return (or unwind) before every task started under it
+//! has finished or been dropped: the root task is the main call, every other task belongs to
+//! a nursery inside it, and on any unwinding the remaining tasks are dropped while the runtime
+//! is still entered. That is what makes the lifetime erasure of the main call sound.
+
 pub(crate) mod context;
+pub(crate) mod core;
+pub(crate) mod io;
+pub(crate) mod shared;
+pub(crate) mod signal;
+pub(crate) mod task;
+
+use self::core::Core;
 use crate::CoroutineCall;
+use crate::cancel::status::NONE;
+use crate::testing::MockClock;
+use crate::time::clock::Clock;
+use std::any::Any;
+use std::cell::RefCell;
+use std::fmt;
 use std::future::Future;
+use std::panic::{self, AssertUnwindSafe};
+use std::pin::Pin;
+use std::rc::Rc;
 use std::task::{Context, Poll};
 
-/// Runs `main` to completion on a new runtime and returns its value.
+/// Runs `main` on a new single-threaded runtime on this thread and returns its value.
+///
+/// `run` returns once `main` and every task started under it have finished. If a task panics,
+/// the panic cancels its siblings, waits for them, and reaches `run`'s caller.
+///
+/// While `run` is active, Ctrl-C (SIGINT) that no task listens for cancels every task (reason
+/// [`CancelReason::Interrupt`](crate::CancelReason::Interrupt)) so that cleanup code runs; a
+/// second Ctrl-C ends the process at once.
+///
+/// # Panics
+/// When called on a thread that is already running a scoro runtime (inside a task, `.await` the
+/// call or start it in a nursery instead), or when the operating system refuses to create the
+/// runtime's poller (use [`Builder::build`] to get that as an error).
+///
+/// ```
+/// #[scoro::structured]
+/// async fn answer() -> u32 {
+///     42
+/// }
+///
+/// assert_eq!(scoro::run(answer()), 42);
+/// ```
 pub fn run<F: Future>(main: CoroutineCall<F>) -> F::Output {
-    let (fut, _name) = main.into_parts();
-    let mut fut = std::pin::pin!(fut);
-    let waker = std::task::Waker::noop();
-    let mut cx = Context::from_waker(waker);
-    loop {
-        if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
-            return v;
+    let mut rt = Builder::new()
+        .build()
+        .unwrap_or_else(|e| panic!("scoro: could not create the runtime: {e}"));
+    rt.run(main)
+}
+
+/// Configures a [`Runtime`].
+///
+/// ```
+/// use scoro::{Builder, testing::MockClock};
+/// let mut rt = Builder::new().clock(MockClock::new()).build()?;
+/// # let _ = &mut rt;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Debug, Default)]
+pub struct Builder {
+    clock: Option<MockClock>,
+}
+
+impl Builder {
+    /// A builder with the default settings (the real clock).
+    pub fn new() -> Self {
+        Builder::default()
+    }
+
+    /// Uses a mock clock instead of the real one (for tests).
+    pub fn clock(mut self, clock: MockClock) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Creates the runtime. Fails when the operating system refuses the poller, its waker or
+    /// the signal handler.
+    pub fn build(self) -> std::io::Result<Runtime> {
+        let clock = match self.clock {
+            Some(m) => Clock::Mock(m),
+            None => Clock::Real,
+        };
+        let core = Core::new(clock.clone())?;
+        Ok(Runtime {
+            clock,
+            core: Some(Box::new(core)),
+            interrupted: false,
+        })
+    }
+}
+
+/// A scoro runtime: runs one call at a time on the current thread.
+///
+/// Each [`run`](Runtime::run) starts from a fresh scheduler; a runtime can be used for several
+/// runs in a row (with the same clock).
+pub struct Runtime {
+    clock: Clock,
+    core: Option<Box<Core>>,
+    interrupted: bool,
+}
+
+impl fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runtime")
+            .field("clock", &self.clock)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Runtime {
+    /// Runs `main` to completion and returns its value. See [`run`](crate::run).
+    pub fn run<F: Future>(&mut self, main: CoroutineCall<F>) -> F::Output {
+        let core = match self.core.take() {
+            Some(c) => c,
+            None => Box::new(
+                Core::new(self.clock.clone())
+                    .unwrap_or_else(|e| panic!("scoro: could not create the runtime: {e}")),
+            ),
+        };
+        let enter = core.enter();
+        let shutdown = ShutdownOnDrop(&core);
+        let (future, name) = main.into_parts();
+        let out: Rc<RefCell<Option<Result<F::Output, Box<dyn Any + Send>>>>> =
+            Rc::new(RefCell::new(None));
+        let root = RootTask {
+            future: Some(future),
+            out: out.clone(),
+        };
+        let boxed: Pin<Box<dyn Future<Output = ()> + '_>> = Box::pin(root);
+        // SAFETY: this function does not return or unwind before the root task has finished or
+        // been dropped: `run_until` returns only once `out` is filled (the root finished), and
+        // on unwinding `ShutdownOnDrop` drops every remaining task first (module invariant).
+        let erased = unsafe { task::erase(boxed) };
+        core.spawn(erased, core.root_status, name, NONE);
+        core.run_until(&|| out.borrow().is_some());
+        self.interrupted = core.signals.interrupted.get();
+        drop(shutdown);
+        drop(enter);
+        drop(core);
+        let result = out.borrow_mut().take();
+        match result {
+            Some(Ok(v)) => v,
+            Some(Err(p)) => panic::resume_unwind(p),
+            None => unreachable!("the run loop returned before the main task finished"),
         }
     }
 }
-pub(crate) fn run_main<F: Future>(main: CoroutineCall<F>) -> F::Output {
-    run(main)
+
+/// Drops the remaining tasks when a run ends (normally or by unwinding).
+struct ShutdownOnDrop<'a>(&'a Core);
+
+impl Drop for ShutdownOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.shutdown();
+    }
 }
-pub(crate) fn run_test<F: Future>(main: CoroutineCall<F>, _autojump: bool) -> F::Output {
-    run(main)
+
+pin_project_lite::pin_project! {
+    /// The main call of a run, with its result slot.
+    struct RootTask<F: Future> {
+        #[pin]
+        future: Option<F>,
+        out: Rc<RefCell<Option<Result<F::Output, Box<dyn Any + Send>>>>>,
+    }
+}
+
+impl<F: Future> Future for RootTask<F> {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let mut this = self.project();
+        let result = panic::catch_unwind(AssertUnwindSafe(|| {
+            match this.future.as_mut().as_pin_mut() {
+                Some(f) => f.poll(cx),
+                None => Poll::Pending,
+            }
+        }));
+        let outcome = match result {
+            Ok(Poll::Pending) => return Poll::Pending,
+            Ok(Poll::Ready(v)) => Ok(v),
+            Err(p) => Err(p),
+        };
+        // Drop the finished (or panicked) state machine now, while the runtime is entered.
+        let dropped = panic::catch_unwind(AssertUnwindSafe(|| this.future.set(None)));
+        let outcome = match (outcome, dropped) {
+            (Ok(_), Err(p)) => Err(p),
+            (o, _) => o,
+        };
+        *this.out.borrow_mut() = Some(outcome);
+        Poll::Ready(())
+    }
+}
+
+/// `#[scoro::main]`: runs `main`, and exits with status 130 if Ctrl-C shut the run down.
+pub(crate) fn run_main<F: Future>(main: CoroutineCall<F>) -> F::Output {
+    let mut rt = Builder::new()
+        .build()
+        .unwrap_or_else(|e| panic!("scoro: could not create the runtime: {e}"));
+    let out = rt.run(main);
+    if rt.interrupted {
+        drop(out);
+        std::process::exit(130);
+    }
+    out
+}
+
+/// `#[scoro::test]`: runs `test`, with a mock clock that autojumps if `autojump`.
+pub(crate) fn run_test<F: Future>(test: CoroutineCall<F>, autojump: bool) -> F::Output {
+    let mut builder = Builder::new();
+    if autojump {
+        builder = builder.clock(MockClock::autojump(std::time::Duration::ZERO));
+    }
+    let mut rt = builder
+        .build()
+        .unwrap_or_else(|e| panic!("scoro: could not create the runtime: {e}"));
+    rt.run(test)
 }

@@ -1,0 +1,516 @@
+//! Low-level building blocks: the primitives everything else in scoro is made of.
+//!
+//! - [`suspend`] blocks the current task until something calls [`Wakeup::wake`], with an
+//!   `abort` callback that says whether a cancellation can interrupt the wait;
+//! - [`ParkingLot`] is a FIFO of parked tasks, the basis of locks and conditions;
+//! - [`RuntimeHandle`] lets other threads run code on the runtime;
+//! - [`current_task`] describes the running task.
+//!
+//! Invariants: a suspended task is linked into its cancel status; when that status becomes
+//! cancelled the task is woken and, on its next poll, calls `abort` at most once per wait.
+//! `wake` and `cancel` may come from any thread; the first resumption wins and later ones
+//! return `false`.
+
+pub(crate) mod wait_list;
+
+use crate::CoroutineCall;
+use crate::cancel::{CancelReason, CancelRequested};
+use crate::coroutine::TaskName;
+use crate::runtime::context;
+use crate::runtime::core::TaskRef;
+use crate::runtime::shared::{self, Injected, Shared};
+use crate::runtime::task;
+use std::cell::RefCell;
+use std::error::Error;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
+use wait_list::{EntryState, WaitKey, WaitList};
+
+/// What an `abort` callback of [`suspend`] reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Abort {
+    /// The operation was unregistered: nothing will wake the task any more. The task resumes
+    /// at once with `Err(CancelRequested)`.
+    Succeeded,
+    /// The operation still owns the wakeup and will call [`Wakeup::wake`] (it completed after
+    /// all) or [`Wakeup::cancel`] (it was aborted asynchronously) later.
+    Failed,
+}
+
+enum WakeState<T> {
+    Waiting,
+    Woken(T),
+    Cancelled,
+    Done,
+}
+
+struct WakeupInner<T> {
+    state: Mutex<WakeState<T>>,
+    shared: Arc<Shared>,
+    task: TaskRef,
+}
+
+impl<T> WakeupInner<T> {
+    fn lock(&self) -> MutexGuard<'_, WakeState<T>> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The handle that resumes a task blocked in [`suspend`]. Clones resume the same wait; the
+/// first `wake` or `cancel` wins. It may be used from any thread (it is `Send + Sync` when
+/// `T: Send`).
+pub struct Wakeup<T> {
+    inner: Arc<WakeupInner<T>>,
+}
+
+impl<T> Clone for Wakeup<T> {
+    fn clone(&self) -> Self {
+        Wakeup {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<T> fmt::Debug for Wakeup<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match *self.inner.lock() {
+            WakeState::Waiting => "waiting",
+            WakeState::Woken(_) => "woken",
+            WakeState::Cancelled => "cancelled",
+            WakeState::Done => "done",
+        };
+        f.debug_struct("Wakeup").field("state", &state).finish()
+    }
+}
+
+impl<T> Wakeup<T> {
+    /// Resumes the task with `Ok(value)`. Returns `false` (and drops `value`) if the wait was
+    /// already resumed or aborted.
+    pub fn wake(&self, value: T) -> bool {
+        {
+            let mut s = self.inner.lock();
+            if !matches!(*s, WakeState::Waiting) {
+                return false;
+            }
+            *s = WakeState::Woken(value);
+        }
+        shared::wake_task(&self.inner.shared, self.inner.task);
+        true
+    }
+
+    /// Resumes the task with `Err(CancelRequested)`: the way to finish an asynchronous abort
+    /// (after `abort` returned [`Abort::Failed`]). Returns `false` if the wait was already
+    /// resumed or aborted.
+    pub fn cancel(&self) -> bool {
+        {
+            let mut s = self.inner.lock();
+            if !matches!(*s, WakeState::Waiting) {
+                return false;
+            }
+            *s = WakeState::Cancelled;
+        }
+        shared::wake_task(&self.inner.shared, self.inner.task);
+        true
+    }
+}
+
+/// Blocks the current task until its [`Wakeup`] is used, or until it is cancelled.
+///
+/// `setup` is called once, with the handle that resumes this wait: it registers the operation
+/// (and may even wake at once). If the task is cancelled while blocked, `abort` is called at
+/// most once: return [`Abort::Succeeded`] if the operation was unregistered (the task resumes
+/// with `Err(CancelRequested)`, and later `wake`s return `false`), or [`Abort::Failed`] if the
+/// operation still owns the wakeup and will call `wake` or `cancel` itself.
+///
+/// If the task is already cancelled, `suspend` returns `Err` at once without calling `setup`.
+///
+/// ```
+/// use scoro::lowlevel::{suspend, Abort};
+///
+/// #[scoro::structured]
+/// async fn answer_from_a_thread() -> Result<u32, scoro::CancelRequested> {
+///     suspend(
+///         |wakeup| {
+///             std::thread::spawn(move || {
+///                 wakeup.wake(42);
+///             });
+///         },
+///         || Abort::Failed,
+///     )
+///     .await
+/// }
+///
+/// assert_eq!(scoro::run(answer_from_a_thread()), Ok(42));
+/// ```
+pub fn suspend<T, S, A>(
+    setup: S,
+    abort: A,
+) -> CoroutineCall<impl Future<Output = Result<T, CancelRequested>>>
+where
+    S: FnOnce(Wakeup<T>),
+    A: FnOnce() -> Abort,
+{
+    CoroutineCall::internal(
+        Suspend {
+            setup: Some(setup),
+            abort: Some(abort),
+            inner: None,
+        },
+        "scoro::lowlevel",
+        "suspend",
+    )
+}
+
+struct Suspend<T, S, A> {
+    setup: Option<S>,
+    abort: Option<A>,
+    inner: Option<Arc<WakeupInner<T>>>,
+}
+
+impl<T, S, A> Unpin for Suspend<T, S, A> {}
+
+impl<T, S, A> Suspend<T, S, A> {
+    /// Takes a result the wakeup left, if any.
+    fn take(&mut self, task: u32) -> Option<Result<T, CancelRequested>> {
+        let inner = self.inner.as_ref()?;
+        let mut s = inner.lock();
+        match std::mem::replace(&mut *s, WakeState::Done) {
+            WakeState::Woken(v) => Some(Ok(v)),
+            WakeState::Cancelled => Some(Err(context::with_core(|core| core.check_cancel(task))
+                .unwrap_or(CancelRequested::new(CancelReason::Explicit)))),
+            WakeState::Waiting => {
+                *s = WakeState::Waiting;
+                None
+            }
+            WakeState::Done => None,
+        }
+    }
+}
+
+impl<T, S, A> Future for Suspend<T, S, A>
+where
+    S: FnOnce(Wakeup<T>),
+    A: FnOnce() -> Abort,
+{
+    type Output = Result<T, CancelRequested>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let task = task::verify(cx);
+        let this = &mut *self;
+        if let Some(setup) = this.setup.take() {
+            let (cancel, inner) = context::with_core(|core| {
+                let inner = Arc::new(WakeupInner {
+                    state: Mutex::new(WakeState::Waiting),
+                    shared: core.shared.clone(),
+                    task: core.task_ref(task),
+                });
+                (core.check_cancel(task), inner)
+            });
+            if let Some(c) = cancel {
+                this.abort = None;
+                return Poll::Ready(Err(c));
+            }
+            this.inner = Some(inner.clone());
+            setup(Wakeup { inner });
+        }
+        if let Some(r) = this.take(task) {
+            return Poll::Ready(r);
+        }
+        let cancel = if this.abort.is_some() {
+            context::with_core(|core| core.check_cancel(task))
+        } else {
+            None
+        };
+        if let Some(c) = cancel {
+            let abort = this.abort.take().expect("checked above");
+            match abort() {
+                Abort::Succeeded => {
+                    // A wake that raced with the abort still delivers its value.
+                    if let Some(r) = this.take(task) {
+                        return Poll::Ready(r);
+                    }
+                    return Poll::Ready(Err(c));
+                }
+                Abort::Failed => {
+                    if let Some(r) = this.take(task) {
+                        return Poll::Ready(r);
+                    }
+                    // Only `wake` or `cancel` can end the wait now.
+                    return Poll::Pending;
+                }
+            }
+        }
+        if this.abort.is_some() {
+            context::with_core(|core| core.block_cancellable(task));
+        }
+        Poll::Pending
+    }
+}
+
+impl<T, S, A> Drop for Suspend<T, S, A> {
+    fn drop(&mut self) {
+        if let Some(inner) = &self.inner {
+            *inner.lock() = WakeState::Done;
+        }
+    }
+}
+
+/// A FIFO queue of parked tasks: the basis of locks, conditions and other fair primitives.
+///
+/// [`park`](ParkingLot::park) blocks the calling task until [`unpark`](ParkingLot::unpark)
+/// picks it; tasks are unparked in the order they parked. Used by reference (`&ParkingLot`),
+/// so tasks of one runtime share it without `Arc`.
+///
+/// ```
+/// use scoro::{structured, nursery, lowlevel::ParkingLot, CancelRequested};
+///
+/// #[structured]
+/// async fn main_task() -> Result<usize, scoro::ErrorGroup<CancelRequested>> {
+///     let lot = ParkingLot::new();
+///     nursery(async |n| -> Result<usize, CancelRequested> {
+///         n.start_soon(lot.park());
+///         n.start_soon(lot.park());
+///         scoro::testing::wait_all_tasks_blocked().await?;
+///         let parked = lot.len();
+///         assert_eq!(lot.unpark_all(), 2);
+///         Ok(parked)
+///     })
+///     .await
+/// }
+///
+/// assert_eq!(scoro::run(main_task()).unwrap(), 2);
+/// ```
+#[derive(Default)]
+pub struct ParkingLot {
+    waiters: RefCell<WaitList<()>>,
+}
+
+impl fmt::Debug for ParkingLot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ParkingLot")
+            .field("parked", &self.len())
+            .finish()
+    }
+}
+
+impl ParkingLot {
+    /// An empty parking lot.
+    pub fn new() -> Self {
+        ParkingLot::default()
+    }
+
+    /// Parks the current task until it is unparked. A checkpoint: returns
+    /// `Err(CancelRequested)` if the task is cancelled before or while parked (it then leaves
+    /// the queue).
+    pub fn park(&self) -> CoroutineCall<impl Future<Output = Result<(), CancelRequested>> + '_> {
+        CoroutineCall::internal(
+            Park {
+                lot: self,
+                key: None,
+            },
+            "scoro::lowlevel",
+            "ParkingLot::park",
+        )
+    }
+
+    /// Unparks the `n` tasks that have been parked longest; returns how many there were.
+    pub fn unpark(&self, n: usize) -> usize {
+        let mut woken = 0;
+        while woken < n {
+            let t = self.waiters.borrow_mut().notify_front(|_| {});
+            match t {
+                Some(t) => {
+                    context::with_core(|core| core.wake(t));
+                    woken += 1;
+                }
+                None => break,
+            }
+        }
+        woken
+    }
+
+    /// Unparks every parked task; returns how many there were.
+    pub fn unpark_all(&self) -> usize {
+        self.unpark(usize::MAX)
+    }
+
+    /// How many tasks are parked.
+    pub fn len(&self) -> usize {
+        self.waiters.borrow().len()
+    }
+
+    /// Is no task parked?
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+struct Park<'a> {
+    lot: &'a ParkingLot,
+    key: Option<WaitKey>,
+}
+
+impl Future for Park<'_> {
+    type Output = Result<(), CancelRequested>;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let task = task::verify(cx);
+        context::with_core(|core| match self.key {
+            None => {
+                if let Some(c) = core.check_cancel(task) {
+                    return Poll::Ready(Err(c));
+                }
+                let key = self
+                    .lot
+                    .waiters
+                    .borrow_mut()
+                    .push_back(core.task_ref(task), None);
+                self.key = Some(key);
+                core.block_cancellable(task);
+                Poll::Pending
+            }
+            Some(key) => {
+                let state = self.lot.waiters.borrow().state(key);
+                match state {
+                    Some(EntryState::Notified) | None => {
+                        self.lot.waiters.borrow_mut().remove(key);
+                        self.key = None;
+                        Poll::Ready(Ok(()))
+                    }
+                    Some(EntryState::Waiting) => {
+                        if let Some(c) = core.check_cancel(task) {
+                            self.lot.waiters.borrow_mut().remove(key);
+                            self.key = None;
+                            return Poll::Ready(Err(c));
+                        }
+                        core.block_cancellable(task);
+                        Poll::Pending
+                    }
+                }
+            }
+        })
+    }
+}
+
+impl Drop for Park<'_> {
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            self.lot.waiters.borrow_mut().remove(key);
+        }
+    }
+}
+
+/// The run a [`RuntimeHandle`] refers to has finished.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RunFinished;
+
+impl fmt::Display for RunFinished {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the scoro run this handle belongs to has finished")
+    }
+}
+
+impl Error for RunFinished {}
+
+/// A handle to a running runtime that other threads can use. `Clone + Send + Sync`.
+#[derive(Clone)]
+pub struct RuntimeHandle {
+    shared: Arc<Shared>,
+}
+
+impl fmt::Debug for RuntimeHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RuntimeHandle")
+            .field("finished", &self.shared.is_closed())
+            .finish()
+    }
+}
+
+impl RuntimeHandle {
+    /// The handle of the runtime running on this thread.
+    ///
+    /// # Panics
+    /// Outside a running scoro runtime.
+    pub fn current() -> RuntimeHandle {
+        context::with_core(|core| RuntimeHandle {
+            shared: core.shared.clone(),
+        })
+    }
+
+    /// Runs `f` on the runtime's thread soon, outside any task (it must not block). Fails,
+    /// giving nothing back, once the run has finished; `f` is then dropped without running.
+    pub fn run_sync_soon(&self, f: impl FnOnce() + Send + 'static) -> Result<(), RunFinished> {
+        self.shared
+            .push(Injected::Call(Box::new(f)))
+            .map_err(|_| RunFinished)
+    }
+
+    /// Has the run finished?
+    pub fn is_finished(&self) -> bool {
+        self.shared.is_closed()
+    }
+}
+
+/// Identifies a task while it runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TaskId(u64);
+
+impl TaskId {
+    fn of(t: TaskRef) -> TaskId {
+        TaskId((u64::from(t.generation) << 32) | u64::from(t.index))
+    }
+}
+
+impl fmt::Display for TaskId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.0 & 0xffff_ffff, self.0 >> 32)
+    }
+}
+
+/// What [`current_task`] reports.
+#[derive(Clone, Debug)]
+pub struct TaskInfo {
+    id: TaskId,
+    name: TaskName,
+    parent: Option<TaskId>,
+}
+
+impl TaskInfo {
+    /// The task's id, unique among the tasks alive in this run.
+    pub fn id(&self) -> TaskId {
+        self.id
+    }
+
+    /// The path of the `#[structured]` function the task runs (for the main task, the function
+    /// passed to `run`).
+    pub fn name(&self) -> String {
+        self.name.to_string()
+    }
+
+    /// The task that runs the nursery this task belongs to (`None` for the main task).
+    pub fn parent(&self) -> Option<TaskId> {
+        self.parent
+    }
+}
+
+/// Describes the task that is running.
+///
+/// # Panics
+/// Outside a task of a running scoro runtime.
+pub fn current_task() -> TaskInfo {
+    let index = context::current_task_index();
+    if index == context::NO_TASK {
+        panic!("`current_task` must be called from a scoro task");
+    }
+    context::with_core(|core| {
+        let parent = core.task_parent(index);
+        TaskInfo {
+            id: TaskId::of(core.task_ref(index)),
+            name: core.task_name(index),
+            parent: (parent != crate::cancel::status::NONE)
+                .then(|| TaskId::of(core.task_ref(parent))),
+        }
+    })
+}

@@ -1,0 +1,880 @@
+//! Nurseries: the only way to run tasks concurrently.
+//!
+//! A nursery is a cancel scope plus a set of child tasks. Its body gets a `&Nursery` and may
+//! start children; the nursery returns when the body and every child have finished.
+//!
+//! Invariants:
+//! - Every child is a scheduler task in the nursery's cancel status (children started with
+//!   `start` live in a private status under the caller's until they call `started`, then that
+//!   status moves under the nursery's). `live` counts children plus pending starts; the
+//!   nursery future does not finish while it is non-zero.
+//! - Children are stored with their lifetime erased. The `NurseryGuard` is declared after the
+//!   `Nursery` value in the nursery's state machine, so if that state machine is dropped
+//!   before it finishes (only during a panic or teardown), the guard drops every remaining
+//!   child before anything they borrow goes away (see `runtime::task` for the whole argument).
+//! - `Nursery` has no destructor and no drop glue mentioning `'scope`; its only field that
+//!   needs dropping is an `Rc` of the shared state.
+//! - The first real error (or panic) cancels the nursery's scope with reason `SiblingFailed`.
+//!   Cancellations that the nursery's own scope caused are not errors; a cancellation that
+//!   came from an enclosing scope is kept (once) so that scope can catch it.
+
+use crate::CoroutineCall;
+use crate::cancel::scope::ScopeShared;
+use crate::cancel::status::StatusId;
+use crate::cancel::{CancelHandle, CancelReason, MaybeCancelled};
+use crate::coroutine::TaskName;
+use crate::runtime::context;
+use crate::runtime::core::{Core, TaskRef};
+use crate::runtime::task;
+use std::any::Any;
+use std::cell::{Cell, RefCell};
+use std::convert::Infallible;
+use std::error::Error;
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::marker::PhantomData;
+use std::panic::{self, AssertUnwindSafe};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+/// One or more errors from the tasks of a nursery, in the order they happened. Never empty.
+///
+/// ```
+/// use scoro::{structured, nursery, ErrorGroup};
+///
+/// #[structured]
+/// async fn fail(msg: &'static str) -> Result<(), String> {
+///     Err(msg.to_string())
+/// }
+///
+/// #[structured]
+/// async fn main_task() -> Result<(), ErrorGroup<String>> {
+///     nursery(async |n| -> Result<(), String> {
+///         n.start_soon(fail("first"));
+///         Ok(())
+///     })
+///     .await
+/// }
+///
+/// let group = scoro::run(main_task()).unwrap_err();
+/// assert_eq!(group.len(), 1);
+/// assert_eq!(group.first(), "first");
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct ErrorGroup<E> {
+    errors: Vec<E>,
+}
+
+impl<E> ErrorGroup<E> {
+    pub(crate) fn new(errors: Vec<E>) -> Self {
+        debug_assert!(!errors.is_empty());
+        ErrorGroup { errors }
+    }
+
+    /// The first error that happened.
+    pub fn first(&self) -> &E {
+        &self.errors[0]
+    }
+
+    /// How many errors the group holds (at least one).
+    #[allow(clippy::len_without_is_empty, reason = "a group is never empty")]
+    pub fn len(&self) -> usize {
+        self.errors.len()
+    }
+
+    /// The errors, in the order they happened.
+    pub fn iter(&self) -> impl Iterator<Item = &E> {
+        self.errors.iter()
+    }
+
+    /// The errors, in the order they happened.
+    pub fn into_vec(self) -> Vec<E> {
+        self.errors
+    }
+
+    /// The first error; the others are dropped.
+    pub fn into_first(self) -> E {
+        self.errors
+            .into_iter()
+            .next()
+            .expect("an ErrorGroup is never empty")
+    }
+}
+
+impl<E: fmt::Debug> fmt::Debug for ErrorGroup<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("ErrorGroup").field(&self.errors).finish()
+    }
+}
+
+impl<E: fmt::Display> fmt::Display for ErrorGroup<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.errors.len() == 1 {
+            write!(f, "{}", self.errors[0])
+        } else {
+            write!(f, "{} errors: ", self.errors.len())?;
+            for (i, e) in self.errors.iter().enumerate() {
+                if i > 0 {
+                    f.write_str("; ")?;
+                }
+                write!(f, "{e}")?;
+            }
+            Ok(())
+        }
+    }
+}
+
+impl<E: fmt::Debug + fmt::Display> Error for ErrorGroup<E> {}
+
+impl From<ErrorGroup<io::Error>> for io::Error {
+    /// A group of one comes back as that error; a larger group becomes an error of the first
+    /// one's kind that describes them all.
+    fn from(g: ErrorGroup<io::Error>) -> io::Error {
+        if g.errors.len() == 1 {
+            return g.into_first();
+        }
+        let kind = g.first().kind();
+        io::Error::new(kind, g)
+    }
+}
+
+impl<E> IntoIterator for ErrorGroup<E> {
+    type Item = E;
+    type IntoIter = std::vec::IntoIter<E>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.errors.into_iter()
+    }
+}
+
+/// What a nursery child may return: `()`, or a `Result` whose error converts into the
+/// nursery's error type.
+pub trait IntoTaskResult<E> {
+    /// The child's outcome as the nursery sees it.
+    fn into_task_result(self) -> Result<(), E>;
+}
+
+impl<E> IntoTaskResult<E> for () {
+    fn into_task_result(self) -> Result<(), E> {
+        Ok(())
+    }
+}
+
+impl<E, E2: Into<E>> IntoTaskResult<E> for Result<(), E2> {
+    fn into_task_result(self) -> Result<(), E> {
+        self.map_err(Into::into)
+    }
+}
+
+impl<E, E2: Into<E>> IntoTaskResult<E> for Result<Infallible, E2> {
+    fn into_task_result(self) -> Result<(), E> {
+        match self {
+            Ok(never) => match never {},
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// The state a nursery shares with its children.
+pub(crate) struct NurseryState<E> {
+    status: StatusId,
+    /// The task running the nursery (its body and its exit).
+    task: TaskRef,
+    /// Identifies the tasks this nursery owns in the scheduler.
+    owner: u64,
+    live: Cell<usize>,
+    waiting: Cell<bool>,
+    errors: RefCell<Vec<E>>,
+    outer_cancel: RefCell<Option<E>>,
+    panic: RefCell<Option<Box<dyn Any + Send>>>,
+    handle: RefCell<Option<Rc<ScopeShared>>>,
+}
+
+impl<E: MaybeCancelled> NurseryState<E> {
+    /// Records a child's or the body's error.
+    fn record_error(&self, e: E, core: &Core) {
+        if e.is_cancel_requested() {
+            if core.scope_cancel_called(self.status) == Some(true) {
+                // The nursery cancelled its own tasks: not an error.
+                return;
+            }
+            let mut outer = self.outer_cancel.borrow_mut();
+            if outer.is_none() {
+                *outer = Some(e);
+            }
+        } else {
+            let first = {
+                let mut errors = self.errors.borrow_mut();
+                errors.push(e);
+                errors.len() == 1
+            };
+            if first && self.panic.borrow().is_none() {
+                core.cancel_status(self.status, CancelReason::SiblingFailed);
+            }
+        }
+    }
+
+    fn record_panic(&self, p: Box<dyn Any + Send>, core: &Core) {
+        let first = {
+            let mut slot = self.panic.borrow_mut();
+            let first = slot.is_none();
+            if first {
+                *slot = Some(p);
+            }
+            first
+        };
+        if first {
+            core.cancel_status(self.status, CancelReason::SiblingFailed);
+        }
+    }
+
+    /// A child (or a pending start) is gone.
+    fn child_exited(&self, core: &Core) {
+        let live = self.live.get() - 1;
+        self.live.set(live);
+        if live == 0 && self.waiting.get() {
+            core.wake(self.task);
+        }
+    }
+
+    fn child_finished(&self, outcome: Result<Result<(), E>, Box<dyn Any + Send>>) {
+        context::with_core(|core| {
+            match outcome {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => self.record_error(e, core),
+                Err(p) => self.record_panic(p, core),
+            }
+            self.child_exited(core);
+        });
+    }
+}
+
+/// A nursery: starts child tasks that run concurrently with its body and each other.
+///
+/// Made by [`nursery`]; the body receives `&Nursery`. Children may borrow anything that
+/// outlives the `nursery(..)` call, including the `&Nursery` itself (so a child can start
+/// siblings). `'scope` is the nursery's lifetime and `'env` that of what children borrow;
+/// both are invariant.
+pub struct Nursery<'scope, 'env: 'scope, E> {
+    state: Rc<NurseryState<E>>,
+    _scope: PhantomData<&'scope mut &'scope ()>,
+    _env: PhantomData<&'env mut &'env ()>,
+}
+
+impl<E> fmt::Debug for Nursery<'_, '_, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Nursery")
+            .field("children", &self.state.live.get())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'scope, 'env, E: MaybeCancelled> Nursery<'scope, 'env, E> {
+    /// Starts `child` as a task of this nursery. It begins running at the next scheduling step.
+    ///
+    /// The child's result counts for the nursery: `()` or `Ok` is fine; an `Err` (converted
+    /// into the nursery's error type) cancels the nursery and ends up in its [`ErrorGroup`].
+    /// The child runs in the nursery's cancel scope, not in the scopes of the code that called
+    /// `start_soon`.
+    pub fn start_soon<F>(&self, child: CoroutineCall<F>)
+    where
+        F: Future + 'scope,
+        F::Output: IntoTaskResult<E>,
+        E: 'scope,
+    {
+        let (future, name) = child.into_parts();
+        let wrapper = ChildTask {
+            future: Some(future),
+            state: Some(self.state.clone()),
+            name,
+        };
+        let boxed: Pin<Box<dyn Future<Output = ()> + 'scope>> = Box::pin(wrapper);
+        // SAFETY: the task belongs to this nursery (owner id), which waits for it before its
+        // state machine finishes, and drops it first if that state machine is dropped earlier.
+        // The nursery state machine outlives `'scope` uses (module invariants, `runtime::task`).
+        let erased = unsafe { task::erase(boxed) };
+        self.state.live.set(self.state.live.get() + 1);
+        context::with_core(|core| {
+            core.spawn_owned(
+                erased,
+                self.state.status,
+                name,
+                self.state.task.index,
+                self.state.owner,
+            );
+        });
+    }
+
+    /// Starts a child and waits until it reports that it is ready, with `status.started(value)`;
+    /// returns that value. From then on it is a child of this nursery like any other.
+    ///
+    /// Until it calls `started`, the child runs in the cancel scopes of the caller of `start`
+    /// (so cancelling the caller cancels the start), and an error or panic it has comes back
+    /// from `start` instead of going to the nursery. A pending start keeps the nursery open.
+    ///
+    /// # Panics
+    /// If the child returns without calling [`TaskStatus::started`] (a bug in the child): the
+    /// panic names the child's function.
+    pub fn start<V, F, C>(&self, child: C) -> CoroutineCall<impl Future<Output = Result<V, E>>>
+    where
+        C: FnOnce(TaskStatus<V>) -> CoroutineCall<F>,
+        F: Future + 'scope,
+        F::Output: IntoTaskResult<E>,
+        V: 'scope,
+        E: 'scope,
+    {
+        CoroutineCall::internal(start_impl(self, child), "scoro", "Nursery::start")
+    }
+
+    /// Cancels the nursery: its body and every child see `Err(CancelRequested)` (reason
+    /// [`Explicit`](CancelReason::Explicit)) at their next checkpoint. Those cancellations are
+    /// not errors of the nursery.
+    ///
+    /// If the body itself ends with that cancellation, there is no value to return, so the
+    /// nursery returns `Err` holding it; a body that should survive its own nursery being
+    /// cancelled can handle the cancellation and return a value, or be run in a
+    /// [`CancelScope`](crate::CancelScope) that is cancelled instead.
+    pub fn cancel(&self) {
+        context::with_core(|core| core.cancel_status(self.state.status, CancelReason::Explicit));
+    }
+
+    /// A handle to the nursery's cancel scope.
+    pub fn cancel_handle(&self) -> CancelHandle {
+        let shared = self
+            .state
+            .handle
+            .borrow_mut()
+            .get_or_insert_with(|| ScopeShared::for_status(self.state.status))
+            .clone();
+        CancelHandle::from_shared(shared)
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A nursery child: runs the call, then reports its outcome (or panic) to the nursery.
+    struct ChildTask<F, E> {
+        #[pin]
+        future: Option<F>,
+        state: Option<Rc<NurseryState<E>>>,
+        name: TaskName,
+    }
+}
+
+impl<F, E> Future for ChildTask<F, E>
+where
+    F: Future,
+    F::Output: IntoTaskResult<E>,
+    E: MaybeCancelled,
+{
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let mut this = self.project();
+        let outcome = match poll_catching(this.future.as_mut(), cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(o) => o.map(IntoTaskResult::into_task_result),
+        };
+        let outcome = drop_catching(this.future, outcome);
+        if let Some(state) = this.state.take() {
+            state.child_finished(outcome);
+        }
+        Poll::Ready(())
+    }
+}
+
+/// Polls an optional future, catching a panic.
+fn poll_catching<F: Future>(
+    future: Pin<&mut Option<F>>,
+    cx: &mut Context<'_>,
+) -> Poll<Result<F::Output, Box<dyn Any + Send>>> {
+    match panic::catch_unwind(AssertUnwindSafe(|| match future.as_pin_mut() {
+        Some(f) => f.poll(cx),
+        None => Poll::Pending,
+    })) {
+        Ok(Poll::Pending) => Poll::Pending,
+        Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
+        Err(p) => Poll::Ready(Err(p)),
+    }
+}
+
+/// Drops a finished future, turning a panic in its destructor into the outcome if it had none.
+fn drop_catching<F, T>(
+    future: Pin<&mut Option<F>>,
+    outcome: Result<T, Box<dyn Any + Send>>,
+) -> Result<T, Box<dyn Any + Send>> {
+    let mut future = future;
+    match panic::catch_unwind(AssertUnwindSafe(|| future.set(None))) {
+        Ok(()) => outcome,
+        Err(p) => match outcome {
+            Ok(_) => Err(p),
+            Err(first) => Err(first),
+        },
+    }
+}
+
+/// Runs a nursery.
+///
+/// `body` receives the [`Nursery`] and may start children with
+/// [`start_soon`](Nursery::start_soon) and [`start`](Nursery::start). `nursery` returns when the
+/// body and every child have finished:
+///
+/// - `Ok(value)` with the body's value when nothing failed;
+/// - `Err(group)` with every real error (body and children, in the order they happened) if
+///   anything failed — the first failure cancels the rest;
+/// - `Err(group)` holding one cancellation when the nursery was cancelled from an enclosing
+///   scope, so that scope can catch it (the body's value, if any, is dropped);
+/// - if a child or the body panicked, the panic resumes here after the others finished.
+///
+/// The nursery's error type `E` is not inferred from the children (their errors go through
+/// `Into`): name it on the closure, `async |n| -> Result<(), MyError> { .. }`.
+///
+/// ```
+/// use std::time::Duration;
+/// use scoro::{structured, nursery, CancelRequested, ErrorGroup};
+///
+/// #[structured]
+/// async fn add(total: &std::cell::Cell<u32>, x: u32) -> Result<(), CancelRequested> {
+///     scoro::sleep(Duration::from_millis(u64::from(x))).await?;
+///     total.set(total.get() + x);
+///     Ok(())
+/// }
+///
+/// #[structured]
+/// async fn main_task() -> Result<u32, ErrorGroup<CancelRequested>> {
+///     let total = std::cell::Cell::new(0);
+///     nursery(async |n| -> Result<(), CancelRequested> {
+///         for x in 1..=3 {
+///             n.start_soon(add(&total, x));
+///         }
+///         Ok(())
+///     })
+///     .await?;
+///     Ok(total.get())
+/// }
+///
+/// assert_eq!(scoro::run(main_task()).unwrap(), 6);
+/// ```
+pub fn nursery<'env, T, E, B>(
+    body: B,
+) -> CoroutineCall<impl Future<Output = Result<T, ErrorGroup<E>>>>
+where
+    E: MaybeCancelled,
+    B: for<'scope> AsyncFnOnce(&'scope Nursery<'scope, 'env, E>) -> Result<T, E>,
+{
+    CoroutineCall::internal(nursery_impl(body, false), "scoro", "nursery")
+}
+
+/// A nursery whose body is this crate's own code: polled with the task's waker directly.
+pub(crate) fn nursery_trusted<'env, T, E, B>(
+    body: B,
+) -> impl Future<Output = Result<T, ErrorGroup<E>>>
+where
+    E: MaybeCancelled,
+    B: for<'scope> AsyncFnOnce(&'scope Nursery<'scope, 'env, E>) -> Result<T, E>,
+{
+    nursery_impl(body, true)
+}
+
+async fn nursery_impl<'env, T, E, B>(body: B, trusted: bool) -> Result<T, ErrorGroup<E>>
+where
+    E: MaybeCancelled,
+    B: for<'scope> AsyncFnOnce(&'scope Nursery<'scope, 'env, E>) -> Result<T, E>,
+{
+    let state: Rc<NurseryState<E>> = EnterNursery(PhantomData).await;
+    let nursery = Nursery {
+        state: state.clone(),
+        _scope: PhantomData,
+        _env: PhantomData,
+    };
+    // Declared after `nursery`: dropped before it (see module invariants).
+    let mut guard = NurseryGuard {
+        state: state.clone(),
+        done: false,
+    };
+    let body_outcome = PollBody {
+        future: body(&nursery),
+        trusted,
+    }
+    .await;
+    let mut value = None;
+    let mut body_cancel = None;
+    context::with_core(|core| match body_outcome {
+        Ok(Ok(v)) => value = Some(v),
+        Ok(Err(e)) => {
+            if e.is_cancel_requested() {
+                // Kept aside: if nothing else happened, it is the nursery's outcome.
+                if core.scope_cancel_called(state.status) != Some(true)
+                    && state.outer_cancel.borrow().is_none()
+                {
+                    *state.outer_cancel.borrow_mut() = Some(e);
+                } else {
+                    body_cancel = Some(e);
+                }
+            } else {
+                state.record_error(e, core);
+            }
+        }
+        Err(p) => state.record_panic(p, core),
+    });
+    WaitChildren {
+        state: &state,
+        yielded: false,
+    }
+    .await;
+    guard.done = true;
+    let cancel_called = context::with_core(|core| {
+        let exit = core.exit_scope(state.task.index, state.status);
+        exit.cancel_called
+    });
+    if let Some(h) = state.handle.borrow_mut().take() {
+        h.exited(cancel_called, false);
+    }
+    drop(guard);
+    if let Some(p) = state.panic.borrow_mut().take() {
+        panic::resume_unwind(p);
+    }
+    let errors = std::mem::take(&mut *state.errors.borrow_mut());
+    if !errors.is_empty() {
+        return Err(ErrorGroup::new(errors));
+    }
+    if let Some(e) = state.outer_cancel.borrow_mut().take() {
+        return Err(ErrorGroup::new(vec![e]));
+    }
+    match (value, body_cancel) {
+        (Some(v), _) => Ok(v),
+        (None, Some(e)) => Err(ErrorGroup::new(vec![e])),
+        (None, None) => unreachable!("the nursery body produced neither a value nor an error"),
+    }
+}
+
+/// Enters the nursery's scope in the current task.
+struct EnterNursery<E>(PhantomData<E>);
+
+impl<E> Future for EnterNursery<E> {
+    type Output = Rc<NurseryState<E>>;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Rc<NurseryState<E>>> {
+        let task = task::verify(cx);
+        Poll::Ready(context::with_core(|core| {
+            let status = core.enter_scope(task, Default::default());
+            Rc::new(NurseryState {
+                status,
+                task: core.task_ref(task),
+                owner: core.new_owner_id(),
+                live: Cell::new(0),
+                waiting: Cell::new(false),
+                errors: RefCell::new(Vec::new()),
+                outer_cancel: RefCell::new(None),
+                panic: RefCell::new(None),
+                handle: RefCell::new(None),
+            })
+        }))
+    }
+}
+
+/// Drops the children of a nursery whose state machine is dropped before it finished.
+struct NurseryGuard<E> {
+    state: Rc<NurseryState<E>>,
+    done: bool,
+}
+
+impl<E> Drop for NurseryGuard<E> {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        let state = &self.state;
+        context::try_with_core(|core| {
+            core.drop_owned_tasks(state.owner);
+            core.abandon_scope(state.task.index, state.status);
+        });
+        if let Some(h) = state.handle.borrow_mut().take() {
+            h.exited(false, false);
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// Polls the nursery body, catching panics. An untrusted body (user code) is polled with a
+    /// restricted waker; the macro's `ClosureBody` inside it switches back to the task's waker.
+    struct PollBody<F> {
+        #[pin]
+        future: F,
+        trusted: bool,
+    }
+}
+
+impl<F: Future> Future for PollBody<F> {
+    type Output = Result<F::Output, Box<dyn Any + Send>>;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let task = task::verify(cx);
+        let this = self.project();
+        let trusted = *this.trusted;
+        let future = this.future;
+        let result = panic::catch_unwind(AssertUnwindSafe(move || {
+            if trusted {
+                future.poll(cx)
+            } else {
+                let waker = context::with_core(|core| core.remote_waker(task));
+                let start = &*future as *const F as usize;
+                let len = std::mem::size_of::<F>();
+                let mut body_cx = Context::from_waker(&waker);
+                context::poll_nursery_body(start, len, &mut body_cx, |cx| future.poll(cx))
+            }
+        }));
+        match result {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
+            Err(p) => Poll::Ready(Err(p)),
+        }
+    }
+}
+
+/// Waits (not cancellably: the children are cancelled instead) until the nursery has no
+/// children left. With none left at once, it still yields once: the end of a nursery is a
+/// schedule point, never a cancel point.
+struct WaitChildren<'a, E> {
+    state: &'a NurseryState<E>,
+    yielded: bool,
+}
+
+impl<E> Future for WaitChildren<'_, E> {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let task = task::verify(cx);
+        if self.state.live.get() == 0 {
+            if self.yielded || self.state.waiting.get() {
+                self.state.waiting.set(false);
+                return Poll::Ready(());
+            }
+            self.yielded = true;
+            context::with_core(|core| core.yield_now(task));
+            return Poll::Pending;
+        }
+        self.state.waiting.set(true);
+        Poll::Pending
+    }
+}
+
+/// Reports to a task started with [`Nursery::start`] that it is ready.
+pub struct TaskStatus<V> {
+    shared: Rc<StartShared<V>>,
+}
+
+impl<V> fmt::Debug for TaskStatus<V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskStatus").finish_non_exhaustive()
+    }
+}
+
+impl<V> TaskStatus<V> {
+    /// Tells the nursery's `start` that this task is ready, handing it `value`. The task then
+    /// becomes a normal child of the nursery: it moves into the nursery's cancel scope.
+    ///
+    /// If the caller of `start` has been cancelled in the meantime, the task stays where it is
+    /// (under that cancelled caller, which is waiting for it) and `start` returns `value` only
+    /// if the task then finishes without error.
+    pub fn started(self, value: V) {
+        let shared = &self.shared;
+        if shared.started.replace(true) {
+            return;
+        }
+        *shared.value.borrow_mut() = Some(value);
+        context::with_core(|core| {
+            if !core.status_parent_cancelled(shared.status) {
+                core.reparent_status(shared.status, shared.nursery_status);
+                if let Some(child) = shared.child.get() {
+                    core.set_task_owner(child, shared.nursery_owner);
+                }
+                shared.adopted.set(true);
+            }
+            core.wake(shared.waiter);
+        });
+    }
+}
+
+/// Shared between a `start` call, its child and the child's `TaskStatus`.
+struct StartShared<V> {
+    nursery_status: StatusId,
+    nursery_owner: u64,
+    /// The child's private status (under the caller's until it is adopted).
+    status: StatusId,
+    /// The task waiting in `start`.
+    waiter: TaskRef,
+    /// Owner id of the child until it is adopted.
+    owner: u64,
+    value: RefCell<Option<V>>,
+    /// `started` was called.
+    started: Cell<bool>,
+    /// The child moved into the nursery.
+    adopted: Cell<bool>,
+    /// The child finished before it was adopted.
+    finished: Cell<bool>,
+    child: Cell<Option<TaskRef>>,
+}
+
+/// The outcome of a started child that finished before it was adopted.
+type StartOutcome<E> = Rc<RefCell<Option<Result<Result<(), E>, Box<dyn Any + Send>>>>>;
+
+pin_project_lite::pin_project! {
+    /// A child started with `start`.
+    struct StartChild<F, V, E> {
+        #[pin]
+        future: Option<F>,
+        shared: Rc<StartShared<V>>,
+        nursery: Rc<NurseryState<E>>,
+        outcome: StartOutcome<E>,
+    }
+}
+
+impl<F, V, E> Future for StartChild<F, V, E>
+where
+    F: Future,
+    F::Output: IntoTaskResult<E>,
+    E: MaybeCancelled,
+{
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let mut this = self.project();
+        let outcome = match poll_catching(this.future.as_mut(), cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(o) => o.map(IntoTaskResult::into_task_result),
+        };
+        let outcome = drop_catching(this.future, outcome);
+        let shared = this.shared;
+        context::with_core(|core| core.free_status(shared.status));
+        if shared.adopted.get() {
+            this.nursery.child_finished(outcome);
+        } else {
+            *this.outcome.borrow_mut() = Some(outcome);
+            shared.finished.set(true);
+            context::with_core(|core| {
+                this.nursery.child_exited(core);
+                core.wake(shared.waiter);
+            });
+        }
+        Poll::Ready(())
+    }
+}
+
+async fn start_impl<'scope, 'env, V, F, C, E>(
+    nursery: &Nursery<'scope, 'env, E>,
+    child: C,
+) -> Result<V, E>
+where
+    C: FnOnce(TaskStatus<V>) -> CoroutineCall<F>,
+    F: Future + 'scope,
+    F::Output: IntoTaskResult<E>,
+    V: 'scope,
+    E: MaybeCancelled + 'scope,
+{
+    let task = CurrentTask.await;
+    let shared: Rc<StartShared<V>> = context::with_core(|core| {
+        let caller_status = core.task_status(task);
+        Rc::new(StartShared {
+            nursery_status: nursery.state.status,
+            nursery_owner: nursery.state.owner,
+            status: core.create_status(caller_status),
+            waiter: core.task_ref(task),
+            owner: core.new_owner_id(),
+            value: RefCell::new(None),
+            started: Cell::new(false),
+            adopted: Cell::new(false),
+            finished: Cell::new(false),
+            child: Cell::new(None),
+        })
+    });
+    let outcome: StartOutcome<E> = Rc::new(RefCell::new(None));
+    let mut guard = StartGuard {
+        shared: shared.clone(),
+        nursery: &nursery.state,
+        done: false,
+    };
+    let call = child(TaskStatus {
+        shared: shared.clone(),
+    });
+    let (future, name) = call.into_parts();
+    let wrapper = StartChild {
+        future: Some(future),
+        shared: shared.clone(),
+        nursery: nursery.state.clone(),
+        outcome: outcome.clone(),
+    };
+    let boxed: Pin<Box<dyn Future<Output = ()> + 'scope>> = Box::pin(wrapper);
+    // SAFETY: until it is adopted, the task is owned by this start call, whose guard drops it if
+    // this state machine is dropped first; once adopted it is owned by the nursery, which waits
+    // for it or drops it (module invariants). Both outlive the `'scope` borrows it holds.
+    let erased = unsafe { task::erase(boxed) };
+    nursery.state.live.set(nursery.state.live.get() + 1);
+    let child_ref = context::with_core(|core| {
+        core.spawn_owned(erased, shared.status, name, task, shared.owner)
+    });
+    shared.child.set(Some(child_ref));
+    WaitStart { shared: &shared }.await;
+    guard.done = true;
+    if shared.adopted.get() {
+        let v = shared.value.borrow_mut().take();
+        return Ok(v.expect("started without a value"));
+    }
+    let finished = outcome.borrow_mut().take();
+    match finished {
+        Some(Err(p)) => panic::resume_unwind(p),
+        Some(Ok(Err(e))) => Err(e),
+        Some(Ok(Ok(()))) => match shared.value.borrow_mut().take() {
+            Some(v) => Ok(v),
+            None => panic!(
+                "`Nursery::start`: the task `{name}` returned without calling `TaskStatus::started`"
+            ),
+        },
+        None => unreachable!("`start` woke before its task started or finished"),
+    }
+}
+
+/// Drops a child that has not been adopted when its `start` call is dropped.
+struct StartGuard<'a, V, E> {
+    shared: Rc<StartShared<V>>,
+    nursery: &'a NurseryState<E>,
+    done: bool,
+}
+
+impl<V, E> Drop for StartGuard<'_, V, E> {
+    fn drop(&mut self) {
+        if self.done || self.shared.adopted.get() {
+            return;
+        }
+        let shared = &self.shared;
+        context::try_with_core(|core| {
+            if !shared.finished.get() {
+                core.drop_owned_tasks(shared.owner);
+                self.nursery.live.set(self.nursery.live.get() - 1);
+            }
+            core.free_status(shared.status);
+        });
+    }
+}
+
+/// Waits until the started child is adopted or finished.
+struct WaitStart<'a, V> {
+    shared: &'a StartShared<V>,
+}
+
+impl<V> Future for WaitStart<'_, V> {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        task::verify(cx);
+        if self.shared.adopted.get() || self.shared.finished.get() {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
+/// Gives the slab index of the task polling it.
+pub(crate) struct CurrentTask;
+
+impl Future for CurrentTask {
+    type Output = u32;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<u32> {
+        Poll::Ready(task::verify(cx))
+    }
+}

@@ -1,0 +1,965 @@
+//! The single-threaded scheduler: task slots, the run queue, the cancel status tree, the timer
+//! heap and the run loop.
+//!
+//! Invariants:
+//! - All scheduler state lives in one `RefCell<Sched>`, borrowed only for short stretches that
+//!   never call user code: a task's future is taken out of its slot before it is polled, and
+//!   futures are dropped only after the borrow ends.
+//! - A task is in exactly one of the states `Queued` (exactly one entry in the run queue),
+//!   `Running` (being polled; a wake sets `woken` and requeues it afterwards) or `Idle`
+//!   (waiting for a wake). An `Idle` task may also be linked into the blocked list of its
+//!   cancel status, which is how cancellation finds and wakes it: a cancelled wait is aborted
+//!   by waking the task, and the waiting future sees the cancellation when it is polled again.
+//! - Run-queue entries and wakers carry the slot's generation, so waking a task that has
+//!   finished (and whose slot was reused) does nothing.
+//! - Deadlines are registered in the timer heap lazily: only when a task blocks under a scope
+//!   with an effective deadline (or a blocked scope's deadline is changed). Stale heap entries
+//!   (scope exited, deadline moved) are skipped when popped and pruned when they pile up.
+//! - The loop runs the queued tasks in batches; tasks woken during a batch run in the next one.
+//!   I/O is polled, the clock read and deadlines fired between batches: at once when nothing is
+//!   runnable, else after every 64 task polls.
+
+use super::context::{self, EnterGuard};
+use super::io::IoDriver;
+use super::shared::{Injected, RemoteWaker, Shared};
+use super::signal::SignalState;
+use super::task::{self, ErasedFuture};
+use crate::cancel::status::{Check, NONE, NodeSettings, StatusId, StatusTree};
+use crate::cancel::{CancelReason, CancelRequested};
+use crate::coroutine::TaskName;
+use crate::time::clock::Clock;
+use std::cell::{Cell, RefCell};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+use std::sync::Arc;
+use std::task::{Context, Waker};
+use std::time::{Duration, Instant};
+
+/// A task: slab index plus generation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct TaskRef {
+    pub(crate) index: u32,
+    pub(crate) generation: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TaskState {
+    Free,
+    Queued,
+    Running,
+    Idle,
+}
+
+struct TaskSlot {
+    generation: u32,
+    state: TaskState,
+    woken: bool,
+    future: Option<ErasedFuture>,
+    /// Innermost cancel status the task is in.
+    status: u32,
+    name: TaskName,
+    parent: u32,
+    /// Status whose blocked list this task is linked into, or `NONE`.
+    blocked_on: u32,
+    blk_prev: u32,
+    blk_next: u32,
+    remote_waker: Option<Waker>,
+    /// The nursery (or pending `start`) that owns this task; 0 for the root.
+    owner: u64,
+}
+
+/// How many task polls may pass between two looks at I/O, the clock and deadlines.
+const MAINTENANCE_INTERVAL: u32 = 64;
+
+pub(crate) struct Sched {
+    tasks: Vec<TaskSlot>,
+    free_tasks: Vec<u32>,
+    live_tasks: usize,
+    queue: VecDeque<TaskRef>,
+    pub(crate) statuses: StatusTree,
+    timers: BinaryHeap<Reverse<(Instant, u32, u32)>>,
+    live_timers: usize,
+    idle_waiters: Vec<TaskRef>,
+    newly: Vec<u32>,
+}
+
+pub(crate) struct Core {
+    pub(crate) sched: RefCell<Sched>,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) clock: Clock,
+    cached_now: Cell<Instant>,
+    pub(crate) io: RefCell<IoDriver>,
+    pub(crate) root_status: StatusId,
+    polled: Cell<u32>,
+    injected: RefCell<Vec<Injected>>,
+    pub(crate) signals: SignalState,
+    next_owner: Cell<u64>,
+}
+
+impl Core {
+    pub(crate) fn new(clock: Clock) -> std::io::Result<Core> {
+        let io = IoDriver::new()?;
+        let shared = Arc::new(Shared::new(io.registry())?);
+        let signals = SignalState::new(io.registry())?;
+        let mut statuses = StatusTree::default();
+        let root_status = statuses.create(
+            NONE,
+            NodeSettings {
+                cancel_called: None,
+                shield: false,
+                deadline: None,
+            },
+        );
+        let now = clock.now();
+        Ok(Core {
+            sched: RefCell::new(Sched {
+                tasks: Vec::new(),
+                free_tasks: Vec::new(),
+                live_tasks: 0,
+                queue: VecDeque::new(),
+                statuses,
+                timers: BinaryHeap::new(),
+                live_timers: 0,
+                idle_waiters: Vec::new(),
+                newly: Vec::new(),
+            }),
+            shared,
+            clock,
+            cached_now: Cell::new(now),
+            io: RefCell::new(io),
+            root_status,
+            polled: Cell::new(0),
+            injected: RefCell::new(Vec::new()),
+            signals,
+            next_owner: Cell::new(1),
+        })
+    }
+
+    // ----- time -------------------------------------------------------------------------
+
+    /// The current time, read from the clock.
+    #[inline]
+    pub(crate) fn now(&self) -> Instant {
+        let now = self.clock.now();
+        if now > self.cached_now.get() {
+            self.cached_now.set(now);
+        }
+        self.cached_now.get()
+    }
+
+    /// The time checkpoints compare deadlines against: the mock clock's time, or the real time
+    /// read at the last scheduling step (cheaper than reading the clock on every checkpoint).
+    #[inline]
+    fn check_now(&self) -> Instant {
+        match &self.clock {
+            Clock::Real => self.cached_now.get(),
+            Clock::Mock(m) => m.now(),
+        }
+    }
+
+    // ----- tasks ------------------------------------------------------------------------
+
+    /// Adds a task, runnable at once, in cancel status `status`.
+    pub(crate) fn spawn(
+        &self,
+        future: ErasedFuture,
+        status: StatusId,
+        name: TaskName,
+        parent: u32,
+    ) -> TaskRef {
+        self.spawn_owned(future, status, name, parent, 0)
+    }
+
+    /// A fresh id for an owner of tasks (a nursery or a pending `start`).
+    pub(crate) fn new_owner_id(&self) -> u64 {
+        let id = self.next_owner.get();
+        self.next_owner.set(id + 1);
+        id
+    }
+
+    /// Changes the owner of task `t`.
+    pub(crate) fn set_task_owner(&self, t: TaskRef, owner: u64) {
+        let mut s = self.sched.borrow_mut();
+        if s.is_live(t) {
+            s.tasks[t.index as usize].owner = owner;
+        }
+    }
+
+    /// Drops every task of `owner` at once (their owner is going away before they finished).
+    /// Panics in their destructors are collected; the first is resumed after all are dropped,
+    /// unless the thread is already panicking.
+    pub(crate) fn drop_owned_tasks(&self, owner: u64) {
+        let owned: Vec<TaskRef> = {
+            let s = self.sched.borrow();
+            s.tasks
+                .iter()
+                .enumerate()
+                .filter(|(_, t)| t.state != TaskState::Free && t.owner == owner)
+                .map(|(i, t)| TaskRef {
+                    index: i as u32,
+                    generation: t.generation,
+                })
+                .collect()
+        };
+        let mut first_panic = None;
+        for t in owned.into_iter().rev() {
+            if let Err(p) =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.drop_task(t)))
+            {
+                first_panic.get_or_insert(p);
+            }
+        }
+        if let Some(p) = first_panic
+            && !std::thread::panicking()
+        {
+            std::panic::resume_unwind(p);
+        }
+    }
+
+    /// Adds a task owned by `owner`, runnable at once, in cancel status `status`.
+    pub(crate) fn spawn_owned(
+        &self,
+        future: ErasedFuture,
+        status: StatusId,
+        name: TaskName,
+        parent: u32,
+        owner: u64,
+    ) -> TaskRef {
+        let mut s = self.sched.borrow_mut();
+        let slot = TaskSlot {
+            generation: 0,
+            state: TaskState::Queued,
+            woken: false,
+            future: Some(future),
+            status: status.index,
+            name,
+            parent,
+            blocked_on: NONE,
+            blk_prev: NONE,
+            blk_next: NONE,
+            remote_waker: None,
+            owner,
+        };
+        let index = match s.free_tasks.pop() {
+            Some(i) => {
+                let generation = s.tasks[i as usize].generation;
+                s.tasks[i as usize] = TaskSlot { generation, ..slot };
+                i
+            }
+            None => {
+                let i = u32::try_from(s.tasks.len()).expect("too many tasks");
+                s.tasks.push(slot);
+                i
+            }
+        };
+        s.live_tasks += 1;
+        let t = TaskRef {
+            index,
+            generation: s.tasks[index as usize].generation,
+        };
+        s.queue.push_back(t);
+        t
+    }
+
+    /// The `TaskRef` of the task with slab index `index` (which must be live).
+    pub(crate) fn task_ref(&self, index: u32) -> TaskRef {
+        let s = self.sched.borrow();
+        TaskRef {
+            index,
+            generation: s.tasks[index as usize].generation,
+        }
+    }
+
+    pub(crate) fn task_name(&self, index: u32) -> TaskName {
+        self.sched.borrow().tasks[index as usize].name
+    }
+
+    pub(crate) fn task_parent(&self, index: u32) -> u32 {
+        self.sched.borrow().tasks[index as usize].parent
+    }
+
+    /// Makes `t` runnable (no-op if it already is, or if it has finished).
+    pub(crate) fn wake(&self, t: TaskRef) {
+        let mut s = self.sched.borrow_mut();
+        s.wake(t);
+    }
+
+    /// Marks the running task `index` to be polled again in the next batch.
+    #[inline]
+    pub(crate) fn yield_now(&self, index: u32) {
+        let mut s = self.sched.borrow_mut();
+        s.tasks[index as usize].woken = true;
+    }
+
+    /// Records that the running task `index` is about to wait in a way that cancellation must
+    /// interrupt: links it into its cancel status and registers the effective deadline.
+    pub(crate) fn block_cancellable(&self, index: u32) {
+        let mut s = self.sched.borrow_mut();
+        s.block(index);
+    }
+
+    /// A waker for task `index` that is safe to give to foreign code (cached per task).
+    pub(crate) fn remote_waker(&self, index: u32) -> Waker {
+        let mut s = self.sched.borrow_mut();
+        let generation = s.tasks[index as usize].generation;
+        let slot = &mut s.tasks[index as usize];
+        slot.remote_waker
+            .get_or_insert_with(|| {
+                Waker::from(Arc::new(RemoteWaker {
+                    shared: self.shared.clone(),
+                    task: TaskRef { index, generation },
+                }))
+            })
+            .clone()
+    }
+
+    /// Drops task `t` at once (its future's destructors run). Used when the owner of a task
+    /// goes away before the task finished.
+    pub(crate) fn drop_task(&self, t: TaskRef) {
+        let fut = {
+            let mut s = self.sched.borrow_mut();
+            if !s.is_live(t) {
+                return;
+            }
+            let fut = s.tasks[t.index as usize].future.take();
+            s.free_task(t.index);
+            fut
+        };
+        if let Some(fut) = fut {
+            let prev = context::set_current_task(context::NO_TASK);
+            drop(fut);
+            context::set_current_task(prev);
+        }
+    }
+
+    /// Polls task `t` once if it is queued.
+    fn poll_task(&self, t: TaskRef) {
+        let mut fut = {
+            let mut s = self.sched.borrow_mut();
+            if !s.is_live(t) {
+                return;
+            }
+            let slot = &mut s.tasks[t.index as usize];
+            if slot.state != TaskState::Queued {
+                return;
+            }
+            slot.state = TaskState::Running;
+            match slot.future.take() {
+                Some(f) => f,
+                None => return,
+            }
+        };
+        let prev = context::set_current_task(t.index);
+        let waker = task::task_waker(t.index);
+        let mut cx = Context::from_waker(&waker);
+        let ready = fut.as_mut().poll(&mut cx).is_ready();
+        context::set_current_task(prev);
+        let mut s = self.sched.borrow_mut();
+        if !s.is_live(t) {
+            drop(s);
+            drop(fut);
+            return;
+        }
+        if ready {
+            s.free_task(t.index);
+            drop(s);
+            drop(fut);
+        } else {
+            let slot = &mut s.tasks[t.index as usize];
+            slot.future = Some(fut);
+            if slot.woken {
+                slot.woken = false;
+                slot.state = TaskState::Queued;
+                s.queue.push_back(t);
+            } else {
+                slot.state = TaskState::Idle;
+            }
+        }
+    }
+
+    // ----- cancellation -----------------------------------------------------------------
+
+    /// The cancellation the task `index` should see at a checkpoint, if any. A deadline that
+    /// passed but was not processed yet is processed now.
+    #[inline]
+    pub(crate) fn check_cancel(&self, index: u32) -> Option<CancelRequested> {
+        let now = self.check_now();
+        let mut s = self.sched.borrow_mut();
+        let status = s.tasks[index as usize].status;
+        s.check_status(status, now)
+    }
+
+    /// The task's innermost cancel status.
+    pub(crate) fn task_status(&self, index: u32) -> StatusId {
+        let s = self.sched.borrow();
+        let i = s.tasks[index as usize].status;
+        StatusId {
+            index: i,
+            generation: s.statuses.node(i).generation,
+        }
+    }
+
+    /// Cancels the scope of status `id` (no-op if it has exited).
+    pub(crate) fn cancel_status(&self, id: StatusId, reason: CancelReason) {
+        let mut s = self.sched.borrow_mut();
+        if s.statuses.is_live(id) {
+            s.cancel_node(id.index, reason);
+        }
+    }
+
+    pub(crate) fn set_shield(&self, id: StatusId, shield: bool) {
+        let mut s = self.sched.borrow_mut();
+        if s.statuses.is_live(id) {
+            let mut newly = std::mem::take(&mut s.newly);
+            s.statuses.set_shield(id.index, shield, &mut newly);
+            s.wake_cancelled(&mut newly);
+            s.newly = newly;
+        }
+    }
+
+    pub(crate) fn set_deadline(&self, id: StatusId, deadline: Option<Instant>) {
+        let mut s = self.sched.borrow_mut();
+        if s.statuses.is_live(id) {
+            let mut newly = std::mem::take(&mut s.newly);
+            s.statuses.set_deadline(id.index, deadline, &mut newly);
+            s.wake_cancelled(&mut newly);
+            s.newly = newly;
+            if let Some(d) = deadline {
+                // Tasks may already be blocked under this scope: register it now.
+                s.register_deadline(id.index, d);
+            }
+        }
+    }
+
+    /// Moves status `id` under `new_parent` (used when a started task joins its nursery).
+    pub(crate) fn reparent_status(&self, id: StatusId, new_parent: StatusId) {
+        let mut s = self.sched.borrow_mut();
+        if s.statuses.is_live(id) && s.statuses.is_live(new_parent) {
+            let mut newly = std::mem::take(&mut s.newly);
+            s.statuses.reparent(id.index, new_parent.index, &mut newly);
+            s.wake_cancelled(&mut newly);
+            s.newly = newly;
+            // Blocked tasks under `id` may now be under an earlier deadline.
+            let n = s.statuses.node(id.index);
+            if let (Some(d), owner) = (n.eff_deadline, n.eff_owner) {
+                s.register_deadline(owner, d);
+            }
+        }
+    }
+
+    /// Is status `id` effectively cancelled (deadlines checked too)?
+    pub(crate) fn status_cancelled(&self, id: StatusId) -> bool {
+        let now = self.check_now();
+        let mut s = self.sched.borrow_mut();
+        s.statuses.is_live(id) && s.check_status(id.index, now).is_some()
+    }
+
+    /// Is the parent of status `id` effectively cancelled?
+    pub(crate) fn status_parent_cancelled(&self, id: StatusId) -> bool {
+        let now = self.check_now();
+        let mut s = self.sched.borrow_mut();
+        if !s.statuses.is_live(id) {
+            return false;
+        }
+        let parent = s.statuses.node(id.index).parent;
+        parent != NONE && s.check_status(parent, now).is_some()
+    }
+
+    /// Has cancellation been requested of the scope of `id` itself (by `cancel()` or by its own
+    /// deadline passing)? `None` if the scope has exited.
+    pub(crate) fn scope_cancel_called(&self, id: StatusId) -> Option<bool> {
+        let now = self.check_now();
+        let mut s = self.sched.borrow_mut();
+        if !s.statuses.is_live(id) {
+            return None;
+        }
+        let n = s.statuses.node(id.index);
+        if !n.cancel_called && n.deadline.is_some_and(|d| d <= now) {
+            s.cancel_node(id.index, CancelReason::Deadline);
+        }
+        Some(s.statuses.node(id.index).cancel_called)
+    }
+
+    /// The deadline of scope `id`, if it is live.
+    pub(crate) fn scope_deadline(&self, id: StatusId) -> Option<Option<Instant>> {
+        let s = self.sched.borrow();
+        s.statuses
+            .is_live(id)
+            .then(|| s.statuses.node(id.index).deadline)
+    }
+
+    /// Enters a new scope in task `index`; returns its status.
+    pub(crate) fn enter_scope(&self, index: u32, settings: NodeSettings) -> StatusId {
+        let mut s = self.sched.borrow_mut();
+        let parent = s.tasks[index as usize].status;
+        let id = s.statuses.create(parent, settings);
+        s.tasks[index as usize].status = id.index;
+        id
+    }
+
+    /// Creates a status under `parent` without entering it in any task.
+    pub(crate) fn create_status(&self, parent: StatusId) -> StatusId {
+        let mut s = self.sched.borrow_mut();
+        s.statuses.create(
+            parent.index,
+            NodeSettings {
+                cancel_called: None,
+                shield: false,
+                deadline: None,
+            },
+        )
+    }
+
+    /// Frees a status that no task is in any more.
+    pub(crate) fn free_status(&self, id: StatusId) {
+        let mut s = self.sched.borrow_mut();
+        if s.statuses.is_live(id) {
+            s.free_node(id.index);
+        }
+    }
+
+    /// Leaves the scope `id` of task `index`. Returns `(cancel_called, caught)`, where `caught`
+    /// says whether this scope catches a body value that is a cancellation: it was cancelled
+    /// itself and no enclosing cancellation is visible to it.
+    pub(crate) fn exit_scope(&self, index: u32, id: StatusId) -> ScopeExit {
+        let now = self.check_now();
+        let mut s = self.sched.borrow_mut();
+        if !s.statuses.is_live(id) {
+            return ScopeExit {
+                cancel_called: false,
+                catches: false,
+            };
+        }
+        // Process deadlines that passed but were not seen yet, here and above.
+        let parent = s.statuses.node(id.index).parent;
+        let _ = s.check_status(id.index, now);
+        if parent != NONE {
+            let _ = s.check_status(parent, now);
+        }
+        let n = s.statuses.node(id.index);
+        let mut cancel_called = n.cancel_called;
+        if !cancel_called && n.deadline.is_some_and(|d| d <= now) {
+            s.cancel_node(id.index, CancelReason::Deadline);
+            cancel_called = true;
+        }
+        let n = s.statuses.node(id.index);
+        let parent_visible = parent != NONE && s.statuses.node(parent).cancelled && !n.shield;
+        if s.tasks
+            .get(index as usize)
+            .is_some_and(|t| t.status == id.index)
+        {
+            s.tasks[index as usize].status = parent;
+        }
+        s.free_node(id.index);
+        ScopeExit {
+            cancel_called,
+            catches: cancel_called && !parent_visible,
+        }
+    }
+
+    /// Leaves scope `id` of task `index` without computing anything (the scope's future was
+    /// dropped before it finished).
+    pub(crate) fn abandon_scope(&self, index: u32, id: StatusId) {
+        let mut s = self.sched.borrow_mut();
+        if !s.statuses.is_live(id) {
+            return;
+        }
+        let parent = s.statuses.node(id.index).parent;
+        if s.tasks
+            .get(index as usize)
+            .is_some_and(|t| t.status == id.index)
+        {
+            s.tasks[index as usize].status = parent;
+        }
+        s.free_node(id.index);
+    }
+
+    /// The effective deadline of task `index`: `None` if there is none, a time at or before
+    /// now if the task is already cancelled.
+    pub(crate) fn effective_deadline(&self, index: u32) -> Option<Instant> {
+        let now = self.check_now();
+        let mut s = self.sched.borrow_mut();
+        let status = s.tasks[index as usize].status;
+        if s.check_status(status, now).is_some() {
+            let d = s.statuses.node(status).eff_deadline;
+            return Some(d.map_or(now, |d| d.min(now)));
+        }
+        s.statuses.node(status).eff_deadline
+    }
+
+    // ----- idle waiters (wait_all_tasks_blocked) ----------------------------------------
+
+    pub(crate) fn add_idle_waiter(&self, index: u32) {
+        let mut s = self.sched.borrow_mut();
+        let t = TaskRef {
+            index,
+            generation: s.tasks[index as usize].generation,
+        };
+        if !s.idle_waiters.contains(&t) {
+            s.idle_waiters.push(t);
+        }
+    }
+
+    /// Removes task `index` from the idle waiters; returns whether it was there.
+    pub(crate) fn remove_idle_waiter(&self, index: u32) -> bool {
+        let mut s = self.sched.borrow_mut();
+        let generation = s.tasks[index as usize].generation;
+        let before = s.idle_waiters.len();
+        s.idle_waiters
+            .retain(|t| !(t.index == index && t.generation == generation));
+        s.idle_waiters.len() != before
+    }
+
+    // ----- the run loop -----------------------------------------------------------------
+
+    /// Runs tasks until `done()` is true after a batch.
+    pub(crate) fn run_until(&self, done: &dyn Fn() -> bool) {
+        let mut batch: VecDeque<TaskRef> = VecDeque::new();
+        loop {
+            {
+                let mut s = self.sched.borrow_mut();
+                std::mem::swap(&mut s.queue, &mut batch);
+            }
+            let n = batch.len() as u32;
+            for t in batch.drain(..) {
+                self.poll_task(t);
+            }
+            if done() {
+                return;
+            }
+            let polled = self.polled.get() + n;
+            let runnable = !self.sched.borrow().queue.is_empty();
+            if runnable {
+                if polled >= MAINTENANCE_INTERVAL {
+                    self.polled.set(0);
+                    self.maintenance(Some(Duration::ZERO));
+                } else {
+                    self.polled.set(polled);
+                }
+            } else {
+                self.polled.set(0);
+                self.idle();
+            }
+        }
+    }
+
+    fn runnable(&self) -> bool {
+        !self.sched.borrow().queue.is_empty()
+    }
+
+    /// Nothing is runnable: wait for I/O, wakeups from other threads or the next deadline.
+    fn idle(&self) {
+        self.drain_injected();
+        if self.runnable() {
+            return;
+        }
+        let (has_idle_waiters, next_deadline) = {
+            let mut s = self.sched.borrow_mut();
+            (!s.idle_waiters.is_empty(), s.next_deadline())
+        };
+        if has_idle_waiters {
+            self.maintenance(Some(Duration::ZERO));
+            if !self.runnable() {
+                let mut s = self.sched.borrow_mut();
+                let waiters = std::mem::take(&mut s.idle_waiters);
+                for t in waiters {
+                    s.wake(t);
+                }
+            }
+            return;
+        }
+        match &self.clock {
+            Clock::Real => {
+                let timeout = next_deadline.map(|d| d.saturating_duration_since(Instant::now()));
+                self.maintenance(timeout);
+            }
+            Clock::Mock(mock) => {
+                let now = mock.now();
+                if next_deadline.is_some_and(|d| d <= now) {
+                    self.maintenance(Some(Duration::ZERO));
+                    return;
+                }
+                match (mock.autojump_threshold(), next_deadline) {
+                    (Some(threshold), Some(deadline)) => {
+                        self.maintenance(Some(threshold));
+                        if !self.runnable() {
+                            mock.advance_to(deadline);
+                            self.fire_deadlines();
+                        }
+                    }
+                    _ => self.maintenance(None),
+                }
+            }
+        }
+    }
+
+    /// Polls I/O (waiting at most `timeout`), takes injected work, and fires due deadlines.
+    fn maintenance(&self, timeout: Option<Duration>) {
+        self.io.borrow_mut().poll(timeout, self);
+        self.drain_injected();
+        self.fire_deadlines();
+    }
+
+    fn drain_injected(&self) {
+        let mut items = std::mem::take(&mut *self.injected.borrow_mut());
+        self.shared.drain(&mut items);
+        for item in items.drain(..) {
+            match item {
+                Injected::Wake(t) => self.wake(t),
+                Injected::Call(f) => f(),
+            }
+        }
+        *self.injected.borrow_mut() = items;
+    }
+
+    /// Cancels every scope whose registered deadline has passed.
+    pub(crate) fn fire_deadlines(&self) {
+        let now = self.now();
+        let mut s = self.sched.borrow_mut();
+        while let Some(&Reverse((d, index, generation))) = s.timers.peek() {
+            if d > now {
+                break;
+            }
+            s.timers.pop();
+            let id = StatusId { index, generation };
+            if !s.statuses.is_live(id) {
+                continue;
+            }
+            let n = s.statuses.node_mut(index);
+            if n.registered != Some(d) {
+                continue;
+            }
+            n.registered = None;
+            let fire = n.deadline == Some(d) && !n.cancel_called;
+            s.live_timers -= 1;
+            if fire {
+                s.cancel_node(index, CancelReason::Deadline);
+            }
+        }
+    }
+
+    /// Cancels the root scope (Ctrl-C, shutdown).
+    pub(crate) fn cancel_everything(&self, reason: CancelReason) {
+        self.cancel_status(self.root_status, reason);
+    }
+
+    /// Drops every task still stored (children first), then marks the run finished. Leftover
+    /// injected work is dropped without running.
+    pub(crate) fn shutdown(&self) {
+        loop {
+            let next = {
+                let s = self.sched.borrow();
+                s.tasks
+                    .iter()
+                    .enumerate()
+                    .rev()
+                    .find(|(_, t)| t.state != TaskState::Free)
+                    .map(|(i, t)| TaskRef {
+                        index: i as u32,
+                        generation: t.generation,
+                    })
+            };
+            match next {
+                Some(t) => self.drop_task(t),
+                None => break,
+            }
+        }
+        drop(self.shared.close());
+    }
+
+    /// Enters this core on the current thread.
+    pub(crate) fn enter(&self) -> EnterGuard {
+        EnterGuard::enter(self)
+    }
+
+    /// Number of live tasks.
+    #[cfg(test)]
+    pub(crate) fn live_tasks(&self) -> usize {
+        self.sched.borrow().live_tasks
+    }
+}
+
+/// What leaving a scope found.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ScopeExit {
+    pub(crate) cancel_called: bool,
+    pub(crate) catches: bool,
+}
+
+impl Sched {
+    #[inline]
+    fn is_live(&self, t: TaskRef) -> bool {
+        self.tasks
+            .get(t.index as usize)
+            .is_some_and(|s| s.generation == t.generation && s.state != TaskState::Free)
+    }
+
+    fn free_task(&mut self, index: u32) {
+        self.unblock(index);
+        let slot = &mut self.tasks[index as usize];
+        slot.state = TaskState::Free;
+        slot.generation = slot.generation.wrapping_add(1);
+        slot.future = None;
+        slot.remote_waker = None;
+        slot.woken = false;
+        self.free_tasks.push(index);
+        self.live_tasks -= 1;
+    }
+
+    #[inline]
+    fn wake(&mut self, t: TaskRef) {
+        if !self.is_live(t) {
+            return;
+        }
+        match self.tasks[t.index as usize].state {
+            TaskState::Idle => {
+                self.unblock(t.index);
+                self.tasks[t.index as usize].state = TaskState::Queued;
+                self.queue.push_back(t);
+            }
+            TaskState::Running => {
+                self.unblock(t.index);
+                self.tasks[t.index as usize].woken = true;
+            }
+            TaskState::Queued | TaskState::Free => {}
+        }
+    }
+
+    fn block(&mut self, index: u32) {
+        let slot = &self.tasks[index as usize];
+        if slot.woken || slot.blocked_on != NONE {
+            return;
+        }
+        let status = slot.status;
+        let head = self.statuses.node(status).blocked_head;
+        {
+            let slot = &mut self.tasks[index as usize];
+            slot.blocked_on = status;
+            slot.blk_prev = NONE;
+            slot.blk_next = head;
+        }
+        if head != NONE {
+            self.tasks[head as usize].blk_prev = index;
+        }
+        self.statuses.node_mut(status).blocked_head = index;
+        let n = self.statuses.node(status);
+        if let Some(d) = n.eff_deadline {
+            let owner = n.eff_owner;
+            self.register_deadline(owner, d);
+        }
+    }
+
+    fn unblock(&mut self, index: u32) {
+        let (status, prev, next) = {
+            let slot = &self.tasks[index as usize];
+            (slot.blocked_on, slot.blk_prev, slot.blk_next)
+        };
+        if status == NONE {
+            return;
+        }
+        if prev != NONE {
+            self.tasks[prev as usize].blk_next = next;
+        } else {
+            self.statuses.node_mut(status).blocked_head = next;
+        }
+        if next != NONE {
+            self.tasks[next as usize].blk_prev = prev;
+        }
+        let slot = &mut self.tasks[index as usize];
+        slot.blocked_on = NONE;
+        slot.blk_prev = NONE;
+        slot.blk_next = NONE;
+    }
+
+    fn register_deadline(&mut self, owner: u32, d: Instant) {
+        let n = self.statuses.node_mut(owner);
+        if n.registered == Some(d) || n.deadline != Some(d) {
+            return;
+        }
+        if n.registered.is_none() {
+            self.live_timers += 1;
+        }
+        n.registered = Some(d);
+        let generation = n.generation;
+        self.timers.push(Reverse((d, owner, generation)));
+        if self.timers.len() > 1024 && self.timers.len() > 4 * self.live_timers {
+            self.prune_timers();
+        }
+    }
+
+    fn prune_timers(&mut self) {
+        let statuses = &self.statuses;
+        self.timers.retain(|&Reverse((d, index, generation))| {
+            let id = StatusId { index, generation };
+            statuses.is_live(id) && statuses.node(index).registered == Some(d)
+        });
+    }
+
+    fn next_deadline(&mut self) -> Option<Instant> {
+        while let Some(&Reverse((d, index, generation))) = self.timers.peek() {
+            let id = StatusId { index, generation };
+            if self.statuses.is_live(id) && self.statuses.node(index).registered == Some(d) {
+                return Some(d);
+            }
+            self.timers.pop();
+        }
+        None
+    }
+
+    fn cancel_node(&mut self, index: u32, reason: CancelReason) {
+        let mut newly = std::mem::take(&mut self.newly);
+        self.statuses.cancel(index, reason, &mut newly);
+        self.wake_cancelled(&mut newly);
+        self.newly = newly;
+    }
+
+    /// Wakes every task blocked on the statuses in `newly` (and empties it).
+    fn wake_cancelled(&mut self, newly: &mut Vec<u32>) {
+        for status in newly.drain(..) {
+            loop {
+                let head = self.statuses.node(status).blocked_head;
+                if head == NONE {
+                    break;
+                }
+                let t = TaskRef {
+                    index: head,
+                    generation: self.tasks[head as usize].generation,
+                };
+                self.unblock(head);
+                self.wake(t);
+            }
+        }
+    }
+
+    fn free_node(&mut self, index: u32) {
+        // Tasks still linked here (only possible when scopes are torn down out of order)
+        // are woken so that they re-evaluate where they are.
+        loop {
+            let head = self.statuses.node(index).blocked_head;
+            if head == NONE {
+                break;
+            }
+            let t = TaskRef {
+                index: head,
+                generation: self.tasks[head as usize].generation,
+            };
+            self.unblock(head);
+            self.wake(t);
+        }
+        if self.statuses.node(index).registered.is_some() {
+            self.live_timers -= 1;
+        }
+        self.statuses.free(index);
+    }
+
+    #[inline]
+    fn check_status(&mut self, status: u32, now: Instant) -> Option<CancelRequested> {
+        loop {
+            match self.statuses.check(status, now) {
+                Check::NotCancelled => return None,
+                Check::Cancelled(reason) => return Some(CancelRequested::new(reason)),
+                Check::DeadlinePassed(owner) => self.cancel_node(owner, CancelReason::Deadline),
+            }
+        }
+    }
+}

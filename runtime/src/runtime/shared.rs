@@ -1,0 +1,124 @@
+//! The thread-safe part of a runtime: the injection queue and the `mio::Waker` that interrupts
+//! the run loop's I/O wait.
+//!
+//! Everything that may happen on another thread (a [`Wakeup`](crate::lowlevel::Wakeup) fired by
+//! a worker thread, [`RuntimeHandle::run_sync_soon`](crate::lowlevel::RuntimeHandle::run_sync_soon),
+//! a foreign future's waker) goes through here. The run loop drains the queue once per
+//! scheduling step.
+//!
+//! Invariants: `notified` is true whenever the queue may be non-empty and the `mio::Waker` has
+//! been (or is about to be) woken for it, so a push never needs a second syscall; once `closed`
+//! is set (the run has ended), pushes are refused and the caller gets its value back.
+
+use super::core::TaskRef;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::Wake;
+
+/// Work sent to the runtime from anywhere.
+pub(crate) enum Injected {
+    /// Make a task runnable.
+    Wake(TaskRef),
+    /// Run a function on the runtime thread.
+    Call(Box<dyn FnOnce() + Send>),
+}
+
+pub(crate) struct Shared {
+    queue: Mutex<Vec<Injected>>,
+    notified: AtomicBool,
+    closed: AtomicBool,
+    waker: mio::Waker,
+}
+
+impl fmt::Debug for Shared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Shared")
+            .field("closed", &self.closed.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+/// The `mio` token of the runtime's waker.
+pub(crate) const WAKER_TOKEN: mio::Token = mio::Token(usize::MAX);
+
+impl Shared {
+    pub(crate) fn new(registry: &mio::Registry) -> std::io::Result<Shared> {
+        Ok(Shared {
+            queue: Mutex::new(Vec::new()),
+            notified: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
+            waker: mio::Waker::new(registry, WAKER_TOKEN)?,
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Vec<Injected>> {
+        // A panic while holding this lock cannot leave the Vec inconsistent.
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Queues `item` for the run loop. Gives it back if the run has ended.
+    pub(crate) fn push(&self, item: Injected) -> Result<(), Injected> {
+        let mut q = self.lock();
+        if self.closed.load(Ordering::Acquire) {
+            return Err(item);
+        }
+        q.push(item);
+        drop(q);
+        if !self.notified.swap(true, Ordering::AcqRel) {
+            // A failed wake means the poller is gone; the run is ending and drains the queue.
+            let _ = self.waker.wake();
+        }
+        Ok(())
+    }
+
+    /// Takes everything queued, if anything was.
+    pub(crate) fn drain(&self, into: &mut Vec<Injected>) {
+        if self.notified.swap(false, Ordering::AcqRel) {
+            into.append(&mut self.lock());
+        }
+    }
+
+    /// Marks the run as finished and returns what was still queued.
+    pub(crate) fn close(&self) -> Vec<Injected> {
+        let mut q = self.lock();
+        self.closed.store(true, Ordering::Release);
+        std::mem::take(&mut *q)
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+}
+
+/// A waker that is safe to hand to foreign code: it wakes its task through the scheduler when
+/// used on the runtime thread and through the injection queue from anywhere else.
+pub(crate) struct RemoteWaker {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) task: TaskRef,
+}
+
+impl Wake for RemoteWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        wake_task(&self.shared, self.task);
+    }
+}
+
+/// Wakes `task` of the runtime behind `shared` from any thread.
+pub(crate) fn wake_task(shared: &Arc<Shared>, task: TaskRef) {
+    let local = super::context::try_with_core(|core| {
+        if Arc::ptr_eq(&core.shared, shared) {
+            core.wake(task);
+            true
+        } else {
+            false
+        }
+    });
+    if local != Some(true) {
+        let _ = shared.push(Injected::Wake(task));
+    }
+}

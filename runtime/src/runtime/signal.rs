@@ -1,0 +1,271 @@
+//! Process signals: a handler that counts signals and pokes a self-pipe, and the per-runtime
+//! side that turns them into cancellation (Ctrl-C) or hands them to signal receivers.
+//!
+//! Invariants:
+//! - The handler only does async-signal-safe work: atomic increments, `write(2)` on the
+//!   non-blocking self-pipe, and, when a second Ctrl-C arrives after the runtime already began
+//!   shutting down, `signal(SIGINT, SIG_DFL)` + `raise(SIGINT)` so the process dies at once.
+//! - A signal's handler is installed while at least one user needs it (refcounted) and the
+//!   previous disposition is restored when the last one goes, so a program outside `run`
+//!   keeps its normal Ctrl-C behaviour.
+//! - Each runtime registers its own duplicate of the pipe's read end with its `mio::Poll`
+//!   (edge-triggered, so every runtime hears every write) and compares the per-signal counters
+//!   with the values it saw last; draining the pipe is only housekeeping.
+
+use super::core::Core;
+use std::cell::{Cell, RefCell};
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::rc::Weak;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
+
+/// The `mio` token of the signal pipe.
+pub(crate) const SIGNAL_TOKEN: mio::Token = mio::Token(usize::MAX - 1);
+
+const NSIG: usize = 65;
+
+static COUNTS: [AtomicU64; NSIG] = [const { AtomicU64::new(0) }; NSIG];
+static PIPE_READ: AtomicI32 = AtomicI32::new(-1);
+static PIPE_WRITE: AtomicI32 = AtomicI32::new(-1);
+/// Set once a runtime turned a Ctrl-C into cancellation: the next one kills the process.
+static EXIT_ON_NEXT_SIGINT: AtomicBool = AtomicBool::new(false);
+
+struct Installed {
+    users: [usize; NSIG],
+    previous: [Option<libc::sigaction>; NSIG],
+}
+
+static INSTALLED: Mutex<Installed> = Mutex::new(Installed {
+    users: [0; NSIG],
+    previous: [None; NSIG],
+});
+
+extern "C" fn handler(sig: libc::c_int) {
+    let Ok(i) = usize::try_from(sig) else { return };
+    if i >= NSIG {
+        return;
+    }
+    if sig == libc::SIGINT && EXIT_ON_NEXT_SIGINT.load(Ordering::Acquire) {
+        // SAFETY: `signal` and `raise` are async-signal-safe. SIGINT is blocked while this
+        // handler runs, so the raised signal is delivered with the default action (terminate)
+        // as soon as the handler returns.
+        unsafe {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            libc::raise(libc::SIGINT);
+        }
+        return;
+    }
+    COUNTS[i].fetch_add(1, Ordering::AcqRel);
+    let fd = PIPE_WRITE.load(Ordering::Acquire);
+    if fd >= 0 {
+        let byte = sig as u8;
+        // SAFETY: `write` is async-signal-safe; the buffer is a live local byte. The pipe is
+        // non-blocking, so a full pipe just drops the byte (the counters already record it).
+        unsafe {
+            libc::write(fd, (&byte as *const u8).cast(), 1);
+        }
+    }
+}
+
+fn ensure_pipe() -> io::Result<()> {
+    if PIPE_READ.load(Ordering::Acquire) >= 0 {
+        return Ok(());
+    }
+    let mut fds = [0 as libc::c_int; 2];
+    // SAFETY: `fds` is a valid array of two ints for `pipe2` to fill.
+    let r = unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_NONBLOCK | libc::O_CLOEXEC) };
+    if r != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    PIPE_WRITE.store(fds[1], Ordering::Release);
+    PIPE_READ.store(fds[0], Ordering::Release);
+    Ok(())
+}
+
+/// Installs the counting handler for `sig` (refcounted).
+pub(crate) fn install(sig: i32) -> io::Result<()> {
+    let i = usize::try_from(sig)
+        .ok()
+        .filter(|&i| i > 0 && i < NSIG)
+        .ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{sig} is not a signal number"),
+            )
+        })?;
+    if matches!(
+        sig,
+        libc::SIGKILL | libc::SIGSTOP | libc::SIGSEGV | libc::SIGBUS | libc::SIGILL | libc::SIGFPE
+    ) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("signal {sig} cannot be caught or must not be handled asynchronously"),
+        ));
+    }
+    let mut inst = INSTALLED.lock().unwrap_or_else(|e| e.into_inner());
+    ensure_pipe()?;
+    if inst.users[i] == 0 {
+        // SAFETY: zeroed is a valid `sigaction`; we fill in the handler and mask below.
+        let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
+        action.sa_sigaction = handler as extern "C" fn(libc::c_int) as libc::sighandler_t;
+        action.sa_flags = libc::SA_RESTART;
+        // SAFETY: `sa_mask` is a valid sigset to initialise; `old` is valid to write to;
+        // `handler` only does async-signal-safe work (module invariant).
+        let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
+        let r = unsafe {
+            libc::sigemptyset(&mut action.sa_mask);
+            libc::sigaction(sig, &action, &mut old)
+        };
+        if r != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        inst.previous[i] = Some(old);
+    }
+    inst.users[i] += 1;
+    Ok(())
+}
+
+/// Drops one user of `sig`; the last one restores the previous disposition.
+pub(crate) fn release(sig: i32) {
+    let Some(i) = usize::try_from(sig).ok().filter(|&i| i > 0 && i < NSIG) else {
+        return;
+    };
+    let mut inst = INSTALLED.lock().unwrap_or_else(|e| e.into_inner());
+    if inst.users[i] == 0 {
+        return;
+    }
+    inst.users[i] -= 1;
+    if inst.users[i] == 0 {
+        if let Some(old) = inst.previous[i].take() {
+            // SAFETY: `old` is the disposition `sigaction` reported when we installed ours.
+            unsafe {
+                libc::sigaction(sig, &old, std::ptr::null_mut());
+            }
+        }
+        if sig == libc::SIGINT {
+            EXIT_ON_NEXT_SIGINT.store(false, Ordering::Release);
+        }
+    }
+}
+
+/// How many times `sig` has arrived since the process started (while a handler was installed).
+pub(crate) fn count(sig: i32) -> u64 {
+    usize::try_from(sig)
+        .ok()
+        .and_then(|i| COUNTS.get(i))
+        .map_or(0, |c| c.load(Ordering::Acquire))
+}
+
+/// Makes the next Ctrl-C terminate the process at once.
+pub(crate) fn arm_exit_on_next_sigint() {
+    EXIT_ON_NEXT_SIGINT.store(true, Ordering::Release);
+}
+
+/// A runtime's view of the signal pipe: its own duplicate of the read end, registered with its
+/// poller, and what it has seen so far.
+pub(crate) struct SignalState {
+    fd: Option<OwnedFd>,
+    last_sigint: Cell<u64>,
+    /// Set when Ctrl-C cancelled the run.
+    pub(crate) interrupted: Cell<bool>,
+    /// Receivers interested in signals (see `crate::signal`); each is notified on every new
+    /// signal and compares the counters itself.
+    pub(crate) receivers: RefCell<Vec<Weak<dyn SignalListener>>>,
+}
+
+/// Something that wants to hear about signals.
+pub(crate) trait SignalListener {
+    /// Called on the runtime thread after new signals arrived. Returns true if it consumes
+    /// SIGINT (so Ctrl-C does not cancel the run).
+    fn on_signals(&self) -> bool;
+    /// Does it listen for SIGINT?
+    fn wants_sigint(&self) -> bool;
+}
+
+impl SignalState {
+    /// Installs the Ctrl-C handler and registers the pipe with `registry`.
+    pub(crate) fn new(registry: &mio::Registry) -> io::Result<SignalState> {
+        install(libc::SIGINT)?;
+        let read = PIPE_READ.load(Ordering::Acquire);
+        // SAFETY: `read` is the pipe's read end, open for the life of the process.
+        let dup = unsafe { libc::fcntl(read, libc::F_DUPFD_CLOEXEC, 0) };
+        if dup < 0 {
+            let e = io::Error::last_os_error();
+            release(libc::SIGINT);
+            return Err(e);
+        }
+        // SAFETY: `dup` is a fresh descriptor that nothing else owns.
+        let fd = unsafe { OwnedFd::from_raw_fd(dup) };
+        let raw: RawFd = fd.as_raw_fd();
+        if let Err(e) = registry.register(
+            &mut mio::unix::SourceFd(&raw),
+            SIGNAL_TOKEN,
+            mio::Interest::READABLE,
+        ) {
+            release(libc::SIGINT);
+            return Err(e);
+        }
+        Ok(SignalState {
+            fd: Some(fd),
+            last_sigint: Cell::new(count(libc::SIGINT)),
+            interrupted: Cell::new(false),
+            receivers: RefCell::new(Vec::new()),
+        })
+    }
+
+    fn drain(&self) {
+        if let Some(fd) = &self.fd {
+            let mut buf = [0u8; 64];
+            loop {
+                // SAFETY: `buf` is a valid writable buffer of the given length and `fd` is open.
+                let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+                if n <= 0 {
+                    break;
+                }
+            }
+        }
+    }
+}
+
+impl Drop for SignalState {
+    fn drop(&mut self) {
+        release(libc::SIGINT);
+    }
+}
+
+/// The signal pipe became readable: dispatch new signals.
+pub(crate) fn on_readable(core: &Core) {
+    core.signals.drain();
+    check(core);
+}
+
+/// Looks for new signals: receivers hear about them first; an unclaimed Ctrl-C cancels the run.
+pub(crate) fn check(core: &Core) {
+    let state = &core.signals;
+    let listeners: Vec<_> = state
+        .receivers
+        .borrow()
+        .iter()
+        .filter_map(Weak::upgrade)
+        .collect();
+    let mut sigint_taken = false;
+    for l in &listeners {
+        if l.on_signals() {
+            sigint_taken = true;
+        }
+    }
+    let n = count(libc::SIGINT);
+    if n != state.last_sigint.get() {
+        state.last_sigint.set(n);
+        if !sigint_taken && !listeners.iter().any(|l| l.wants_sigint()) {
+            state.interrupted.set(true);
+            arm_exit_on_next_sigint();
+            core.cancel_everything(crate::cancel::CancelReason::Interrupt);
+        }
+    }
+    state
+        .receivers
+        .borrow_mut()
+        .retain(|w| w.strong_count() > 0);
+}
