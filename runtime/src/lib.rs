@@ -46,13 +46,21 @@
 extern crate self as scoro;
 
 mod cancel;
+pub mod channel;
 mod combinators;
+pub mod compat;
 mod coroutine;
+pub mod from_thread;
+pub mod io;
 pub mod lowlevel;
+pub mod net;
 mod nursery;
 mod runtime;
+pub mod signal;
+pub mod sync;
 pub mod testing;
 mod time;
+pub mod to_thread;
 
 pub use cancel::{
     CancelHandle, CancelReason, CancelRequested, CancelScope, MaybeCancelled, TooSlow, fail_after,

@@ -11,6 +11,7 @@
 //! `wake` and `cancel` may come from any thread; the first resumption wins and later ones
 //! return `false`.
 
+mod io_wait;
 pub(crate) mod wait_list;
 
 use crate::CoroutineCall;

@@ -28,9 +28,12 @@ use crate::cancel::status::{Check, NONE, NodeSettings, StatusId, StatusTree};
 use crate::cancel::{CancelReason, CancelRequested};
 use crate::coroutine::TaskName;
 use crate::time::clock::Clock;
+use std::any::{Any, TypeId};
 use std::cell::{Cell, RefCell};
 use std::cmp::Reverse;
+use std::collections::HashMap;
 use std::collections::{BinaryHeap, VecDeque};
+use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Context, Waker};
 use std::time::{Duration, Instant};
@@ -94,6 +97,7 @@ pub(crate) struct Core {
     injected: RefCell<Vec<Injected>>,
     pub(crate) signals: SignalState,
     next_owner: Cell<u64>,
+    locals: RefCell<HashMap<TypeId, Rc<dyn Any>>>,
 }
 
 impl Core {
@@ -132,7 +136,21 @@ impl Core {
             injected: RefCell::new(Vec::new()),
             signals,
             next_owner: Cell::new(1),
+            locals: RefCell::new(HashMap::new()),
         })
+    }
+
+    /// Per-runtime state of another module (the worker-thread limiter, signal receivers, ...),
+    /// created on first use and dropped with the runtime.
+    pub(crate) fn local<T: Default + 'static>(&self) -> Rc<T> {
+        let mut locals = self.locals.borrow_mut();
+        let any = locals
+            .entry(TypeId::of::<T>())
+            .or_insert_with(|| Rc::new(T::default()) as Rc<dyn Any>)
+            .clone();
+        drop(locals);
+        any.downcast::<T>()
+            .unwrap_or_else(|_| unreachable!("runtime locals are keyed by type"))
     }
 
     // ----- time -------------------------------------------------------------------------
