@@ -7,10 +7,17 @@
 //!   operation reports `WouldBlock` and clears it. At most one task waits per direction;
 //!   a second waiter is an error (`ResourceBusy`), as in Trio.
 //! - Events wake tasks through the scheduler; no user code runs while the driver is borrowed.
+//! - Raw descriptors waited on with `lowlevel::wait_readable`/`wait_writable` are registered
+//!   only while someone waits on them (`fd_waits` maps each to its slot and the directions in
+//!   use), with exactly the interest of those directions. Registering (or changing the
+//!   interest of) a descriptor that is already ready reports it at once, so a wait never
+//!   misses readiness that arrived before it started, edge-triggered or not.
 
 use super::core::{Core, TaskRef};
 use super::shared::WAKER_TOKEN;
+use std::collections::HashMap;
 use std::io;
+use std::os::fd::RawFd;
 use std::time::Duration;
 
 /// A direction of readiness.
@@ -46,6 +53,26 @@ pub(crate) struct IoDriver {
     slots: Vec<Slot>,
     free: Vec<u32>,
     to_wake: Vec<TaskRef>,
+    fd_waits: HashMap<RawFd, FdWait>,
+}
+
+/// A raw descriptor registered for `wait_readable`/`wait_writable`.
+#[derive(Clone, Copy, Debug)]
+struct FdWait {
+    key: IoKey,
+    read: bool,
+    write: bool,
+}
+
+impl FdWait {
+    fn interest(&self) -> Option<mio::Interest> {
+        match (self.read, self.write) {
+            (true, true) => Some(mio::Interest::READABLE | mio::Interest::WRITABLE),
+            (true, false) => Some(mio::Interest::READABLE),
+            (false, true) => Some(mio::Interest::WRITABLE),
+            (false, false) => None,
+        }
+    }
 }
 
 impl IoDriver {
@@ -56,6 +83,7 @@ impl IoDriver {
             slots: Vec::new(),
             free: Vec::new(),
             to_wake: Vec::new(),
+            fd_waits: HashMap::new(),
         })
     }
 
@@ -65,21 +93,8 @@ impl IoDriver {
 
     /// Registers `source` for both directions.
     pub(crate) fn register(&mut self, source: &mut impl mio::event::Source) -> io::Result<IoKey> {
-        let index = match self.free.pop() {
-            Some(i) => i,
-            None => {
-                self.slots.push(Slot::default());
-                u32::try_from(self.slots.len() - 1)
-                    .map_err(|_| io::Error::other("too many I/O sources"))?
-            }
-        };
-        let slot = &mut self.slots[index as usize];
-        let generation = slot.generation;
-        *slot = Slot {
-            generation,
-            live: true,
-            ..Slot::default()
-        };
+        let index = self.alloc_slot()?;
+        let generation = self.slots[index as usize].generation;
         if let Err(e) = self.poll.registry().register(
             source,
             mio::Token(index as usize),
@@ -105,6 +120,41 @@ impl IoDriver {
             self.release(key.index);
         }
         woken
+    }
+
+    /// Frees the slot of a source that is already closed (dropped away from its runtime's
+    /// thread); the descriptor left the poller when it was closed.
+    pub(crate) fn release_key(&mut self, key: IoKey) -> Vec<TaskRef> {
+        let mut woken = Vec::new();
+        if let Some(slot) = self.slot_mut(key) {
+            woken.extend(slot.reader.take());
+            woken.extend(slot.writer.take());
+            self.release(key.index);
+        }
+        woken
+    }
+
+    /// Takes a free slot and marks it live.
+    fn alloc_slot(&mut self) -> io::Result<u32> {
+        let index = match self.free.pop() {
+            Some(i) => i,
+            None => {
+                let i = u32::try_from(self.slots.len())
+                    .ok()
+                    .filter(|&i| (i as usize) < super::signal::SIGNAL_TOKEN.0)
+                    .ok_or_else(|| io::Error::other("too many I/O sources"))?;
+                self.slots.push(Slot::default());
+                i
+            }
+        };
+        let slot = &mut self.slots[index as usize];
+        let generation = slot.generation;
+        *slot = Slot {
+            generation,
+            live: true,
+            ..Slot::default()
+        };
+        Ok(index)
     }
 
     fn release(&mut self, index: u32) {
@@ -171,6 +221,147 @@ impl IoDriver {
             _ => {
                 *w = task;
                 Ok(())
+            }
+        }
+    }
+
+    /// Removes `task` as the waiter of `key` in direction `dir` (if it still is).
+    pub(crate) fn clear_waiter(&mut self, key: IoKey, dir: Direction, task: TaskRef) {
+        if let Some(s) = self.slot_mut(key) {
+            let w = match dir {
+                Direction::Read => &mut s.reader,
+                Direction::Write => &mut s.writer,
+            };
+            if *w == Some(task) {
+                *w = None;
+            }
+        }
+    }
+
+    /// Starts a wait of `task` for raw descriptor `fd` in direction `dir`: registers the
+    /// descriptor (or adds the direction to its interest) and makes `task` the waiter.
+    pub(crate) fn fd_wait_start(
+        &mut self,
+        fd: RawFd,
+        dir: Direction,
+        task: TaskRef,
+    ) -> io::Result<IoKey> {
+        let busy = || {
+            io::Error::new(
+                io::ErrorKind::ResourceBusy,
+                "another task is already waiting on this file descriptor in the same direction",
+            )
+        };
+        let entry = match self.fd_waits.get(&fd).copied() {
+            Some(mut w) => {
+                let taken = match dir {
+                    Direction::Read => &mut w.read,
+                    Direction::Write => &mut w.write,
+                };
+                if *taken {
+                    return Err(busy());
+                }
+                *taken = true;
+                let interest = w.interest().expect("a direction was just added");
+                self.poll.registry().reregister(
+                    &mut mio::unix::SourceFd(&fd),
+                    mio::Token(w.key.index as usize),
+                    interest,
+                )?;
+                w
+            }
+            None => {
+                let index = self.alloc_slot()?;
+                let key = IoKey {
+                    index,
+                    generation: self.slots[index as usize].generation,
+                };
+                let w = FdWait {
+                    key,
+                    read: dir == Direction::Read,
+                    write: dir == Direction::Write,
+                };
+                let interest = w.interest().expect("one direction is set");
+                if let Err(e) = self.poll.registry().register(
+                    &mut mio::unix::SourceFd(&fd),
+                    mio::Token(index as usize),
+                    interest,
+                ) {
+                    self.release(index);
+                    return Err(match e.kind() {
+                        io::ErrorKind::AlreadyExists => io::Error::new(
+                            io::ErrorKind::ResourceBusy,
+                            "this file descriptor belongs to a scoro I/O object; use its methods",
+                        ),
+                        _ => e,
+                    });
+                }
+                w
+            }
+        };
+        self.fd_waits.insert(fd, entry);
+        if let Some(s) = self.slot_mut(entry.key) {
+            match dir {
+                Direction::Read => {
+                    s.readable = false;
+                    s.reader = Some(task);
+                }
+                Direction::Write => {
+                    s.writable = false;
+                    s.writer = Some(task);
+                }
+            }
+            s.closed = false;
+        }
+        Ok(entry.key)
+    }
+
+    /// Has the descriptor of a wait become ready in direction `dir`?
+    pub(crate) fn fd_wait_ready(&mut self, fd: RawFd, dir: Direction) -> bool {
+        match self.fd_waits.get(&fd).copied() {
+            Some(w) => self.is_ready(w.key, dir),
+            None => true,
+        }
+    }
+
+    /// Makes `task` the waiter again after a wakeup that was not readiness.
+    pub(crate) fn fd_wait_rearm(&mut self, fd: RawFd, dir: Direction, task: TaskRef) {
+        if let Some(w) = self.fd_waits.get(&fd).copied() {
+            let _ = self.set_waiter(w.key, dir, Some(task));
+        }
+    }
+
+    /// Ends a wait started with [`fd_wait_start`](Self::fd_wait_start): drops the direction
+    /// from the descriptor's interest, and the registration when no direction is left.
+    pub(crate) fn fd_wait_end(&mut self, fd: RawFd, dir: Direction, task: TaskRef) {
+        let Some(mut w) = self.fd_waits.get(&fd).copied() else {
+            return;
+        };
+        self.clear_waiter(w.key, dir, task);
+        match dir {
+            Direction::Read => w.read = false,
+            Direction::Write => w.write = false,
+        }
+        match w.interest() {
+            Some(interest) => {
+                self.fd_waits.insert(fd, w);
+                // A failure means the descriptor was closed meanwhile; the other direction's
+                // waiter then ends by cancellation, as with any descriptor closed under it.
+                let _ = self.poll.registry().reregister(
+                    &mut mio::unix::SourceFd(&fd),
+                    mio::Token(w.key.index as usize),
+                    interest,
+                );
+            }
+            None => {
+                self.fd_waits.remove(&fd);
+                let _ = self
+                    .poll
+                    .registry()
+                    .deregister(&mut mio::unix::SourceFd(&fd));
+                if self.slot_mut(w.key).is_some() {
+                    self.release(w.key.index);
+                }
             }
         }
     }
