@@ -1,1 +1,569 @@
-//! (being written)
+//! Running blocking functions on worker threads: [`run_sync`] and [`run_sync_abandon`].
+//!
+//! A task must never block its runtime's thread. A function that blocks (file I/O, a
+//! blocking library call, a long computation) runs on a worker thread instead, while the
+//! task waits for it like for any other operation.
+//!
+//! Invariants:
+//! - [`run_sync`] may borrow from its caller. Its closure is sent to a worker with the
+//!   lifetime erased (in [`erase_job`], the only `unsafe` of this module). That is sound because
+//!   the call's future neither finishes nor is dropped before the worker is done with the
+//!   closure: it completes only after the worker stored the result, and its destructor (which
+//!   only a teardown can reach, since started scoro calls are never leaked: see
+//!   `runtime::task`) blocks until the worker has stored the result. Storing the result is
+//!   the last thing the worker does with anything that borrows.
+//! - Cancellation of `run_sync` is not delivered while the function runs: the call waits, and
+//!   returns the function's value (the next checkpoint sees the cancellation). Cancellation of
+//!   `run_sync_abandon` returns at once; the function finishes alone and its value is dropped.
+//! - Each runtime bounds the workers its calls occupy with a FIFO limiter of 40 tokens,
+//!   taken before a worker starts and given back (to the longest waiter first) on the runtime
+//!   thread when the function has returned, also for abandoned calls.
+//! - Workers are reused: a process-wide cache keeps idle threads for 10 s.
+//! - A panic in the function resumes in the waiting task (and is dropped for an abandoned
+//!   call).
+
+use crate::CoroutineCall;
+use crate::cancel::CancelRequested;
+use crate::from_thread::Rendezvous;
+use crate::lowlevel::RunFinished;
+use crate::lowlevel::wait_list::{EntryState, WaitKey, WaitList};
+use crate::runtime::context;
+use crate::runtime::core::{Core, TaskRef};
+use crate::runtime::shared::{Injected, Shared};
+use crate::runtime::task;
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::panic::{self, AssertUnwindSafe};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::task::{Context, Poll};
+use std::thread;
+use std::time::Duration;
+
+/// How many worker threads the calls of one runtime may occupy at once.
+const DEFAULT_LIMIT: usize = 40;
+
+/// How long an idle worker waits for another job before it exits.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Runs the blocking function `f` on a worker thread and returns its value.
+///
+/// `f` may borrow from the caller: the call cannot go away while the thread runs (a started
+/// scoro call always runs to completion), so the borrow lasts long enough. This is the
+/// "parallel borrowing" that futures which can be forgotten cannot offer.
+///
+/// A checkpoint on entry: if the task is already cancelled, `f` does not run and the result
+/// is `Err(CancelRequested)`. Once `f` runs, cancellation waits for it: the call returns
+/// `Ok` with `f`'s value, and the next checkpoint reports the cancellation. Use
+/// [`run_sync_abandon`] for functions that may take too long to wait for.
+///
+/// At most 40 functions of one runtime run at once; more calls wait in line (FIFO). A panic
+/// in `f` resumes in the calling task.
+///
+/// ```
+/// use scoro::to_thread;
+///
+/// #[scoro::structured]
+/// async fn main_task() -> Result<usize, scoro::CancelRequested> {
+///     let words = vec!["borrowed", "by", "a", "worker", "thread"];
+///     // The closure borrows `words`; no `Arc`, no clone.
+///     let letters = to_thread::run_sync(|| words.iter().map(|w| w.len()).sum()).await?;
+///     Ok(letters)
+/// }
+///
+/// assert_eq!(scoro::run(main_task()), Ok(24));
+/// ```
+pub fn run_sync<'a, T, F>(
+    f: F,
+) -> CoroutineCall<impl Future<Output = Result<T, CancelRequested>> + 'a>
+where
+    T: Send + 'a,
+    F: FnOnce() -> T + Send + 'a,
+{
+    CoroutineCall::internal(
+        RunSync {
+            state: RunState::Start(f),
+            abandon: false,
+        },
+        "scoro::to_thread",
+        "run_sync",
+    )
+}
+
+/// Runs the blocking function `f` on a worker thread and returns its value, or returns
+/// `Err(CancelRequested)` as soon as the task is cancelled, leaving `f` to finish alone.
+///
+/// Because the call may return while `f` still runs, `f` cannot borrow: it must be
+/// `'static`. Its value (or panic) is dropped on the worker thread if nobody waits for it any
+/// more. The worker counts against the runtime's limit of 40 until `f` returns.
+///
+/// ```
+/// use std::time::Duration;
+/// use scoro::to_thread;
+///
+/// #[scoro::structured]
+/// async fn main_task() -> bool {
+///     let slow = to_thread::run_sync_abandon(|| std::thread::sleep(Duration::from_secs(2)));
+///     // The timeout does not wait for the sleeping thread.
+///     scoro::move_on_after(Duration::from_millis(10), slow).await.is_none()
+/// }
+///
+/// assert!(scoro::run(main_task()));
+/// ```
+pub fn run_sync_abandon<T, F>(
+    f: F,
+) -> CoroutineCall<impl Future<Output = Result<T, CancelRequested>>>
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    CoroutineCall::internal(
+        RunSync {
+            state: RunState::Start(f),
+            abandon: true,
+        },
+        "scoro::to_thread",
+        "run_sync_abandon",
+    )
+}
+
+// ----- the per-runtime limiter ------------------------------------------------------------
+
+/// The worker tokens of one runtime (a `Core::local`). Tokens go to waiters in FIFO order:
+/// a returned token is handed straight to the longest waiter.
+pub(crate) struct ThreadLimiter {
+    in_use: Cell<usize>,
+    total: Cell<usize>,
+    waiters: RefCell<WaitList<()>>,
+}
+
+impl Default for ThreadLimiter {
+    fn default() -> Self {
+        ThreadLimiter {
+            in_use: Cell::new(0),
+            total: Cell::new(DEFAULT_LIMIT),
+            waiters: RefCell::new(WaitList::default()),
+        }
+    }
+}
+
+impl ThreadLimiter {
+    /// Takes a token if one is free and nobody is waiting for one.
+    fn try_acquire(&self) -> bool {
+        if self.in_use.get() < self.total.get() && self.waiters.borrow().is_empty() {
+            self.in_use.set(self.in_use.get() + 1);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Gives a token back: to the longest waiter if there is one.
+    fn release(&self, core: &Core) {
+        let next = self.waiters.borrow_mut().notify_front(|_| {});
+        match next {
+            Some(t) => core.wake(t),
+            None => self.in_use.set(self.in_use.get().saturating_sub(1)),
+        }
+    }
+}
+
+// ----- the worker pool --------------------------------------------------------------------
+
+type Job = Box<dyn FnOnce() + Send + 'static>;
+
+/// An idle worker's mailbox.
+struct Worker {
+    job: Mutex<Option<Job>>,
+    wake: Condvar,
+}
+
+/// Idle workers, most recently idle last. Lock order: `IDLE` before a worker's `job`, and
+/// `submit` never holds both.
+static IDLE: Mutex<Vec<Arc<Worker>>> = Mutex::new(Vec::new());
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Nothing here can leave the protected data inconsistent when panicking.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Runs `job` on an idle worker, or on a new one.
+fn submit(job: Job) -> std::io::Result<()> {
+    let idle = lock(&IDLE).pop();
+    match idle {
+        Some(w) => {
+            *lock(&w.job) = Some(job);
+            w.wake.notify_one();
+            Ok(())
+        }
+        None => {
+            let w = Arc::new(Worker {
+                job: Mutex::new(None),
+                wake: Condvar::new(),
+            });
+            thread::Builder::new()
+                .name("scoro-worker".into())
+                .spawn(move || worker_loop(w, job))
+                .map(drop)
+        }
+    }
+}
+
+fn worker_loop(me: Arc<Worker>, first: Job) {
+    let mut job = first;
+    loop {
+        // Jobs catch their own panics; this is a second line of defence for the thread.
+        let _ = panic::catch_unwind(AssertUnwindSafe(job));
+        lock(&IDLE).push(me.clone());
+        let mut slot = lock(&me.job);
+        let mut retiring = true;
+        job = loop {
+            if let Some(j) = slot.take() {
+                break j;
+            }
+            if retiring {
+                let (s, timeout) = me
+                    .wake
+                    .wait_timeout(slot, IDLE_TIMEOUT)
+                    .unwrap_or_else(|e| e.into_inner());
+                slot = s;
+                if timeout.timed_out() && slot.is_none() {
+                    let mut idle = lock(&IDLE);
+                    if let Some(i) = idle.iter().position(|w| Arc::ptr_eq(w, &me)) {
+                        idle.remove(i);
+                        return;
+                    }
+                    // A submitter took us off the list: its job is on the way.
+                    retiring = false;
+                }
+            } else {
+                slot = me.wake.wait(slot).unwrap_or_else(|e| e.into_inner());
+            }
+        };
+    }
+}
+
+/// Erases the lifetime of a job so that a worker thread can run it.
+///
+/// # Safety
+/// The caller must make sure that nothing the job borrows for `'a` goes away before the job
+/// has finished using it. `RunSync` guarantees this: it stays alive (never leaked, see
+/// `runtime::task`) until the job has stored its result, which is the job's last access to
+/// anything that borrows, and its destructor blocks until then.
+unsafe fn erase_job<'a>(job: Box<dyn FnOnce() + Send + 'a>) -> Job {
+    // SAFETY: only the lifetime bound of the trait object changes; the fat pointer's layout is
+    // identical. The caller upholds that the borrows outlive the job's use of them.
+    unsafe { std::mem::transmute::<Box<dyn FnOnce() + Send + 'a>, Job>(job) }
+}
+
+// ----- the link between a running job and `from_thread` -----------------------------------
+
+/// What a worker thread knows about the call it runs, so that `from_thread::run_sync` can
+/// tell when the call was torn down while it waits for the runtime (which is then blocked in
+/// the call's destructor, waiting for this thread: without the link they would deadlock).
+pub(crate) struct JobLink {
+    /// The runtime the call belongs to (compared by address only).
+    runtime: *const Shared,
+    state: Mutex<LinkState>,
+}
+
+// SAFETY: `runtime` is only compared, never dereferenced; the rest is a `Mutex`.
+unsafe impl Send for JobLink {}
+// SAFETY: as for `Send`.
+unsafe impl Sync for JobLink {}
+
+#[derive(Default)]
+struct LinkState {
+    /// The call's future was dropped; nobody will run more `from_thread` calls for it.
+    gone: bool,
+    /// The `from_thread` call this job's thread is waiting in.
+    waiting: Option<Arc<Rendezvous>>,
+}
+
+impl JobLink {
+    /// Registers a `from_thread` call to `runtime` made by this job's thread. Fails when the
+    /// job's call has been torn down (its runtime waits for this thread).
+    pub(crate) fn enter_call(
+        &self,
+        runtime: &Arc<Shared>,
+        rv: &Arc<Rendezvous>,
+    ) -> Result<bool, RunFinished> {
+        if !std::ptr::eq(self.runtime, Arc::as_ptr(runtime)) {
+            return Ok(false);
+        }
+        let mut st = lock(&self.state);
+        if st.gone {
+            return Err(RunFinished);
+        }
+        st.waiting = Some(rv.clone());
+        Ok(true)
+    }
+
+    /// The `from_thread` call registered with `enter_call` is over.
+    pub(crate) fn leave_call(&self) {
+        lock(&self.state).waiting = None;
+    }
+
+    /// The call's future is being dropped: interrupt a `from_thread` wait of its thread.
+    fn tear_down(&self) {
+        let waiting = {
+            let mut st = lock(&self.state);
+            st.gone = true;
+            st.waiting.take()
+        };
+        if let Some(rv) = waiting {
+            rv.interrupt();
+        }
+    }
+}
+
+thread_local! {
+    static CURRENT_JOB: RefCell<Option<Arc<JobLink>>> = const { RefCell::new(None) };
+}
+
+/// The link of the `run_sync` job running on this thread, if any.
+pub(crate) fn current_job() -> Option<Arc<JobLink>> {
+    CURRENT_JOB.with(|j| j.borrow().clone())
+}
+
+/// Sets `CURRENT_JOB` for as long as it lives.
+struct CurrentJob;
+
+impl CurrentJob {
+    fn enter(link: Arc<JobLink>) -> CurrentJob {
+        CURRENT_JOB.with(|j| *j.borrow_mut() = Some(link));
+        CurrentJob
+    }
+}
+
+impl Drop for CurrentJob {
+    fn drop(&mut self) {
+        CURRENT_JOB.with(|j| *j.borrow_mut() = None);
+    }
+}
+
+// ----- the call ----------------------------------------------------------------------------
+
+enum Outcome<T> {
+    Running,
+    Finished(thread::Result<T>),
+    Taken,
+}
+
+/// Where the worker leaves the function's outcome.
+struct Completion<T> {
+    outcome: Mutex<Outcome<T>>,
+    finished: Condvar,
+    /// The waiting task gave up (abandoned call): do not wake it.
+    abandoned: AtomicBool,
+    link: Arc<JobLink>,
+}
+
+impl<T> Completion<T> {
+    /// Stores the outcome. The last thing a job does with its borrowed data.
+    fn finish(&self, outcome: thread::Result<T>) {
+        *lock(&self.outcome) = Outcome::Finished(outcome);
+        self.finished.notify_all();
+    }
+
+    fn take(&self) -> Option<thread::Result<T>> {
+        let mut o = lock(&self.outcome);
+        match std::mem::replace(&mut *o, Outcome::Taken) {
+            Outcome::Finished(r) => Some(r),
+            other => {
+                *o = other;
+                None
+            }
+        }
+    }
+
+    /// Blocks until the job has finished, and drops the outcome here.
+    fn wait(&self) {
+        let mut o = lock(&self.outcome);
+        while matches!(*o, Outcome::Running) {
+            o = self.finished.wait(o).unwrap_or_else(|e| e.into_inner());
+        }
+        let outcome = std::mem::replace(&mut *o, Outcome::Taken);
+        drop(o);
+        drop(outcome);
+    }
+}
+
+enum RunState<F, T> {
+    Start(F),
+    /// Waiting for a limiter token.
+    Queued(F, WaitKey),
+    Running(Arc<Completion<T>>),
+    Done,
+}
+
+/// The future of [`run_sync`] and [`run_sync_abandon`].
+struct RunSync<F, T> {
+    state: RunState<F, T>,
+    abandon: bool,
+}
+
+// `RunSync` never pins its fields structurally.
+impl<F, T> Unpin for RunSync<F, T> {}
+
+impl<F, T> Future for RunSync<F, T>
+where
+    F: FnOnce() -> T + Send,
+    T: Send,
+{
+    type Output = Result<T, CancelRequested>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let task = task::verify(cx);
+        let this = &mut *self;
+        context::with_core(|core| {
+            loop {
+                match std::mem::replace(&mut this.state, RunState::Done) {
+                    RunState::Start(f) => {
+                        if let Some(c) = core.check_cancel(task) {
+                            return Poll::Ready(Err(c));
+                        }
+                        let limiter = core.local::<ThreadLimiter>();
+                        if limiter.try_acquire() {
+                            this.state = RunState::Running(start(f, task, core));
+                        } else {
+                            let key = limiter
+                                .waiters
+                                .borrow_mut()
+                                .push_back(core.task_ref(task), None);
+                            this.state = RunState::Queued(f, key);
+                            core.block_cancellable(task);
+                            return Poll::Pending;
+                        }
+                    }
+                    RunState::Queued(f, key) => {
+                        let limiter = core.local::<ThreadLimiter>();
+                        let state = limiter.waiters.borrow().state(key);
+                        match state {
+                            Some(EntryState::Notified) => {
+                                // A token was handed to us: it is ours even if we were
+                                // cancelled meanwhile.
+                                limiter.waiters.borrow_mut().remove(key);
+                                this.state = RunState::Running(start(f, task, core));
+                            }
+                            _ => {
+                                if let Some(c) = core.check_cancel(task) {
+                                    limiter.waiters.borrow_mut().remove(key);
+                                    return Poll::Ready(Err(c));
+                                }
+                                this.state = RunState::Queued(f, key);
+                                core.block_cancellable(task);
+                                return Poll::Pending;
+                            }
+                        }
+                    }
+                    RunState::Running(completion) => {
+                        if let Some(outcome) = completion.take() {
+                            return match outcome {
+                                Ok(v) => Poll::Ready(Ok(v)),
+                                Err(p) => panic::resume_unwind(p),
+                            };
+                        }
+                        if this.abandon {
+                            if let Some(c) = core.check_cancel(task) {
+                                completion.abandoned.store(true, Ordering::Release);
+                                return Poll::Ready(Err(c));
+                            }
+                            core.block_cancellable(task);
+                        }
+                        // Without `abandon`, only the worker's completion wakes the task:
+                        // cancellation waits for the function.
+                        this.state = RunState::Running(completion);
+                        return Poll::Pending;
+                    }
+                    RunState::Done => panic!("`to_thread::run_sync` polled after it finished"),
+                }
+            }
+        })
+    }
+}
+
+/// Hands `f` to a worker (the caller holds a limiter token for it).
+fn start<F, T>(f: F, task: u32, core: &Core) -> Arc<Completion<T>>
+where
+    F: FnOnce() -> T + Send,
+    T: Send,
+{
+    let link = Arc::new(JobLink {
+        runtime: Arc::as_ptr(&core.shared),
+        state: Mutex::new(LinkState::default()),
+    });
+    let completion = Arc::new(Completion {
+        outcome: Mutex::new(Outcome::Running),
+        finished: Condvar::new(),
+        abandoned: AtomicBool::new(false),
+        link: link.clone(),
+    });
+    let shared = core.shared.clone();
+    let me = core.task_ref(task);
+    let for_job = completion.clone();
+    let job = move || {
+        let current = CurrentJob::enter(link);
+        let outcome = panic::catch_unwind(AssertUnwindSafe(f));
+        drop(current);
+        let abandoned = for_job.abandoned.load(Ordering::Acquire);
+        for_job.finish(outcome);
+        drop(for_job);
+        // Nothing borrowed is touched from here on.
+        let _ = shared.push(Injected::Call(Box::new(move || {
+            finished_on_runtime(me, abandoned);
+        })));
+    };
+    let boxed: Box<dyn FnOnce() + Send + '_> = Box::new(job);
+    // SAFETY: the returned `Completion` is kept by a `RunSync` future until the job has
+    // called `finish`: the future completes only after `take` found the outcome, and its
+    // destructor calls `wait` (or, for an abandoned call, `F` and `T` are `'static`). See the
+    // module invariants.
+    let job = unsafe { erase_job(boxed) };
+    if let Err(e) = submit(job) {
+        // The job was dropped unrun by the failed spawn; give the token back.
+        core.local::<ThreadLimiter>().release(core);
+        panic!("scoro::to_thread: could not start a worker thread: {e}");
+    }
+    completion
+}
+
+/// Runs on the runtime thread when a job has finished: returns its token and wakes its task.
+fn finished_on_runtime(task: TaskRef, abandoned: bool) {
+    context::with_core(|core| {
+        core.local::<ThreadLimiter>().release(core);
+        if !abandoned {
+            core.wake(task);
+        }
+    });
+}
+
+impl<F, T> Drop for RunSync<F, T> {
+    fn drop(&mut self) {
+        match std::mem::replace(&mut self.state, RunState::Done) {
+            RunState::Running(completion) => {
+                if self.abandon {
+                    completion.abandoned.store(true, Ordering::Release);
+                } else {
+                    // Only a teardown gets here (see the module invariants): the function
+                    // borrows from the caller, so wait for it.
+                    completion.link.tear_down();
+                    completion.wait();
+                }
+            }
+            RunState::Queued(_, key) => {
+                context::try_with_core(|core| {
+                    let limiter = core.local::<ThreadLimiter>();
+                    let state = limiter.waiters.borrow().state(key);
+                    limiter.waiters.borrow_mut().remove(key);
+                    if state == Some(EntryState::Notified) {
+                        // A token had been handed to us: pass it on.
+                        limiter.release(core);
+                    }
+                });
+            }
+            RunState::Start(_) | RunState::Done => {}
+        }
+    }
+}

@@ -4,6 +4,7 @@
 //!   `abort` callback that says whether a cancellation can interrupt the wait;
 //! - [`ParkingLot`] is a FIFO of parked tasks, the basis of locks and conditions;
 //! - [`RuntimeHandle`] lets other threads run code on the runtime;
+//! - [`wait_readable`] and [`wait_writable`] wait for any file descriptor;
 //! - [`current_task`] describes the running task.
 //!
 //! Invariants: a suspended task is linked into its cancel status; when that status becomes
@@ -29,6 +30,8 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 use wait_list::{EntryState, WaitKey, WaitList};
+
+pub use io_wait::{wait_readable, wait_writable};
 
 /// What an `abort` callback of [`suspend`] reports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -451,6 +454,11 @@ impl RuntimeHandle {
     /// Has the run finished?
     pub fn is_finished(&self) -> bool {
         self.shared.is_closed()
+    }
+
+    /// The runtime's thread-safe part (for `from_thread`).
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
     }
 }
 
