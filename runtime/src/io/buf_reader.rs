@@ -1,0 +1,297 @@
+//! `BufReader`: a buffer in front of a reader, for reading lines.
+//!
+//! Invariants:
+//! - `buf[pos..filled]` holds the bytes read from `inner` and not yet handed out; `pos <=
+//!   filled <= buf.len()`.
+//! - `read_line` and `read_until` hand a line to the caller only once it is complete (or the
+//!   stream ended): until then it stays in the buffer, which grows past its capacity for a
+//!   long line. So a cancelled call leaves the caller's buffer untouched and loses nothing;
+//!   calling again picks the line up where it was.
+
+use super::{Read, Write};
+use crate::CoroutineCall;
+use std::fmt;
+use std::future::Future;
+use std::io;
+
+const DEFAULT_CAPACITY: usize = 8 * 1024;
+
+/// Adds a buffer to a reader, so that lines (or any delimited records) can be read without a
+/// system call per byte.
+///
+/// `BufReader<R>` is itself a [`Read`], and a [`Write`] when `R` is, so that one buffered
+/// stream can answer what it reads.
+///
+/// ```
+/// use scoro::io::BufReader;
+///
+/// #[scoro::structured]
+/// async fn main_task() -> std::io::Result<Vec<String>> {
+///     let mut reader = BufReader::new(&b"first line\nsecond line\nno newline"[..]);
+///     let mut lines = Vec::new();
+///     loop {
+///         let mut line = String::new();
+///         if reader.read_line(&mut line).await? == 0 {
+///             break;
+///         }
+///         lines.push(line);
+///     }
+///     Ok(lines)
+/// }
+///
+/// assert_eq!(
+///     scoro::run(main_task())?,
+///     ["first line\n", "second line\n", "no newline"]
+/// );
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct BufReader<R> {
+    inner: R,
+    buf: Vec<u8>,
+    capacity: usize,
+    pos: usize,
+    filled: usize,
+}
+
+impl<R: fmt::Debug> fmt::Debug for BufReader<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BufReader")
+            .field("inner", &self.inner)
+            .field("buffered", &(self.filled - self.pos))
+            .field("capacity", &self.capacity)
+            .finish()
+    }
+}
+
+impl<R> BufReader<R> {
+    /// A buffered reader with the default capacity (8 KiB).
+    pub fn new(inner: R) -> Self {
+        BufReader::with_capacity(DEFAULT_CAPACITY, inner)
+    }
+
+    /// A buffered reader that reads up to `capacity` bytes at a time (at least 1).
+    pub fn with_capacity(capacity: usize, inner: R) -> Self {
+        let capacity = capacity.max(1);
+        BufReader {
+            inner,
+            buf: vec![0; capacity],
+            capacity,
+            pos: 0,
+            filled: 0,
+        }
+    }
+
+    /// The underlying reader.
+    pub fn get_ref(&self) -> &R {
+        &self.inner
+    }
+
+    /// The underlying reader. Reading from it directly skips what is buffered.
+    pub fn get_mut(&mut self) -> &mut R {
+        &mut self.inner
+    }
+
+    /// The bytes buffered and not yet read.
+    pub fn buffer(&self) -> &[u8] {
+        &self.buf[self.pos..self.filled]
+    }
+
+    /// Gives the underlying reader back; buffered bytes are dropped (look at
+    /// [`buffer`](BufReader::buffer) first if they matter).
+    pub fn into_inner(self) -> R {
+        self.inner
+    }
+
+    /// Marks `n` buffered bytes as read (at most as many as are buffered).
+    pub fn consume(&mut self, n: usize) {
+        self.pos = (self.pos + n).min(self.filled);
+        if self.pos == self.filled {
+            self.pos = 0;
+            self.filled = 0;
+            if self.buf.len() > self.capacity {
+                // A long line made the buffer grow: give the memory back.
+                self.buf.truncate(self.capacity);
+                self.buf.shrink_to_fit();
+            }
+        }
+    }
+
+    /// Makes room at the end of the buffer: compacts, and grows it when it is full.
+    fn make_room(&mut self) {
+        if self.filled < self.buf.len() {
+            return;
+        }
+        if self.pos > 0 {
+            self.buf.copy_within(self.pos..self.filled, 0);
+            self.filled -= self.pos;
+            self.pos = 0;
+        } else {
+            let grow = self.buf.len().max(self.capacity);
+            self.buf.resize(self.buf.len() + grow, 0);
+        }
+    }
+}
+
+impl<R: Read> BufReader<R> {
+    /// Reads more bytes from the underlying reader into the buffer; returns how many (0 at the
+    /// end of the stream). A checkpoint.
+    fn fill_more(&mut self) -> CoroutineCall<impl Future<Output = io::Result<usize>>> {
+        CoroutineCall::internal(
+            async move {
+                self.make_room();
+                let filled = self.filled;
+                let n = self
+                    .inner
+                    .read(&mut self.buf[filled..])
+                    .into_parts()
+                    .0
+                    .await?;
+                self.filled += n;
+                Ok(n)
+            },
+            "scoro::io",
+            "BufReader::fill_more",
+        )
+    }
+
+    /// Returns the buffered bytes, reading more first if there are none. An empty slice
+    /// means the end of the stream. Mark what you used with [`consume`](BufReader::consume).
+    /// A checkpoint.
+    pub fn fill_buf(&mut self) -> CoroutineCall<impl Future<Output = io::Result<&[u8]>>> {
+        CoroutineCall::internal(
+            async move {
+                if self.pos == self.filled {
+                    self.fill_more().into_parts().0.await?;
+                } else {
+                    crate::checkpoint().into_parts().0.await?;
+                }
+                Ok(&self.buf[self.pos..self.filled])
+            },
+            "scoro::io",
+            "BufReader::fill_buf",
+        )
+    }
+
+    /// Waits until the buffer holds a record ending with `delim` (or the stream ended);
+    /// returns the record's length (0 only at the end of the stream). Every path goes
+    /// through at least one checkpoint.
+    fn fill_until(&mut self, delim: u8) -> CoroutineCall<impl Future<Output = io::Result<usize>>> {
+        CoroutineCall::internal(
+            async move {
+                // Bytes after `pos` already known to hold no delimiter (an offset from `pos`,
+                // which stays valid when `fill_more` moves the data to the buffer's front).
+                let mut scanned = 0;
+                let mut checked = false;
+                loop {
+                    let start = self.pos + scanned;
+                    if let Some(i) = self.buf[start..self.filled]
+                        .iter()
+                        .position(|&b| b == delim)
+                    {
+                        if !checked {
+                            crate::checkpoint().into_parts().0.await?;
+                        }
+                        return Ok(scanned + i + 1);
+                    }
+                    scanned = self.filled - self.pos;
+                    let n = self.fill_more().into_parts().0.await?;
+                    checked = true;
+                    if n == 0 {
+                        return Ok(self.filled - self.pos);
+                    }
+                }
+            },
+            "scoro::io",
+            "BufReader::fill_until",
+        )
+    }
+
+    /// Reads up to and including the next `delim` byte (or to the end of the stream),
+    /// appending it to `buf`; returns how many bytes were appended (0 at the end of the
+    /// stream). A checkpoint.
+    ///
+    /// If cancelled, `buf` is unchanged and the partial record stays buffered: calling again
+    /// continues where this call stopped, so nothing is lost.
+    pub fn read_until(
+        &mut self,
+        delim: u8,
+        buf: &mut Vec<u8>,
+    ) -> CoroutineCall<impl Future<Output = io::Result<usize>>> {
+        CoroutineCall::internal(
+            async move {
+                let len = self.fill_until(delim).into_parts().0.await?;
+                buf.extend_from_slice(&self.buf[self.pos..self.pos + len]);
+                self.consume(len);
+                Ok(len)
+            },
+            "scoro::io",
+            "BufReader::read_until",
+        )
+    }
+
+    /// Reads a line (up to and including `\n`, or to the end of the stream) and appends it to
+    /// `buf`; returns how many bytes were appended (0 at the end of the stream). A checkpoint.
+    ///
+    /// If cancelled, `buf` is unchanged and the partial line stays buffered: calling again
+    /// continues where this call stopped, so nothing is lost. A line that is not UTF-8 is
+    /// consumed and reported as [`InvalidData`](io::ErrorKind::InvalidData), `buf` unchanged.
+    ///
+    /// A line has no length limit: the buffer grows to hold it (and shrinks back once it has
+    /// been read).
+    pub fn read_line(
+        &mut self,
+        buf: &mut String,
+    ) -> CoroutineCall<impl Future<Output = io::Result<usize>>> {
+        CoroutineCall::internal(
+            async move {
+                let len = self.fill_until(b'\n').into_parts().0.await?;
+                let line = std::str::from_utf8(&self.buf[self.pos..self.pos + len]).map_err(|e| {
+                    io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!("the line is not valid UTF-8: {e}"),
+                    )
+                });
+                let result = line.map(|line| buf.push_str(line));
+                self.consume(len);
+                result.map(|()| len)
+            },
+            "scoro::io",
+            "BufReader::read_line",
+        )
+    }
+}
+
+impl<R: Read> Read for BufReader<R> {
+    fn read(&mut self, out: &mut [u8]) -> CoroutineCall<impl Future<Output = io::Result<usize>>> {
+        CoroutineCall::internal(
+            async move {
+                if self.pos == self.filled && out.len() >= self.capacity {
+                    // Nothing buffered and a large read: skip the copy.
+                    return self.inner.read(out).into_parts().0.await;
+                }
+                let available = self.fill_buf().into_parts().0.await?;
+                let n = available.len().min(out.len());
+                out[..n].copy_from_slice(&available[..n]);
+                self.consume(n);
+                Ok(n)
+            },
+            "scoro::io",
+            "<BufReader as Read>::read",
+        )
+    }
+}
+
+/// Writes go straight to the underlying writer (only reads are buffered).
+impl<R: Write> Write for BufReader<R> {
+    fn write(&mut self, buf: &[u8]) -> CoroutineCall<impl Future<Output = io::Result<usize>>> {
+        self.inner.write(buf)
+    }
+
+    fn flush(&mut self) -> CoroutineCall<impl Future<Output = io::Result<()>>> {
+        self.inner.flush()
+    }
+
+    fn shutdown(&mut self) -> CoroutineCall<impl Future<Output = io::Result<()>>> {
+        self.inner.shutdown()
+    }
+}
