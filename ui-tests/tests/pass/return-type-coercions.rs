@@ -1,0 +1,50 @@
+//! The body is checked against the declared return type, as in an `async fn`.
+use scoro::structured;
+use std::error::Error;
+use std::fmt::Display;
+
+#[structured]
+async fn boxed(flag: bool) -> Box<dyn Display> {
+    if flag {
+        return Box::new("early");
+    }
+    Box::new(42)
+}
+
+#[structured]
+async fn slice() -> &'static [u8] {
+    &[1, 2, 3]
+}
+
+#[structured]
+async fn errors(text: &str) -> Result<u32, Box<dyn Error>> {
+    let number: u32 = text.parse()?;
+    if number == 0 {
+        return Err("zero".into());
+    }
+    Ok(number)
+}
+
+#[structured]
+async fn opaque() -> impl Display {
+    "opaque"
+}
+
+#[structured]
+async fn optional() -> Option<Box<dyn Display>> {
+    Some(Box::new(1))
+}
+
+fn main() {
+    assert_eq!(scoro::run(boxed(true)).to_string(), "early");
+    assert_eq!(scoro::run(boxed(false)).to_string(), "42");
+    assert_eq!(scoro::run(slice()), [1, 2, 3]);
+    assert_eq!(scoro::run(errors("7")).ok(), Some(7));
+    assert!(scoro::run(errors("x")).is_err());
+    assert_eq!(scoro::run(errors("0")).unwrap_err().to_string(), "zero");
+    assert_eq!(scoro::run(opaque()).to_string(), "opaque");
+    assert_eq!(
+        scoro::run(optional()).map(|d| d.to_string()),
+        Some("1".to_owned())
+    );
+}
