@@ -159,12 +159,39 @@ impl VisitMut for Rewriter<'_> {
         let Ok(mut args) = MacroArgs::parse.parse2(mac.tokens.clone()) else {
             return;
         };
+        let first = match &args {
+            MacroArgs::List(list) => list.first().map(ToTokens::to_token_stream),
+            MacroArgs::Repeat(..) => None,
+        };
         let before = self.rewrites;
         args.visit(self);
-        if self.rewrites != before {
-            mac.tokens = args.into_token_stream();
+        if self.rewrites == before {
+            return;
         }
+        if let Some(condition) = first {
+            keep_assert_message(&mac.path, &mut args, condition);
+        }
+        mac.tokens = args.into_token_stream();
     }
+}
+
+// Input:  assert!(COND') where COND' is the rewritten form of the user's COND
+// Output: assert!(COND', "assertion failed: {}", ::core::stringify!(COND))
+//
+// `assert!` and `debug_assert!` print their condition's source when it fails; without a
+// message of their own they would print the rewritten code. The message they would have
+// printed is passed explicitly instead.
+fn keep_assert_message(path: &syn::Path, args: &mut MacroArgs, condition: TokenStream) {
+    let is_assert = path
+        .segments
+        .last()
+        .is_some_and(|segment| segment.ident == "assert" || segment.ident == "debug_assert");
+    let MacroArgs::List(list) = args else { return };
+    if !is_assert || list.len() != 1 {
+        return;
+    }
+    list.push(Expr::Verbatim(quote!("assertion failed: {}")));
+    list.push(Expr::Verbatim(quote!(::core::stringify!(#condition))));
 }
 
 /// The arguments of a macro invocation, when they are expressions.
