@@ -1,6 +1,8 @@
 //! Async closures in a structured body stay async closures (nursery bodies need them), with
 //! `return`, `?` and explicit return types working as usual. Their futures only run under a
 //! nursery, so this case only builds them.
+#![deny(warnings)]
+
 use scoro::structured;
 
 #[structured]

@@ -1,4 +1,5 @@
 //! Doc comments and other attributes on a structured function reach the generated one.
+#![deny(warnings)]
 #![deny(missing_docs)]
 
 use scoro::structured;

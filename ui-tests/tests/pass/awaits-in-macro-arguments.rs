@@ -1,3 +1,5 @@
+#![deny(warnings)]
+
 use scoro::structured;
 use std::fmt::Write;
 
@@ -20,6 +22,18 @@ async fn in_macros() -> String {
     out
 }
 
+// A failing `assert!` prints the condition as the user wrote it, not the rewritten code.
+#[structured]
+async fn failing_assert() {
+    assert!(double(5).await == 11);
+}
+
 fn main() {
     assert_eq!(scoro::run(in_macros()), "[2, 4] [6, 6] 100 true\n");
+    let panic = std::panic::catch_unwind(|| scoro::run(failing_assert())).unwrap_err();
+    let message = match panic.downcast_ref::<&str>() {
+        Some(message) => message.to_string(),
+        None => panic.downcast_ref::<String>().cloned().unwrap_or_default(),
+    };
+    assert_eq!(message, "assertion failed: double(5).await == 11");
 }

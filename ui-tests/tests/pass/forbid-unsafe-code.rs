@@ -1,4 +1,5 @@
 //! The generated `unsafe` blocks do not trip `forbid(unsafe_code)` in the user's crate.
+#![deny(warnings)]
 #![forbid(unsafe_code)]
 
 use scoro::structured;

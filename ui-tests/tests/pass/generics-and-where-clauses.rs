@@ -1,3 +1,5 @@
+#![deny(warnings)]
+
 use scoro::structured;
 use std::fmt::Display;
 use std::ops::Add;

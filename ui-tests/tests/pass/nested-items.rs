@@ -1,4 +1,6 @@
 //! The rewriting does not enter items nested in a body: they are compiled on their own.
+#![deny(warnings)]
+
 use scoro::structured;
 use std::future::Future;
 use std::pin::pin;

@@ -1,4 +1,6 @@
 //! The body is checked against the declared return type, as in an `async fn`.
+#![deny(warnings)]
+
 use scoro::structured;
 use std::error::Error;
 use std::fmt::Display;

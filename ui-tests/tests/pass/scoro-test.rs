@@ -1,5 +1,7 @@
 //! `#[scoro::test]` expands to `#[test]` functions (run in the `scoro-edition2021-tests`
 //! crate); here they only have to compile next to a `main`.
+#![deny(warnings)]
+
 use scoro::structured;
 
 #[structured]

@@ -1,4 +1,6 @@
 //! Unused `#[must_use]` values are errors in structured bodies; `let _ =` drops one on purpose.
+#![deny(warnings)]
+
 use scoro::structured;
 
 fn parse(text: &str) -> Result<u32, std::num::ParseIntError> {
