@@ -20,7 +20,7 @@ use syn::punctuated::Punctuated;
 use syn::visit_mut::{self, VisitMut};
 use syn::{
     Block, Expr, ExprAsync, ExprAwait, ExprBlock, ExprClosure, Macro, ReturnType, Stmt, Token,
-    token,
+    Type, token,
 };
 
 /// Rewrites one function body. `prefix` is an expression of type `&'static str` (the module
@@ -249,20 +249,16 @@ pub(crate) fn unsafe_call(call: TokenStream) -> TokenStream {
 }
 
 // Input:  the declared output type `T` of a function or async closure
-// Output: `if let Some(r) = None::<T> { return r; }`, or nothing when `T` cannot be named in an
-//         expression (it contains `impl Trait` or `!`)
+// Output: `if let Some(r) = None::<T> { return r; }` (with `impl Trait` parts of `T` as `_`),
+//         or nothing when there is no return type
 //
 // An `async` block infers its output type from its body. Returning `None::<T>`'s content first
 // fixes that type to `T` before the user's code is checked, so that `return` expressions get
 // `T` as their expected type: coercions such as `Box<S>` to `Box<dyn Trait>` work as they do
 // in an `async fn`. (The same technique as dtolnay's async-trait.)
 pub(crate) fn pin_return_type(output: &ReturnType) -> TokenStream {
-    let ty = match output {
-        ReturnType::Default => return TokenStream::new(),
-        ReturnType::Type(_, ty) if !nameable_in_expression(ty.to_token_stream()) => {
-            return TokenStream::new();
-        }
-        ReturnType::Type(_, ty) => ty,
+    let Some(ty) = expression_type(output) else {
+        return TokenStream::new();
     };
     // `return value` spans the user's `T`, so that "return type inferred to be `T` here" points
     // at the signature. The variable is only visible inside this `if`, which holds no user code.
@@ -279,7 +275,7 @@ pub(crate) fn pin_return_type(output: &ReturnType) -> TokenStream {
 }
 
 // Input:  the declared output type `T` (or none) and the user's body `{ .. }`
-// Output: `let __scoro_value: T = { .. }; __scoro_value`   (`: T` only when `T` can be named)
+// Output: `let __scoro_value: T = { .. }; __scoro_value`   (`impl Trait` parts of `T` as `_`)
 //
 // Binding the body, rather than leaving it as the block's tail, gives its value `T` as the
 // expected type (so `Ok(Box::new(s))` coerces, and a mismatch is reported at the user's
@@ -287,13 +283,7 @@ pub(crate) fn pin_return_type(output: &ReturnType) -> TokenStream {
 // original `async fn` but would look redundant as the tail of our block.
 pub(crate) fn bind_value(output: &ReturnType, body: &impl ToTokens) -> TokenStream {
     let var = syn::Ident::new("__scoro_value", Span::mixed_site());
-    let ty = match output {
-        ReturnType::Type(colon, ty) if nameable_in_expression(ty.to_token_stream()) => {
-            let colon = Token![:](colon.spans[0]);
-            quote!(#colon #ty)
-        }
-        _ => TokenStream::new(),
-    };
+    let ty = expression_type(output).map(|ty| quote!(: #ty));
     quote! {
         let #var #ty = #body;
         #[allow(unreachable_code)]
@@ -301,13 +291,29 @@ pub(crate) fn bind_value(output: &ReturnType, body: &impl ToTokens) -> TokenStre
     }
 }
 
-fn nameable_in_expression(tokens: TokenStream) -> bool {
-    tokens.into_iter().all(|token| match token {
-        proc_macro2::TokenTree::Ident(ident) => ident != "impl",
-        proc_macro2::TokenTree::Punct(punct) => punct.as_char() != '!',
-        proc_macro2::TokenTree::Group(group) => nameable_in_expression(group.stream()),
-        proc_macro2::TokenTree::Literal(_) => true,
-    })
+// Input:  a declared output type, e.g. `Result<impl Display, String>`
+// Output: the same type as it can be written in an expression or a `let`, with each
+//         `impl Trait` and `!` (which cannot be written there) left to inference:
+//         `Result<_, String>`; nothing when no part of the type would be left.
+fn expression_type(output: &ReturnType) -> Option<Type> {
+    struct Infer;
+    impl VisitMut for Infer {
+        fn visit_type_mut(&mut self, ty: &mut Type) {
+            if matches!(ty, Type::ImplTrait(_) | Type::Never(_)) {
+                *ty = Type::Infer(syn::TypeInfer {
+                    underscore_token: Token![_](Span::call_site()),
+                });
+            } else {
+                visit_mut::visit_type_mut(self, ty);
+            }
+        }
+    }
+    let ReturnType::Type(_, ty) = output else {
+        return None;
+    };
+    let mut ty = (**ty).clone();
+    Infer.visit_type_mut(&mut ty);
+    (!matches!(ty, Type::Infer(_))).then_some(ty)
 }
 
 /// The span of the first token of `tokens`, looking into invisible groups.

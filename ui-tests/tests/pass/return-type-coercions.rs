@@ -32,6 +32,20 @@ async fn opaque() -> impl Display {
     "opaque"
 }
 
+// `impl Trait` parts of the type are left to inference; the rest still guides `?`.
+#[structured]
+async fn partly_opaque(text: &str) -> Result<impl Display, String> {
+    let number: u32 = text.parse().map_err(|_| format!("not a number: {text}"))?;
+    Ok(number + 1)
+}
+
+// A body that never returns gives no `unreachable_code` warning.
+#[structured]
+#[allow(dead_code)]
+async fn unfinished() -> u32 {
+    todo!()
+}
+
 #[structured]
 async fn optional() -> Option<Box<dyn Display>> {
     Some(Box::new(1))
@@ -45,6 +59,11 @@ fn main() {
     assert!(scoro::run(errors("x")).is_err());
     assert_eq!(scoro::run(errors("0")).unwrap_err().to_string(), "zero");
     assert_eq!(scoro::run(opaque()).to_string(), "opaque");
+    assert_eq!(
+        scoro::run(partly_opaque("1")).map(|d| d.to_string()),
+        Ok("2".to_owned())
+    );
+    assert!(scoro::run(partly_opaque("x")).is_err());
     assert_eq!(
         scoro::run(optional()).map(|d| d.to_string()),
         Some("1".to_owned())
