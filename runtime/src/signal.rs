@@ -154,8 +154,10 @@ pub fn open_signal_receiver(signals: &[i32]) -> io::Result<SignalReceiver> {
 ///     let handler = RefCell::new(None);
 ///     suspend(
 ///         |wakeup| {
-///             let h = set_handler(&[SIGINT], move |_| drop(wakeup.wake(()))).expect("SIGINT");
-///             *handler.borrow_mut() = Some(h);
+///             let h = set_handler(&[SIGINT], move |_| {
+///                 wakeup.wake(());
+///             });
+///             *handler.borrow_mut() = h.ok();
 ///         },
 ///         || {
 ///             handler.borrow_mut().take(); // stop listening: nothing will wake us now

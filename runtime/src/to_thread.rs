@@ -72,7 +72,7 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 ///     Ok(letters)
 /// }
 ///
-/// assert_eq!(scoro::run(main_task()), Ok(24));
+/// assert_eq!(scoro::run(main_task()), Ok(23));
 /// ```
 pub fn run_sync<'a, T, F>(
     f: F,
