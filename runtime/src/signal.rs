@@ -14,9 +14,11 @@
 //!   last, when the runtime reads the signal pipe and whenever a receiver looks. Only
 //!   signals that arrive after it was opened count.
 //! - A receiver coalesces: a signal that is already pending is not queued twice, and pending
-//!   signals come out in the order they first arrived (so one busy signal cannot starve
-//!   another). Signals still pending when a receiver is dropped are raised again, so they
-//!   reach whoever handles them next, as in Trio.
+//!   signals come out in the order they arrived (so one busy signal cannot starve another;
+//!   signals noticed in the same look are ordered by their latest arrival). Signals still
+//!   pending when a receiver is dropped are raised again, so they reach whoever handles them
+//!   next, as in Trio (except while the thread panics: the process should report the panic,
+//!   not die of the signal).
 //! - Handler callbacks run on the runtime's thread, outside any task, after the signal was
 //!   noticed (never inside the operating system's signal handler).
 
@@ -94,9 +96,10 @@ pub fn wait_for_ctrl_c() -> CoroutineCall<impl Future<Output = Result<(), Cancel
 /// Starts listening for `signals` and returns the receiver that reports them.
 ///
 /// Signals that arrive while the receiver lives are queued in it (a signal already queued
-/// is not queued twice) until [`recv`](SignalReceiver::recv) takes them. Dropping the
-/// receiver stops listening; signals still queued then are raised again, so that they reach
-/// the previous handler (for SIGINT: the runtime, which cancels the run). Receive them all
+/// is not queued twice) until [`recv`](SignalReceiver::recv) takes them, in the order they
+/// arrived. Dropping the receiver stops listening; signals still queued then are raised
+/// again, so that they reach the previous handler (for SIGINT: the runtime, which cancels
+/// the run; for most other signals the default action ends the process). Receive them all
 /// first if that is not wanted.
 ///
 /// Fails with [`InvalidInput`](io::ErrorKind::InvalidInput) when `signals` is empty or holds
@@ -240,6 +243,9 @@ impl Drop for SignalReceiver {
             Kind::Handler { .. } => Vec::new(),
         };
         self.listener.close();
+        if std::thread::panicking() {
+            return;
+        }
         for sig in pending {
             // SAFETY: `raise` is safe to call with any signal number; these were validated
             // when the receiver was opened. It hands the signal to whatever disposition is
@@ -345,14 +351,21 @@ impl Listener {
         if self.closed.get() {
             return false;
         }
-        let mut sigint = false;
-        let mut seen = self.seen.borrow_mut();
-        for (i, &s) in self.signals.iter().enumerate() {
-            let now = plumbing::count(s);
-            if now == seen[i] {
-                continue;
+        let mut arrived: Vec<(u64, i32)> = Vec::new();
+        {
+            let mut seen = self.seen.borrow_mut();
+            for (i, &s) in self.signals.iter().enumerate() {
+                let now = plumbing::count(s);
+                if now != seen[i] {
+                    seen[i] = now;
+                    arrived.push((plumbing::latest_arrival(s), s));
+                }
             }
-            seen[i] = now;
+        }
+        // Several signals noticed in one look: in the order of their latest arrival.
+        arrived.sort_unstable();
+        let mut sigint = false;
+        for &(_, s) in &arrived {
             sigint |= s == libc::SIGINT;
             match &self.kind {
                 Kind::Receiver { pending, waiter } => {

@@ -567,3 +567,96 @@ impl<F, T> Drop for RunSync<F, T> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lowlevel::RuntimeHandle;
+
+    /// Polls `inner` once with the task's own context, then drops it: the teardown path
+    /// that safe code cannot reach.
+    struct PollOnceThenDrop<F>(Option<Pin<Box<F>>>);
+
+    impl<F: Future> Future for PollOnceThenDrop<F> {
+        type Output = bool;
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<bool> {
+            let mut inner = self.0.take().expect("polled once");
+            let pending = inner.as_mut().poll(cx).is_pending();
+            drop(inner);
+            Poll::Ready(pending)
+        }
+    }
+
+    fn poll_once_then_drop<F: Future>(call: CoroutineCall<F>) -> PollOnceThenDrop<F> {
+        PollOnceThenDrop(Some(Box::pin(call.into_parts().0)))
+    }
+
+    #[test]
+    fn dropping_a_call_in_flight_waits_for_its_thread() {
+        let finished = AtomicBool::new(false);
+        let data = vec![1, 2, 3];
+        let mut rt = crate::Builder::new().build().unwrap();
+        let pending = rt.run(CoroutineCall::internal(
+            async {
+                let call = run_sync(|| {
+                    thread::sleep(Duration::from_millis(50));
+                    let sum: i32 = data.iter().sum();
+                    finished.store(true, Ordering::SeqCst);
+                    sum
+                });
+                poll_once_then_drop(call).await
+            },
+            "test",
+            "drop_in_flight",
+        ));
+        assert!(pending, "the function was running when the call was dropped");
+        assert!(
+            finished.load(Ordering::SeqCst),
+            "the drop waited for the function"
+        );
+    }
+
+    #[test]
+    fn a_worker_calling_home_during_teardown_gets_run_finished_instead_of_a_deadlock() {
+        let outcome = Mutex::new(None);
+        let mut rt = crate::Builder::new().build().unwrap();
+        rt.run(CoroutineCall::internal(
+            async {
+                let handle = RuntimeHandle::current();
+                let call = run_sync(|| {
+                    let r = crate::from_thread::run_sync(&handle, || ());
+                    *outcome.lock().unwrap() = Some(r);
+                });
+                poll_once_then_drop(call).await
+            },
+            "test",
+            "teardown_from_thread",
+        ));
+        assert_eq!(*outcome.lock().unwrap(), Some(Err(RunFinished)));
+    }
+
+    #[test]
+    fn a_dropped_waiter_passes_its_token_on() {
+        let mut rt = crate::Builder::new().build().unwrap();
+        rt.run(CoroutineCall::internal(
+            async {
+                context::with_core(|core| {
+                    let l = core.local::<ThreadLimiter>();
+                    l.total.set(1);
+                    l.in_use.set(1);
+                });
+                // Queued behind the busy token, then dropped: nothing leaks.
+                let pending = poll_once_then_drop(run_sync(|| ())).await;
+                assert!(pending);
+                context::with_core(|core| {
+                    let l = core.local::<ThreadLimiter>();
+                    assert!(l.waiters.borrow().is_empty());
+                    l.release(core);
+                    assert_eq!(l.in_use.get(), 0);
+                });
+            },
+            "test",
+            "dropped_waiter",
+        ));
+    }
+}

@@ -26,6 +26,10 @@ pub(crate) const SIGNAL_TOKEN: mio::Token = mio::Token(usize::MAX - 1);
 const NSIG: usize = 65;
 
 static COUNTS: [AtomicU64; NSIG] = [const { AtomicU64::new(0) }; NSIG];
+/// Numbers every arrival, so that listeners can order signals noticed in one look.
+static ARRIVALS: AtomicU64 = AtomicU64::new(0);
+/// The arrival number of each signal's latest arrival.
+static LATEST: [AtomicU64; NSIG] = [const { AtomicU64::new(0) }; NSIG];
 static PIPE_READ: AtomicI32 = AtomicI32::new(-1);
 static PIPE_WRITE: AtomicI32 = AtomicI32::new(-1);
 /// Set once a runtime turned a Ctrl-C into cancellation: the next one kills the process.
@@ -56,6 +60,7 @@ extern "C" fn handler(sig: libc::c_int) {
         }
         return;
     }
+    LATEST[i].store(ARRIVALS.fetch_add(1, Ordering::AcqRel) + 1, Ordering::Release);
     COUNTS[i].fetch_add(1, Ordering::AcqRel);
     let fd = PIPE_WRITE.load(Ordering::Acquire);
     if fd >= 0 {
@@ -154,6 +159,15 @@ pub(crate) fn count(sig: i32) -> u64 {
     usize::try_from(sig)
         .ok()
         .and_then(|i| COUNTS.get(i))
+        .map_or(0, |c| c.load(Ordering::Acquire))
+}
+
+/// When `sig` last arrived, as a number that grows with every arrival of any signal (0 if
+/// it never did while a handler was installed).
+pub(crate) fn latest_arrival(sig: i32) -> u64 {
+    usize::try_from(sig)
+        .ok()
+        .and_then(|i| LATEST.get(i))
         .map_or(0, |c| c.load(Ordering::Acquire))
 }
 
