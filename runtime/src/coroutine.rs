@@ -44,7 +44,7 @@ use std::fmt;
 /// }
 ///
 /// let call = main_task();
-/// assert_eq!(format!("{call:?}"), "CoroutineCall(rust_out::main_task)");
+/// assert_eq!(format!("{call:?}"), format!("CoroutineCall({}::main_task)", module_path!()));
 /// assert_eq!(scoro::run(call), 42);
 /// ```
 #[must_use = "a coroutine call does nothing unless it is awaited, started in a nursery or passed to `scoro::run`"]
