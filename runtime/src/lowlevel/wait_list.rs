@@ -6,7 +6,11 @@
 //! - Keys carry a generation, so a future holding the key of an entry that was freed and reused
 //!   sees `None` instead of somebody else's entry.
 //! - The list never calls user code and never touches the scheduler: callers wake the tasks
-//!   that `pop_front` returns.
+//!   that `notify_front` returns.
+#![allow(
+    dead_code,
+    reason = "the whole API serves the sync and channel primitives"
+)]
 
 use crate::runtime::core::TaskRef;
 

@@ -97,6 +97,7 @@ pub(crate) struct Core {
     injected: RefCell<Vec<Injected>>,
     pub(crate) signals: SignalState,
     next_owner: Cell<u64>,
+    #[allow(dead_code, reason = "used by the thread limiter and signal receivers")]
     locals: RefCell<HashMap<TypeId, Rc<dyn Any>>>,
 }
 
@@ -142,6 +143,7 @@ impl Core {
 
     /// Per-runtime state of another module (the worker-thread limiter, signal receivers, ...),
     /// created on first use and dropped with the runtime.
+    #[allow(dead_code, reason = "used by the thread limiter and signal receivers")]
     pub(crate) fn local<T: Default + 'static>(&self) -> Rc<T> {
         let mut locals = self.locals.borrow_mut();
         let any = locals
@@ -465,13 +467,6 @@ impl Core {
         }
     }
 
-    /// Is status `id` effectively cancelled (deadlines checked too)?
-    pub(crate) fn status_cancelled(&self, id: StatusId) -> bool {
-        let now = self.check_now();
-        let mut s = self.sched.borrow_mut();
-        s.statuses.is_live(id) && s.check_status(id.index, now).is_some()
-    }
-
     /// Is the parent of status `id` effectively cancelled?
     pub(crate) fn status_parent_cancelled(&self, id: StatusId) -> bool {
         let now = self.check_now();
@@ -788,12 +783,6 @@ impl Core {
     /// Enters this core on the current thread.
     pub(crate) fn enter(&self) -> EnterGuard {
         EnterGuard::enter(self)
-    }
-
-    /// Number of live tasks.
-    #[cfg(test)]
-    pub(crate) fn live_tasks(&self) -> usize {
-        self.sched.borrow().live_tasks
     }
 }
 
