@@ -555,7 +555,7 @@ impl<E> Future for EnterNursery<E> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Rc<NurseryState<E>>> {
         let task = task::verify(cx);
         Poll::Ready(context::with_core(|core| {
-            let status = core.enter_scope(task, Default::default());
+            let status = core.enter_scope(task, Default::default(), None);
             Rc::new(NurseryState {
                 status,
                 task: core.task_ref(task),

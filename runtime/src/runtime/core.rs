@@ -84,6 +84,8 @@ pub(crate) struct Sched {
     live_timers: usize,
     idle_waiters: Vec<TaskRef>,
     newly: Vec<u32>,
+    /// Scopes entered with a relative deadline not resolved to an instant yet.
+    pending: Vec<StatusId>,
 }
 
 pub(crate) struct Core {
@@ -107,14 +109,7 @@ impl Core {
         let shared = Arc::new(Shared::new(io.registry())?);
         let signals = SignalState::new(io.registry())?;
         let mut statuses = StatusTree::default();
-        let root_status = statuses.create(
-            NONE,
-            NodeSettings {
-                cancel_called: None,
-                shield: false,
-                deadline: None,
-            },
-        );
+        let root_status = statuses.create(NONE, NodeSettings::default());
         let now = clock.now();
         Ok(Core {
             sched: RefCell::new(Sched {
@@ -127,6 +122,7 @@ impl Core {
                 live_timers: 0,
                 idle_waiters: Vec::new(),
                 newly: Vec::new(),
+                pending: Vec::new(),
             }),
             shared,
             clock,
@@ -495,6 +491,7 @@ impl Core {
 
     /// The deadline of scope `id`, if it is live.
     pub(crate) fn scope_deadline(&self, id: StatusId) -> Option<Option<Instant>> {
+        self.resolve_pending();
         let s = self.sched.borrow();
         s.statuses
             .is_live(id)
@@ -502,25 +499,65 @@ impl Core {
     }
 
     /// Enters a new scope in task `index`; returns its status.
-    pub(crate) fn enter_scope(&self, index: u32, settings: NodeSettings) -> StatusId {
+    ///
+    /// A relative deadline (`timeout`) costs no clock read on the real clock: the scope starts
+    /// without a deadline and gets `now + timeout` at the next scheduling step, with a `now`
+    /// read then (so never earlier than entry + timeout), or at once if something asks for it.
+    /// Until then no checkpoint could see it expire anyway.
+    pub(crate) fn enter_scope(
+        &self,
+        index: u32,
+        mut settings: NodeSettings,
+        timeout: Option<Duration>,
+    ) -> StatusId {
+        if let Some(d) = timeout {
+            match &self.clock {
+                Clock::Mock(m) => settings.deadline = m.now().checked_add(d),
+                Clock::Real if d.is_zero() => settings.deadline = Some(self.cached_now.get()),
+                Clock::Real => settings.pending = Some(d),
+            }
+        }
         let mut s = self.sched.borrow_mut();
         let parent = s.tasks[index as usize].status;
         let id = s.statuses.create(parent, settings);
         s.tasks[index as usize].status = id.index;
+        if settings.pending.is_some() {
+            s.pending.push(id);
+        }
         id
+    }
+
+    /// Turns the relative deadlines of scopes entered since the last call into instants.
+    pub(crate) fn resolve_pending(&self) {
+        if self.sched.borrow().pending.is_empty() {
+            return;
+        }
+        let now = self.now();
+        let mut s = self.sched.borrow_mut();
+        let mut pending = std::mem::take(&mut s.pending);
+        let mut newly = std::mem::take(&mut s.newly);
+        for id in pending.drain(..) {
+            if !s.statuses.is_live(id) {
+                continue;
+            }
+            let Some(d) = s.statuses.node(id.index).pending else {
+                continue;
+            };
+            let deadline = now.checked_add(d);
+            s.statuses.set_deadline(id.index, deadline, &mut newly);
+            s.wake_cancelled(&mut newly);
+            if let Some(d) = deadline {
+                s.register_deadline(id.index, d);
+            }
+        }
+        s.pending = pending;
+        s.newly = newly;
     }
 
     /// Creates a status under `parent` without entering it in any task.
     pub(crate) fn create_status(&self, parent: StatusId) -> StatusId {
         let mut s = self.sched.borrow_mut();
-        s.statuses.create(
-            parent.index,
-            NodeSettings {
-                cancel_called: None,
-                shield: false,
-                deadline: None,
-            },
-        )
+        s.statuses.create(parent.index, NodeSettings::default())
     }
 
     /// Frees a status that no task is in any more.
@@ -590,6 +627,7 @@ impl Core {
     /// The effective deadline of task `index`: `None` if there is none, a time at or before
     /// now if the task is already cancelled.
     pub(crate) fn effective_deadline(&self, index: u32) -> Option<Instant> {
+        self.resolve_pending();
         let now = self.check_now();
         let mut s = self.sched.borrow_mut();
         let status = s.tasks[index as usize].status;
@@ -666,6 +704,7 @@ impl Core {
         if self.runnable() {
             return;
         }
+        self.resolve_pending();
         let (has_idle_waiters, next_deadline) = {
             let mut s = self.sched.borrow_mut();
             (!s.idle_waiters.is_empty(), s.next_deadline())
@@ -710,6 +749,7 @@ impl Core {
     fn maintenance(&self, timeout: Option<Duration>) {
         self.io.borrow_mut().poll(timeout, self);
         self.drain_injected();
+        self.resolve_pending();
         self.fire_deadlines();
     }
 
