@@ -10,6 +10,7 @@ pub(crate) mod core;
 pub(crate) mod io;
 pub(crate) mod shared;
 pub(crate) mod signal;
+pub(crate) mod slab;
 pub(crate) mod task;
 
 use self::core::Core;
