@@ -34,7 +34,7 @@ impl<T> PagedVec<T> {
     /// Appends `value` and returns its index.
     pub(crate) fn push(&mut self, value: T) -> u32 {
         let index = u32::try_from(self.len).expect("more than u32::MAX slots");
-        if self.len % PAGE == 0 {
+        if self.len.is_multiple_of(PAGE) {
             self.pages.push(Vec::with_capacity(PAGE));
         }
         self.pages
