@@ -17,4 +17,10 @@ chapters! {
     introduction => "introduction.md",
     why_no_futures => "why-no-futures.md",
     structured_functions => "structured-functions.md",
+    nurseries => "nurseries.md",
+    cancel_scopes => "cancel-scopes.md",
+    cancellation_is_an_error => "cancellation-is-an-error.md",
+    writing_primitives => "writing-primitives.md",
+    testing => "testing.md",
+    readme => "../../README.md",
 }

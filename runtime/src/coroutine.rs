@@ -162,6 +162,7 @@ pub mod __private {
         fn __scoro_await(self, token: Token) -> Self::Future;
     }
 
+    #[diagnostic::do_not_recommend]
     impl<F: Future> Awaitable for CoroutineCall<F> {
         type Output = F::Output;
         type Future = F;
