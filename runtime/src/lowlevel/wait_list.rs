@@ -199,6 +199,20 @@ impl<T> WaitList<T> {
         payload
     }
 
+    /// The tasks of the waiting entries, longest waiter first (to wake them without notifying
+    /// them: they keep their place).
+    pub(crate) fn waiting_tasks(&self) -> impl Iterator<Item = TaskRef> + '_ {
+        let mut index = self.head;
+        std::iter::from_fn(move || {
+            if index == NONE {
+                return None;
+            }
+            let e = &self.entries[index as usize];
+            index = e.next;
+            Some(e.task)
+        })
+    }
+
     /// Mutable access to an entry's payload.
     pub(crate) fn payload_mut(&mut self, key: WaitKey) -> Option<&mut Option<T>> {
         self.entry_mut(key).map(|e| &mut e.payload)
@@ -237,6 +251,19 @@ mod tests {
         assert!(l.is_empty());
         assert_eq!(l.remove(c), None);
         assert_eq!(l.remove(c), None);
+    }
+
+    #[test]
+    fn waiting_tasks_lists_only_waiting_entries_in_order() {
+        let mut l: WaitList<()> = WaitList::default();
+        l.push_back(t(1), None);
+        let b = l.push_back(t(2), None);
+        l.push_back(t(3), None);
+        l.push_back(t(4), None);
+        l.notify_front(|_| {});
+        l.remove(b);
+        assert_eq!(l.waiting_tasks().collect::<Vec<_>>(), [t(3), t(4)]);
+        assert_eq!(l.len(), 2);
     }
 
     #[test]
