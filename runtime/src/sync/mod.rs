@@ -236,4 +236,4 @@ impl<R: Resource + ?Sized> Drop for Acquire<'_, R> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
