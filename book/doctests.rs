@@ -15,5 +15,6 @@ macro_rules! chapters {
 
 chapters! {
     introduction => "introduction.md",
+    why_no_futures => "why-no-futures.md",
     structured_functions => "structured-functions.md",
 }

@@ -185,7 +185,18 @@ pub(crate) trait SignalListener {
 
 impl SignalState {
     /// Installs the Ctrl-C handler and registers the pipe with `registry`.
+    ///
+    /// Under miri, which cannot install signal handlers, the runtime simply has no Ctrl-C
+    /// handling.
     pub(crate) fn new(registry: &mio::Registry) -> io::Result<SignalState> {
+        if cfg!(miri) {
+            return Ok(SignalState {
+                fd: None,
+                last_sigint: Cell::new(0),
+                interrupted: Cell::new(false),
+                receivers: RefCell::new(Vec::new()),
+            });
+        }
         install(libc::SIGINT)?;
         let read = PIPE_READ.load(Ordering::Acquire);
         // SAFETY: `read` is the pipe's read end, open for the life of the process.
@@ -230,7 +241,9 @@ impl SignalState {
 
 impl Drop for SignalState {
     fn drop(&mut self) {
-        release(libc::SIGINT);
+        if self.fd.is_some() {
+            release(libc::SIGINT);
+        }
     }
 }
 

@@ -63,7 +63,7 @@ pub(crate) fn task_waker(index: u32) -> Waker {
     // SAFETY: the vtable functions never dereference `data` (it is an integer), so they are
     // trivially thread-safe and valid for any data value; clone returns an identical waker and
     // drop does nothing, which is the contract `RawWakerVTable` requires.
-    unsafe { Waker::new(index as usize as *const (), &TASK_VTABLE) }
+    unsafe { Waker::new(std::ptr::without_provenance(index as usize), &TASK_VTABLE) }
 }
 
 /// Checks that `cx` comes from the runtime polling the current task and returns its index.

@@ -1,0 +1,341 @@
+//! Rewrites the body of a `#[structured]` function so that it can only await coroutine calls.
+//!
+//! - `EXPR.await` goes through the hidden `Awaitable` trait, which only `CoroutineCall`
+//!   implements, with a token that only macro output can make.
+//! - `async { .. }` and `async move { .. }` blocks become `CoroutineCall`s.
+//! - Async closures stay async closures (nurseries need their signature inference), but their
+//!   body is wrapped in `closure_body`, which only runs when a nursery polls it.
+//!
+//! The rewriting reaches into closures, nested `async` blocks and closures, and the arguments
+//! of macro invocations that parse as comma-separated expressions (`println!`, `vec!`, ...).
+//! It never enters nested items (`fn`, `impl`, `mod`, ...): they are not part of this body.
+//!
+//! Every `unsafe` keyword and block written here carries `Span::call_site()` and contains only
+//! generated tokens; user code never ends up inside one.
+
+use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
+use quote::{ToTokens, quote, quote_spanned};
+use syn::parse::{Parse, ParseStream, Parser};
+use syn::punctuated::Punctuated;
+use syn::visit_mut::{self, VisitMut};
+use syn::{
+    Block, Expr, ExprAsync, ExprAwait, ExprBlock, ExprClosure, Macro, ReturnType, Stmt, Token,
+    Type, token,
+};
+
+/// Rewrites one function body. `prefix` is an expression of type `&'static str` (the module
+/// path or the `Self` type name) and names async blocks `"{function}::{async block}"`.
+pub(crate) struct Rewriter<'a> {
+    prefix: &'a TokenStream,
+    block_name: String,
+    /// How many rewrites were made so far; tells whether a macro's arguments changed.
+    rewrites: usize,
+}
+
+impl<'a> Rewriter<'a> {
+    pub(crate) fn new(prefix: &'a TokenStream, function: &str) -> Self {
+        Rewriter {
+            prefix,
+            block_name: format!("{function}::{{async block}}"),
+            rewrites: 0,
+        }
+    }
+
+    pub(crate) fn rewrite_block(&mut self, block: &mut Block) {
+        self.visit_block_mut(block);
+    }
+
+    // Input:  EXPR.await
+    // Output: ::scoro::__private::Awaitable::__scoro_await(EXPR, unsafe { token() }).await
+    //
+    // Awaiting anything but a `CoroutineCall` fails twice: once for the argument of
+    // `__scoro_await` and once for the `.await` of its result. Rustc reports the second only if
+    // its span differs from the first, so the call gets exactly EXPR's span: its path starts at
+    // EXPR's first token, and its last segment and parentheses sit on EXPR's last token. The
+    // user then sees one error, pointing at the whole expression (and the path, spanning the
+    // same code, adds no label of its own).
+    fn rewrite_await(&mut self, expr: ExprAwait) -> Expr {
+        let ExprAwait {
+            attrs,
+            base,
+            dot_token,
+            await_token,
+        } = expr;
+        let tokens = base.to_token_stream();
+        let (first, last) = (first_span(tokens.clone()), last_span(tokens));
+        let token = unsafe_call(quote!(::scoro::__private::token()));
+        let method = syn::Ident::new("__scoro_await", last);
+        let function = quote_spanned!(first=> ::scoro::__private::Awaitable::#method);
+        let mut arguments = Group::new(Delimiter::Parenthesis, quote!(#base, #token));
+        arguments.set_span(last);
+        Expr::Verbatim(quote!(#(#attrs)* #function #arguments #dot_token #await_token))
+    }
+
+    // Input:  async move? { body }
+    // Output: { let __scoro_block = async move? { body }; unsafe { coroutine(__scoro_block, PREFIX, "f::{async block}") } }
+    //
+    // The outer braces sit on the `async` keyword, so that errors about the resulting call
+    // ("`CoroutineCall<{async block}>` is not a future", an unused call) point at the block.
+    fn rewrite_async_block(&mut self, mut expr: ExprAsync) -> Expr {
+        let attrs = std::mem::take(&mut expr.attrs);
+        let var = syn::Ident::new("__scoro_block", Span::mixed_site());
+        let prefix = self.prefix;
+        let name = syn::LitStr::new(&self.block_name, Span::call_site());
+        let call = unsafe_call(quote!(::scoro::__private::coroutine(#var, #prefix, #name)));
+        let mut block = Group::new(
+            Delimiter::Brace,
+            quote! {
+                #(#attrs)*
+                let #var = #expr;
+                #call
+            },
+        );
+        block.set_span(expr.async_token.span);
+        Expr::Verbatim(block.into_token_stream())
+    }
+
+    // Input:  async move? |args| -> R? body
+    // Output: async move? |args| -> R? {
+    //             ::scoro::__private::closure_body(unsafe { token() }, async { body }).await
+    //         }
+    //
+    // The inner block is not `move`, so each captured variable keeps the capture mode the
+    // closure body needs, and `AsyncFn` closures stay `AsyncFn`.
+    fn rewrite_async_closure(&mut self, closure: &mut ExprClosure) {
+        let pin_return = pin_return_type(&closure.output);
+        let body = bind_value(&closure.output, &closure.body);
+        let token = unsafe_call(quote!(::scoro::__private::token()));
+        // The braces sit on the user's body, which names the closure's future in messages
+        // (`{async closure body@src/main.rs:5:30}`).
+        // (A real block, not verbatim braces: syn would add braces of its own around a
+        // verbatim body when the closure declares its return type.)
+        let call = quote! {
+            ::scoro::__private::closure_body(#token, async {
+                #pin_return
+                #body
+            }).await
+        };
+        *closure.body = Expr::Block(ExprBlock {
+            attrs: Vec::new(),
+            label: None,
+            block: Block {
+                brace_token: token::Brace(first_span(closure.body.to_token_stream())),
+                stmts: vec![Stmt::Expr(Expr::Verbatim(call), None)],
+            },
+        });
+    }
+}
+
+impl VisitMut for Rewriter<'_> {
+    fn visit_expr_mut(&mut self, expr: &mut Expr) {
+        // Inner expressions first, so that each `.await`, block and closure is rewritten once.
+        visit_mut::visit_expr_mut(self, expr);
+        let placeholder = Expr::Verbatim(TokenStream::new());
+        match std::mem::replace(expr, placeholder) {
+            Expr::Await(inner) => {
+                self.rewrites += 1;
+                *expr = self.rewrite_await(inner);
+            }
+            Expr::Async(inner) => {
+                self.rewrites += 1;
+                *expr = self.rewrite_async_block(inner);
+            }
+            Expr::Closure(mut closure) if closure.asyncness.is_some() => {
+                self.rewrites += 1;
+                self.rewrite_async_closure(&mut closure);
+                *expr = Expr::Closure(closure);
+            }
+            other => *expr = other,
+        }
+    }
+
+    // Nested items are compiled on their own and may carry their own `#[structured]`.
+    fn visit_item_mut(&mut self, _item: &mut syn::Item) {}
+
+    // Input:  name!(a, b.await, c) or name![x.await; n]
+    // Output: the same invocation with its arguments rewritten; tokens that do not parse as
+    //         expressions are left alone, and so are invocations with nothing to rewrite.
+    fn visit_macro_mut(&mut self, mac: &mut Macro) {
+        let Ok(mut args) = MacroArgs::parse.parse2(mac.tokens.clone()) else {
+            return;
+        };
+        let first = match &args {
+            MacroArgs::List(list) => list.first().map(ToTokens::to_token_stream),
+            MacroArgs::Repeat(..) => None,
+        };
+        let before = self.rewrites;
+        args.visit(self);
+        if self.rewrites == before {
+            return;
+        }
+        if let Some(condition) = first {
+            keep_assert_message(&mac.path, &mut args, condition);
+        }
+        mac.tokens = args.into_token_stream();
+    }
+}
+
+// Input:  assert!(COND') where COND' is the rewritten form of the user's COND
+// Output: assert!(COND', "assertion failed: {}", ::core::stringify!(COND))
+//
+// `assert!` and `debug_assert!` print their condition's source when it fails; without a
+// message of their own they would print the rewritten code. The message they would have
+// printed is passed explicitly instead.
+fn keep_assert_message(path: &syn::Path, args: &mut MacroArgs, condition: TokenStream) {
+    let is_assert = path
+        .segments
+        .last()
+        .is_some_and(|segment| segment.ident == "assert" || segment.ident == "debug_assert");
+    let MacroArgs::List(list) = args else { return };
+    if !is_assert || list.len() != 1 {
+        return;
+    }
+    list.push(Expr::Verbatim(quote!("assertion failed: {}")));
+    list.push(Expr::Verbatim(quote!(::core::stringify!(#condition))));
+}
+
+/// The arguments of a macro invocation, when they are expressions.
+enum MacroArgs {
+    /// `a, b, c` (a trailing comma allowed).
+    List(Punctuated<Expr, Token![,]>),
+    /// `value; count`, as in `vec![x; n]`.
+    Repeat(Box<Expr>, Token![;], Box<Expr>),
+}
+
+impl Parse for MacroArgs {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let fork = input.fork();
+        if let Ok(list) = Punctuated::parse_terminated(&fork) {
+            input.parse::<TokenStream>()?;
+            return Ok(MacroArgs::List(list));
+        }
+        let value = input.parse()?;
+        let semi = input.parse()?;
+        let count = input.parse()?;
+        Ok(MacroArgs::Repeat(value, semi, count))
+    }
+}
+
+impl MacroArgs {
+    fn visit(&mut self, rewriter: &mut Rewriter<'_>) {
+        match self {
+            MacroArgs::List(list) => list.iter_mut().for_each(|e| rewriter.visit_expr_mut(e)),
+            MacroArgs::Repeat(value, _, count) => {
+                rewriter.visit_expr_mut(value);
+                rewriter.visit_expr_mut(count);
+            }
+        }
+    }
+}
+
+impl ToTokens for MacroArgs {
+    fn to_tokens(&self, tokens: &mut TokenStream) {
+        match self {
+            MacroArgs::List(list) => list.to_tokens(tokens),
+            MacroArgs::Repeat(value, semi, count) => {
+                value.to_tokens(tokens);
+                semi.to_tokens(tokens);
+                count.to_tokens(tokens);
+            }
+        }
+    }
+}
+
+/// `unsafe { CALL }` where the keyword and braces carry `Span::call_site()`. Rustc does not
+/// apply `unsafe_code` to tokens of an external macro, so `#![forbid(unsafe_code)]` crates can
+/// use the attributes. `call` must be generated code only.
+pub(crate) fn unsafe_call(call: TokenStream) -> TokenStream {
+    quote_spanned!(Span::call_site()=> unsafe { #call })
+}
+
+// Input:  the declared output type `T` of a function or async closure
+// Output: `if let Some(r) = None::<T> { return r; }` (with `impl Trait` parts of `T` as `_`),
+//         or nothing when there is no return type
+//
+// An `async` block infers its output type from its body. Returning `None::<T>`'s content first
+// fixes that type to `T` before the user's code is checked, so that `return` expressions get
+// `T` as their expected type: coercions such as `Box<S>` to `Box<dyn Trait>` work as they do
+// in an `async fn`. (The same technique as dtolnay's async-trait.)
+pub(crate) fn pin_return_type(output: &ReturnType) -> TokenStream {
+    let Some(ty) = expression_type(output) else {
+        return TokenStream::new();
+    };
+    // `return value` spans the user's `T`, so that "return type inferred to be `T` here" points
+    // at the signature. The variable is only visible inside this `if`, which holds no user code.
+    let tokens = ty.to_token_stream();
+    let (first, last) = (first_span(tokens.clone()), last_span(tokens));
+    let var = syn::Ident::new("__scoro_return", last);
+    let return_token = Token![return](first);
+    quote! {
+        if let ::core::option::Option::Some(#var) = ::core::option::Option::None::<#ty> {
+            #[allow(unreachable_code)]
+            #return_token #var;
+        }
+    }
+}
+
+// Input:  the declared output type `T` (or none) and the user's body `{ .. }`
+// Output: `let __scoro_value: T = { .. }; __scoro_value`   (`impl Trait` parts of `T` as `_`)
+//
+// Binding the body, rather than leaving it as the block's tail, gives its value `T` as the
+// expected type (so `Ok(Box::new(s))` coerces, and a mismatch is reported at the user's
+// block) and keeps `unused_braces` quiet about the user's braces, which are needed in the
+// original `async fn` but would look redundant as the tail of our block.
+pub(crate) fn bind_value(output: &ReturnType, body: &impl ToTokens) -> TokenStream {
+    let var = syn::Ident::new("__scoro_value", Span::mixed_site());
+    let ty = expression_type(output).map(|ty| quote!(: #ty));
+    quote! {
+        let #var #ty = #body;
+        #[allow(unreachable_code)]
+        #var
+    }
+}
+
+// Input:  a declared output type, e.g. `Result<impl Display, String>`
+// Output: the same type as it can be written in an expression or a `let`, with each
+//         `impl Trait` and `!` (which cannot be written there) left to inference:
+//         `Result<_, String>`; nothing when no part of the type would be left.
+fn expression_type(output: &ReturnType) -> Option<Type> {
+    struct Infer;
+    impl VisitMut for Infer {
+        fn visit_type_mut(&mut self, ty: &mut Type) {
+            if matches!(ty, Type::ImplTrait(_) | Type::Never(_)) {
+                *ty = Type::Infer(syn::TypeInfer {
+                    underscore_token: Token![_](Span::call_site()),
+                });
+            } else {
+                visit_mut::visit_type_mut(self, ty);
+            }
+        }
+    }
+    let ReturnType::Type(_, ty) = output else {
+        return None;
+    };
+    let mut ty = (**ty).clone();
+    Infer.visit_type_mut(&mut ty);
+    (!matches!(ty, Type::Infer(_))).then_some(ty)
+}
+
+/// The span of the first token of `tokens`, looking into invisible groups.
+fn first_span(tokens: TokenStream) -> Span {
+    match tokens.into_iter().next() {
+        Some(TokenTree::Group(group)) if group.delimiter() == Delimiter::None => {
+            first_span(group.stream())
+        }
+        Some(TokenTree::Group(group)) => group.span_open(),
+        Some(token) => token.span(),
+        None => Span::call_site(),
+    }
+}
+
+/// The span of the last token of `tokens`, looking into invisible groups.
+fn last_span(tokens: TokenStream) -> Span {
+    match tokens.into_iter().last() {
+        Some(TokenTree::Group(group)) if group.delimiter() == Delimiter::None => {
+            last_span(group.stream())
+        }
+        Some(TokenTree::Group(group)) => group.span_close(),
+        Some(token) => token.span(),
+        None => Span::call_site(),
+    }
+}

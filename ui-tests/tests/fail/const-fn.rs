@@ -1,0 +1,10 @@
+use scoro::structured;
+
+#[structured]
+const async fn answer() -> u32 {
+    42
+}
+
+fn main() {
+    assert_eq!(scoro::run(answer()), 42);
+}

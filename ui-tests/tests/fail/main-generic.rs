@@ -1,0 +1,4 @@
+#[scoro::main]
+async fn main<T: Default>() {
+    let _ = T::default();
+}

@@ -1,0 +1,2 @@
+#[scoro::main]
+fn main() {}

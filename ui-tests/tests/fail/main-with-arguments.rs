@@ -1,0 +1,4 @@
+#[scoro::main]
+async fn main(verbose: bool) {
+    assert!(!verbose);
+}

@@ -1,0 +1,2 @@
+#[scoro::main(flavor = "current_thread")]
+async fn main() {}

@@ -1,0 +1,10 @@
+use scoro::structured;
+
+#[structured]
+fn answer() -> u32 {
+    42
+}
+
+fn main() {
+    answer();
+}

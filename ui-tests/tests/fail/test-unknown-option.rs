@@ -1,0 +1,6 @@
+#[scoro::test(start_paused)]
+async fn adds() {
+    assert_eq!(1 + 1, 2);
+}
+
+fn main() {}
