@@ -57,7 +57,9 @@
 //!   dropped while it holds a value it has not returned (only when the runtime tears the task
 //!   down), the value goes back to the front of the channel.
 //! - **Closing.** `close` (or dropping) marks one handle closed; calls on it fail with
-//!   `Closed`, including calls blocked on it at that moment, which are woken. When the last
+//!   `Closed`, including calls blocked on it at that moment: their wait entries leave the queue
+//!   at once (found by the handle id they carry; a linear scan, closing is rare), so no value
+//!   can be handed to them or taken from them afterwards. When the last
 //!   sender closes, waiting receivers are woken and see [`RecvError::EndOfChannel`] (later
 //!   receivers see it once the buffer is drained). When the last receiver closes, the buffer is
 //!   dropped and blocked senders are woken and get their value back in
@@ -103,14 +105,17 @@ pub fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
         receivers: Cell::new(1),
         send_waiters: RefCell::new(WaitList::default()),
         recv_waiters: RefCell::new(WaitList::default()),
+        next_handle: Cell::new(2),
     });
     (
         Sender {
             chan: chan.clone(),
+            id: 0,
             closed: Cell::new(false),
         },
         Receiver {
             chan,
+            id: 1,
             closed: Cell::new(false),
         },
     )
@@ -137,28 +142,46 @@ struct Chan<T> {
     senders: Cell<usize>,
     /// Open receiver handles.
     receivers: Cell<usize>,
-    /// Blocked senders; a waiting entry's payload is the value being sent. A notified entry
-    /// with no payload was delivered; one that kept its payload was woken because every
+    /// Blocked senders; a waiting entry holds the value being sent. A notified entry whose
+    /// value is gone was delivered; one that kept it was woken because its handle or every
     /// receiver closed.
-    send_waiters: RefCell<WaitList<T>>,
-    /// Waiting receivers; a notified entry's payload is the value handed over, or nothing if
-    /// it was woken because every sender closed.
-    recv_waiters: RefCell<WaitList<T>>,
+    send_waiters: RefCell<WaitList<Waiter<T>>>,
+    /// Waiting receivers; a notified entry holds the value handed over, or nothing if it was
+    /// woken because its handle or every sender closed.
+    recv_waiters: RefCell<WaitList<Waiter<T>>>,
+    /// The id of the next handle made (ids tell whose wait entries a `close` ends).
+    next_handle: Cell<u64>,
+}
+
+/// The payload of a wait entry: the handle the call waits on, and the value it sends or was
+/// handed.
+struct Waiter<T> {
+    handle: u64,
+    value: Option<T>,
+}
+
+/// The value slot of a wait entry's payload (every entry of a channel has a payload).
+fn value_of<T>(payload: &mut Option<Waiter<T>>) -> &mut Option<T> {
+    &mut payload
+        .as_mut()
+        .expect("channel wait entries carry a payload")
+        .value
 }
 
 impl<T> Chan<T> {
+    fn new_handle_id(&self) -> u64 {
+        let id = self.next_handle.get();
+        self.next_handle.set(id + 1);
+        id
+    }
+
     /// Hands `value` to the longest waiting receiver, or buffers it; gives it back when the
     /// buffer is full.
     fn offer(&self, value: T) -> Result<(), T> {
-        {
-            let mut receivers = self.recv_waiters.borrow_mut();
-            if let Some((key, task, slot)) = receivers.front() {
-                *slot = Some(value);
-                receivers.notify(key);
-                wake(task);
-                return Ok(());
-            }
-        }
+        let value = match self.hand_to_waiting_receiver(value) {
+            Ok(()) => return Ok(()),
+            Err(value) => value,
+        };
         let mut buffer = self.buffer.borrow_mut();
         if buffer.len() < self.capacity {
             buffer.push_back(value);
@@ -172,8 +195,8 @@ impl<T> Chan<T> {
     /// value to the back of the buffer, then pops the front.
     fn take(&self) -> Option<T> {
         let mut buffer = self.buffer.borrow_mut();
-        let sender = self.send_waiters.borrow_mut().notify_front(|slot| {
-            if let Some(v) = slot.take() {
+        let sender = self.send_waiters.borrow_mut().notify_front(|payload| {
+            if let Some(v) = value_of(payload).take() {
                 buffer.push_back(v);
             }
         });
@@ -198,8 +221,8 @@ impl<T> Chan<T> {
     fn hand_to_waiting_receiver(&self, value: T) -> Result<(), T> {
         let mut receivers = self.recv_waiters.borrow_mut();
         match receivers.front() {
-            Some((key, task, slot)) => {
-                *slot = Some(value);
+            Some((key, task, payload)) => {
+                *value_of(payload) = Some(value);
                 receivers.notify(key);
                 wake(task);
                 Ok(())
@@ -209,15 +232,23 @@ impl<T> Chan<T> {
     }
 }
 
-/// Wakes every waiting entry of `list` without notifying it (it keeps its place): its task
-/// re-checks whether its handle was closed.
-fn wake_waiting<T>(list: &RefCell<WaitList<T>>) {
-    for t in list.borrow().waiting_tasks() {
-        wake(t);
+/// Notifies the waiting entries of `list` that wait on `handle` (leaving their values where
+/// they are): they leave the queue at once, and their tasks see that the handle is closed.
+fn notify_handle<T>(list: &RefCell<WaitList<Waiter<T>>>, handle: u64) {
+    let mut list = list.borrow_mut();
+    let keys: Vec<WaitKey> = list
+        .iter_waiting()
+        .filter(|(_, _, payload)| payload.as_ref().is_some_and(|w| w.handle == handle))
+        .map(|(key, _, _)| key)
+        .collect();
+    for key in keys {
+        if let Some(t) = list.notify(key) {
+            wake(t);
+        }
     }
 }
 
-/// Notifies every waiting entry of `list`, leaving payloads where they are.
+/// Notifies every waiting entry of `list`, leaving their values where they are.
 fn notify_all<T>(list: &RefCell<WaitList<T>>) {
     loop {
         let task = list.borrow_mut().notify_front(|_| {});
@@ -244,6 +275,7 @@ fn notify_all<T>(list: &RefCell<WaitList<T>>) {
 /// ```
 pub struct Sender<T> {
     chan: Rc<Chan<T>>,
+    id: u64,
     closed: Cell<bool>,
 }
 
@@ -255,6 +287,7 @@ impl<T> Clone for Sender<T> {
         }
         Sender {
             chan: self.chan.clone(),
+            id: self.chan.new_handle_id(),
             closed: Cell::new(self.closed.get()),
         }
     }
@@ -360,7 +393,7 @@ impl<T> Sender<T> {
         if self.closed.replace(true) {
             return;
         }
-        wake_waiting(&self.chan.send_waiters);
+        notify_handle(&self.chan.send_waiters, self.id);
         let open = self.chan.senders.get() - 1;
         self.chan.senders.set(open);
         if open == 0 {
@@ -412,6 +445,7 @@ impl<T> Sender<T> {
 /// ```
 pub struct Receiver<T> {
     chan: Rc<Chan<T>>,
+    id: u64,
     closed: Cell<bool>,
 }
 
@@ -423,6 +457,7 @@ impl<T> Clone for Receiver<T> {
         }
         Receiver {
             chan: self.chan.clone(),
+            id: self.chan.new_handle_id(),
             closed: Cell::new(self.closed.get()),
         }
     }
@@ -566,7 +601,7 @@ impl<T> Receiver<T> {
         if self.closed.replace(true) {
             return;
         }
-        wake_waiting(&self.chan.recv_waiters);
+        notify_handle(&self.chan.recv_waiters, self.id);
         let open = self.chan.receivers.get() - 1;
         self.chan.receivers.set(open);
         if open == 0 {
@@ -629,10 +664,14 @@ impl<T> SendCall<'_, T> {
                             core.yield_now(task);
                         }
                         Err(value) => {
+                            let waiter = Waiter {
+                                handle: tx.id,
+                                value: Some(value),
+                            };
                             let key = chan
                                 .send_waiters
                                 .borrow_mut()
-                                .push_back(core.task_ref(task), Some(value));
+                                .push_back(core.task_ref(task), Some(waiter));
                             self.state = SendState::Waiting(key);
                             core.block_cancellable(task);
                         }
@@ -646,31 +685,24 @@ impl<T> SendCall<'_, T> {
                 SendState::Waiting(key) => {
                     let state = chan.send_waiters.borrow().state(key);
                     if state == Some(EntryState::Waiting) {
-                        let cancel = if tx.closed.get() {
-                            None
-                        } else {
-                            match core.check_cancel(task) {
-                                Some(c) => Some(c),
-                                None => {
-                                    core.block_cancellable(task);
-                                    return Poll::Pending;
-                                }
-                            }
+                        let Some(c) = core.check_cancel(task) else {
+                            core.block_cancellable(task);
+                            return Poll::Pending;
                         };
                         let value = chan.send_waiters.borrow_mut().remove(key);
-                        let value = value.expect("a blocked send holds its value");
+                        let value = value
+                            .and_then(|w| w.value)
+                            .expect("a blocked send holds its value");
                         self.state = SendState::Done;
-                        return Poll::Ready(Err(match cancel {
-                            Some(c) => SendError::Cancelled(value, c),
-                            None => SendError::Closed(value),
-                        }));
+                        return Poll::Ready(Err(SendError::Cancelled(value, c)));
                     }
                     let value = chan.send_waiters.borrow_mut().remove(key);
                     self.state = SendState::Done;
-                    match value {
+                    match value.and_then(|w| w.value) {
                         // A receiver took it: delivered.
                         None => return Poll::Ready(Ok(())),
-                        // Woken with the value still here: the receivers are gone.
+                        // Woken with the value still here: this handle or every receiver
+                        // was closed.
                         Some(value) if tx.closed.get() => {
                             return Poll::Ready(Err(SendError::Closed(value)));
                         }
@@ -747,10 +779,14 @@ impl<T> RecvCall<'_, T> {
                     if chan.senders.get() == 0 {
                         return Poll::Ready(Err(RecvError::EndOfChannel));
                     }
+                    let waiter = Waiter {
+                        handle: rx.id,
+                        value: None,
+                    };
                     let key = chan
                         .recv_waiters
                         .borrow_mut()
-                        .push_back(core.task_ref(task), None);
+                        .push_back(core.task_ref(task), Some(waiter));
                     self.state = RecvState::Waiting(key);
                     core.block_cancellable(task);
                     return Poll::Pending;
@@ -759,10 +795,6 @@ impl<T> RecvCall<'_, T> {
                 RecvState::Waiting(key) => {
                     let state = chan.recv_waiters.borrow().state(key);
                     if state == Some(EntryState::Waiting) {
-                        if rx.closed.get() {
-                            chan.recv_waiters.borrow_mut().remove(key);
-                            return Poll::Ready(Err(RecvError::Closed));
-                        }
                         if let Some(c) = core.check_cancel(task) {
                             chan.recv_waiters.borrow_mut().remove(key);
                             return Poll::Ready(Err(RecvError::Cancelled(c)));
@@ -772,10 +804,10 @@ impl<T> RecvCall<'_, T> {
                         return Poll::Pending;
                     }
                     let value = chan.recv_waiters.borrow_mut().remove(key);
-                    match value {
+                    match value.and_then(|w| w.value) {
                         // Handed over: ours, whatever happened to our scope meanwhile.
                         Some(v) => return Poll::Ready(Ok(v)),
-                        // Woken without a value: the senders are gone.
+                        // Woken without a value: this handle or every sender was closed.
                         None if rx.closed.get() => return Poll::Ready(Err(RecvError::Closed)),
                         None if chan.senders.get() == 0 => {
                             return Poll::Ready(Err(RecvError::EndOfChannel));
@@ -806,7 +838,7 @@ impl<T> Drop for RecvCall<'_, T> {
             RecvState::Got(v) => chan.put_back(v),
             RecvState::Waiting(key) => {
                 let value = chan.recv_waiters.borrow_mut().remove(key);
-                if let Some(v) = value {
+                if let Some(v) = value.and_then(|w| w.value) {
                     chan.put_back(v);
                 }
             }

@@ -199,17 +199,21 @@ impl<T> WaitList<T> {
         payload
     }
 
-    /// The tasks of the waiting entries, longest waiter first (to wake them without notifying
-    /// them: they keep their place).
-    pub(crate) fn waiting_tasks(&self) -> impl Iterator<Item = TaskRef> + '_ {
+    /// The waiting entries, longest waiter first: key, task and payload (to pick out entries
+    /// to [`notify`](Self::notify) by their payload).
+    pub(crate) fn iter_waiting(&self) -> impl Iterator<Item = (WaitKey, TaskRef, &Option<T>)> + '_ {
         let mut index = self.head;
         std::iter::from_fn(move || {
             if index == NONE {
                 return None;
             }
             let e = &self.entries[index as usize];
+            let key = WaitKey {
+                index,
+                generation: e.generation,
+            };
             index = e.next;
-            Some(e.task)
+            Some((key, e.task, &e.payload))
         })
     }
 
@@ -254,16 +258,18 @@ mod tests {
     }
 
     #[test]
-    fn waiting_tasks_lists_only_waiting_entries_in_order() {
-        let mut l: WaitList<()> = WaitList::default();
-        l.push_back(t(1), None);
-        let b = l.push_back(t(2), None);
-        l.push_back(t(3), None);
-        l.push_back(t(4), None);
+    fn iter_waiting_lists_only_waiting_entries_in_order() {
+        let mut l: WaitList<u32> = WaitList::default();
+        l.push_back(t(1), Some(1));
+        let b = l.push_back(t(2), Some(2));
+        let c = l.push_back(t(3), Some(3));
+        let d = l.push_back(t(4), None);
         l.notify_front(|_| {});
         l.remove(b);
-        assert_eq!(l.waiting_tasks().collect::<Vec<_>>(), [t(3), t(4)]);
-        assert_eq!(l.len(), 2);
+        let seen: Vec<_> = l.iter_waiting().map(|(k, t, p)| (k, t, *p)).collect();
+        assert_eq!(seen, [(c, t(3), Some(3)), (d, t(4), None)]);
+        assert_eq!(l.notify(c), Some(t(3)));
+        assert_eq!(l.iter_waiting().count(), 1);
     }
 
     #[test]
