@@ -17,4 +17,5 @@ chapters! {
     introduction => "introduction.md",
     why_no_futures => "why-no-futures.md",
     structured_functions => "structured-functions.md",
+    coordinating_tasks => "coordinating-tasks.md",
 }
