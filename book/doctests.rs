@@ -17,5 +17,11 @@ chapters! {
     introduction => "introduction.md",
     why_no_futures => "why-no-futures.md",
     structured_functions => "structured-functions.md",
+    nurseries => "nurseries.md",
+    cancel_scopes => "cancel-scopes.md",
+    cancellation_is_an_error => "cancellation-is-an-error.md",
     coordinating_tasks => "coordinating-tasks.md",
+    writing_primitives => "writing-primitives.md",
+    testing => "testing.md",
+    readme => "../../README.md",
 }

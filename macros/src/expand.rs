@@ -370,10 +370,15 @@ fn rebind_arguments(inputs: &mut Punctuated<FnArg, Token![,]>) -> Vec<TokenStrea
     rebind
 }
 
-/// Whether a method carries its own `#[structured]`, which then expands it instead of the
-/// attribute on the block (so it can add options such as `boxed`).
-fn has_own_attribute(attrs: &[Attribute]) -> bool {
-    attrs.iter().any(|attr| {
+/// Whether the attribute on a block expands this method: it must be an `async fn` (each one is
+/// counted in `async_fns`) without its own `#[structured]`, which then expands it instead (so
+/// it can add options such as `boxed`).
+fn block_expands(sig: &Signature, attrs: &[Attribute], async_fns: &mut usize) -> bool {
+    if sig.asyncness.is_none() {
+        return false;
+    }
+    *async_fns += 1;
+    !attrs.iter().any(|attr| {
         attr.path()
             .segments
             .last()
@@ -386,16 +391,12 @@ fn has_own_attribute(attrs: &[Attribute]) -> bool {
 fn impl_block(mut block: ItemImpl, options: StructuredOptions, errors: &mut Errors) -> TokenStream {
     let mut async_fns = 0;
     for item in &mut block.items {
-        let ImplItem::Fn(method) = item else { continue };
-        if method.sig.asyncness.is_none() {
-            continue;
+        if let ImplItem::Fn(method) = item
+            && block_expands(&method.sig, &method.attrs, &mut async_fns)
+        {
+            let function = Function::from_impl_item(method.clone());
+            *item = ImplItem::Verbatim(structured_fn(function, Prefix::SelfType, options, errors));
         }
-        async_fns += 1;
-        if has_own_attribute(&method.attrs) {
-            continue;
-        }
-        let function = Function::from_impl_item(method.clone());
-        *item = ImplItem::Verbatim(structured_fn(function, Prefix::SelfType, options, errors));
     }
     validate::block("an `impl`", block.impl_token.span, async_fns, errors);
     block.into_token_stream()
@@ -414,18 +415,12 @@ fn trait_block(
 ) -> TokenStream {
     let mut async_fns = 0;
     for item in &mut block.items {
-        let TraitItem::Fn(method) = item else {
-            continue;
-        };
-        if method.sig.asyncness.is_none() {
-            continue;
+        if let TraitItem::Fn(method) = item
+            && block_expands(&method.sig, &method.attrs, &mut async_fns)
+        {
+            let function = Function::from_trait_item(method.clone());
+            *item = TraitItem::Verbatim(structured_fn(function, Prefix::SelfType, options, errors));
         }
-        async_fns += 1;
-        if has_own_attribute(&method.attrs) {
-            continue;
-        }
-        let function = Function::from_trait_item(method.clone());
-        *item = TraitItem::Verbatim(structured_fn(function, Prefix::SelfType, options, errors));
     }
     validate::block("a `trait`", block.trait_token.span, async_fns, errors);
     block.into_token_stream()

@@ -5,7 +5,6 @@
 //! only problem it cannot repair is a missing `async`: such an item is emitted as written.
 
 use proc_macro2::{Span, TokenStream};
-use syn::spanned::Spanned;
 use syn::{Attribute, Signature};
 
 use crate::args::Attr;
@@ -75,13 +74,13 @@ pub(crate) fn signature(attr: Attr, sig: &mut Signature, errors: &mut Errors) ->
         );
     }
     if let Some(abi) = sig.abi.take() {
-        errors.error(
-            abi.span(),
+        errors.push(syn::Error::new_spanned(
+            &abi,
             format!(
                 "{name} does not support `extern` functions; remove `{}`",
                 abi_text(&abi)
             ),
-        );
+        ));
     }
     if let Some(variadic) = sig.variadic.take() {
         errors.push(syn::Error::new_spanned(

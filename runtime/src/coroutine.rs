@@ -44,7 +44,7 @@ use std::fmt;
 /// }
 ///
 /// let call = main_task();
-/// assert_eq!(format!("{call:?}"), "CoroutineCall(rust_out::main_task)");
+/// assert_eq!(format!("{call:?}"), format!("CoroutineCall({}::main_task)", module_path!()));
 /// assert_eq!(scoro::run(call), 42);
 /// ```
 #[must_use = "a coroutine call does nothing unless it is awaited, started in a nursery or passed to `scoro::run`"]
@@ -162,6 +162,7 @@ pub mod __private {
         fn __scoro_await(self, token: Token) -> Self::Future;
     }
 
+    #[diagnostic::do_not_recommend]
     impl<F: Future> Awaitable for CoroutineCall<F> {
         type Output = F::Output;
         type Future = F;

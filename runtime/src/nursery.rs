@@ -22,7 +22,6 @@ use crate::CoroutineCall;
 use crate::cancel::scope::ScopeShared;
 use crate::cancel::status::StatusId;
 use crate::cancel::{CancelHandle, CancelReason, MaybeCancelled};
-use crate::coroutine::TaskName;
 use crate::runtime::context;
 use crate::runtime::core::{Core, TaskRef};
 use crate::runtime::task;
@@ -287,7 +286,6 @@ impl<'scope, 'env, E: MaybeCancelled> Nursery<'scope, 'env, E> {
         let wrapper = ChildTask {
             future: Some(future),
             state: Some(self.state.clone()),
-            name,
         };
         let boxed: Pin<Box<dyn Future<Output = ()> + 'scope>> = Box::pin(wrapper);
         // SAFETY: the task belongs to this nursery (owner id), which waits for it before its
@@ -357,7 +355,6 @@ pin_project_lite::pin_project! {
         #[pin]
         future: Option<F>,
         state: Option<Rc<NurseryState<E>>>,
-        name: TaskName,
     }
 }
 
@@ -555,7 +552,7 @@ impl<E> Future for EnterNursery<E> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Rc<NurseryState<E>>> {
         let task = task::verify(cx);
         Poll::Ready(context::with_core(|core| {
-            let status = core.enter_scope(task, Default::default());
+            let status = core.enter_scope(task, Default::default(), None);
             Rc::new(NurseryState {
                 status,
                 task: core.task_ref(task),

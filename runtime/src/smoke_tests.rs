@@ -200,3 +200,31 @@ fn many_children_real_clock() {
     r.unwrap();
     assert_eq!(count.get(), CHILDREN);
 }
+
+/// On the real clock a relative deadline is resolved lazily; it must still fire, never early,
+/// both for a blocked task and for one that keeps checkpointing.
+#[test]
+fn real_clock_timeouts_fire_and_are_never_early() {
+    let mut rt = Builder::new().build().unwrap();
+    let (blocked, spinning) = rt.run(call(async {
+        let t0 = std::time::Instant::now();
+        let r = aw!(move_on_after(Duration::from_millis(5), sleep_forever()));
+        assert!(r.is_none());
+        let blocked = t0.elapsed();
+        let t1 = std::time::Instant::now();
+        let r = aw!(move_on_after(
+            Duration::from_millis(5),
+            call(async {
+                loop {
+                    aw!(checkpoint())?;
+                }
+                #[allow(unreachable_code)]
+                Ok::<(), CancelRequested>(())
+            })
+        ));
+        assert!(r.is_none());
+        (blocked, t1.elapsed())
+    }));
+    assert!(blocked >= Duration::from_millis(5), "{blocked:?}");
+    assert!(spinning >= Duration::from_millis(5), "{spinning:?}");
+}

@@ -303,18 +303,17 @@ where
                 let task = task::verify(cx);
                 let e = context::with_core(|core| {
                     let shared = this.scope.shared.get();
-                    let mut deadline = match this.scope.deadline {
-                        DeadlineSetting::None => None,
-                        DeadlineSetting::At(t) => Some(t),
-                        DeadlineSetting::After(d) => {
-                            Some(core.now().checked_add(d).unwrap_or_else(far_future))
-                        }
+                    let (mut deadline, mut timeout) = match this.scope.deadline {
+                        DeadlineSetting::None => (None, None),
+                        DeadlineSetting::At(t) => (Some(t), None),
+                        DeadlineSetting::After(d) => (None, Some(d)),
                     };
                     let mut shield = this.scope.shield;
                     let mut cancel_called = None;
                     if let Some(s) = shared {
                         if s.deadline_set.get() {
                             deadline = s.deadline.get();
+                            timeout = None;
                         }
                         if s.shield.get() {
                             shield = true;
@@ -329,7 +328,9 @@ where
                             cancel_called,
                             shield,
                             deadline,
+                            pending: None,
                         },
+                        timeout,
                     );
                     if let Some(s) = shared {
                         s.status.set(Some(status));
@@ -359,12 +360,6 @@ where
         }
         Poll::Ready(if caught { None } else { Some(value) })
     }
-}
-
-/// A time so far ahead that it never comes (used when `now + timeout` overflows).
-fn far_future() -> Instant {
-    // About 30 years: far beyond any deadline a program means, and far from overflowing.
-    Instant::now() + Duration::from_secs(86_400 * 365 * 30)
 }
 
 /// Runs `body` with a timeout: cancels it if it has not finished `d` after starting.

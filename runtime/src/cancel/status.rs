@@ -21,7 +21,7 @@
 //!   generation, so a stale id (from a handle of a scope that has exited) is recognised.
 
 use super::CancelReason;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// "No node" / "no task" in index links.
 pub(crate) const NONE: u32 = u32::MAX;
@@ -48,6 +48,10 @@ pub(crate) struct Node {
     pub(crate) own_reason: CancelReason,
     pub(crate) shield: bool,
     pub(crate) deadline: Option<Instant>,
+    /// A relative deadline not converted to an instant yet (see `Core::resolve_pending`).
+    /// Until then the node behaves as if it had no deadline, which is never early: it will be
+    /// `now + timeout` for a `now` read later than the scope was entered.
+    pub(crate) pending: Option<Duration>,
     /// The deadline of this node currently in the timer heap, if any.
     pub(crate) registered: Option<Instant>,
     pub(crate) cancelled: bool,
@@ -62,6 +66,8 @@ pub(crate) struct NodeSettings {
     pub(crate) cancel_called: Option<CancelReason>,
     pub(crate) shield: bool,
     pub(crate) deadline: Option<Instant>,
+    /// A relative deadline to resolve later (set by the scheduler, not by callers).
+    pub(crate) pending: Option<Duration>,
 }
 
 #[derive(Debug, Default)]
@@ -104,6 +110,7 @@ impl StatusTree {
             own_reason: settings.cancel_called.unwrap_or(CancelReason::Explicit),
             shield: settings.shield,
             deadline: settings.deadline,
+            pending: settings.pending,
             registered: None,
             cancelled: false,
             reason: CancelReason::Explicit,
@@ -182,6 +189,7 @@ impl StatusTree {
         n.live = false;
         n.generation = n.generation.wrapping_add(1);
         n.deadline = None;
+        n.pending = None;
         n.registered = None;
         self.free.push(index);
     }
@@ -269,7 +277,9 @@ impl StatusTree {
         deadline: Option<Instant>,
         newly: &mut Vec<u32>,
     ) {
-        self.nodes[index as usize].deadline = deadline;
+        let n = &mut self.nodes[index as usize];
+        n.deadline = deadline;
+        n.pending = None;
         self.recompute(index, newly);
     }
 
@@ -308,14 +318,9 @@ pub(crate) enum Check {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     fn plain() -> NodeSettings {
-        NodeSettings {
-            cancel_called: None,
-            shield: false,
-            deadline: None,
-        }
+        NodeSettings::default()
     }
 
     #[test]

@@ -6,9 +6,14 @@
 //! - Keys carry a generation, so a future holding the key of an entry that was freed and reused
 //!   sees `None` instead of somebody else's entry.
 //! - The list never calls user code and never touches the scheduler: callers wake the tasks
-//!   that `pop_front` returns.
+//!   that `notify_front` returns.
+#![allow(
+    dead_code,
+    reason = "the whole API serves the sync and channel primitives"
+)]
 
 use crate::runtime::core::TaskRef;
+use crate::runtime::slab::PagedVec;
 
 const NONE: u32 = u32::MAX;
 
@@ -38,7 +43,7 @@ struct Entry<T> {
 /// A FIFO of waiting tasks, each with an optional payload (a value being handed over).
 #[derive(Debug)]
 pub(crate) struct WaitList<T> {
-    entries: Vec<Entry<T>>,
+    entries: PagedVec<Entry<T>>,
     free: Vec<u32>,
     head: u32,
     tail: u32,
@@ -48,7 +53,7 @@ pub(crate) struct WaitList<T> {
 impl<T> Default for WaitList<T> {
     fn default() -> Self {
         WaitList {
-            entries: Vec::new(),
+            entries: PagedVec::default(),
             free: Vec::new(),
             head: NONE,
             tail: NONE,
@@ -79,20 +84,17 @@ impl<T> WaitList<T> {
         };
         let index = match self.free.pop() {
             Some(i) => {
-                let generation = self.entries[i as usize].generation;
-                self.entries[i as usize] = Entry {
+                let generation = self.entries[i].generation;
+                self.entries[i] = Entry {
                     generation,
                     ..entry
                 };
                 i
             }
-            None => {
-                self.entries.push(entry);
-                u32::try_from(self.entries.len() - 1).expect("too many waiters")
-            }
+            None => self.entries.push(entry),
         };
         if self.tail != NONE {
-            self.entries[self.tail as usize].next = index;
+            self.entries[self.tail].next = index;
         } else {
             self.head = index;
         }
@@ -100,19 +102,19 @@ impl<T> WaitList<T> {
         self.waiting += 1;
         WaitKey {
             index,
-            generation: self.entries[index as usize].generation,
+            generation: self.entries[index].generation,
         }
     }
 
     fn entry(&self, key: WaitKey) -> Option<&Entry<T>> {
         self.entries
-            .get(key.index as usize)
+            .get(key.index)
             .filter(|e| e.generation == key.generation && e.state.is_some())
     }
 
     fn entry_mut(&mut self, key: WaitKey) -> Option<&mut Entry<T>> {
         self.entries
-            .get_mut(key.index as usize)
+            .get_mut(key.index)
             .filter(|e| e.generation == key.generation && e.state.is_some())
     }
 
@@ -123,20 +125,20 @@ impl<T> WaitList<T> {
 
     fn unlink(&mut self, index: u32) {
         let (prev, next) = {
-            let e = &self.entries[index as usize];
+            let e = &self.entries[index];
             (e.prev, e.next)
         };
         if prev != NONE {
-            self.entries[prev as usize].next = next;
+            self.entries[prev].next = next;
         } else {
             self.head = next;
         }
         if next != NONE {
-            self.entries[next as usize].prev = prev;
+            self.entries[next].prev = prev;
         } else {
             self.tail = prev;
         }
-        let e = &mut self.entries[index as usize];
+        let e = &mut self.entries[index];
         e.prev = NONE;
         e.next = NONE;
         self.waiting -= 1;
@@ -148,7 +150,7 @@ impl<T> WaitList<T> {
             return None;
         }
         let index = self.head;
-        let e = &mut self.entries[index as usize];
+        let e = &mut self.entries[index];
         Some((
             WaitKey {
                 index,
@@ -167,7 +169,7 @@ impl<T> WaitList<T> {
         }
         let index = self.head;
         self.unlink(index);
-        let e = &mut self.entries[index as usize];
+        let e = &mut self.entries[index];
         e.state = Some(EntryState::Notified);
         f(&mut e.payload);
         Some(e.task)
@@ -179,7 +181,7 @@ impl<T> WaitList<T> {
             return None;
         }
         self.unlink(key.index);
-        let e = &mut self.entries[key.index as usize];
+        let e = &mut self.entries[key.index];
         e.state = Some(EntryState::Notified);
         Some(e.task)
     }
@@ -191,7 +193,7 @@ impl<T> WaitList<T> {
         if state == EntryState::Waiting {
             self.unlink(key.index);
         }
-        let e = &mut self.entries[key.index as usize];
+        let e = &mut self.entries[key.index];
         e.state = None;
         e.generation = e.generation.wrapping_add(1);
         let payload = e.payload.take();
@@ -207,7 +209,7 @@ impl<T> WaitList<T> {
             if index == NONE {
                 return None;
             }
-            let e = &self.entries[index as usize];
+            let e = &self.entries[index];
             let key = WaitKey {
                 index,
                 generation: e.generation,

@@ -69,11 +69,6 @@ impl Drop for EnterGuard {
     }
 }
 
-/// Is a runtime running on this thread?
-pub(crate) fn in_runtime() -> bool {
-    CORE.with(|c| !c.get().is_null())
-}
-
 /// Calls `f` with the runtime running on this thread, or returns `None` if there is none.
 #[inline]
 pub(crate) fn try_with_core<R>(f: impl FnOnce(&Core) -> R) -> Option<R> {

@@ -23,6 +23,7 @@ use super::context::{self, EnterGuard};
 use super::io::IoDriver;
 use super::shared::{Injected, RemoteWaker, Shared};
 use super::signal::SignalState;
+use super::slab::PagedVec;
 use super::task::{self, ErasedFuture};
 use crate::cancel::status::{Check, NONE, NodeSettings, StatusId, StatusTree};
 use crate::cancel::{CancelReason, CancelRequested};
@@ -66,7 +67,8 @@ struct TaskSlot {
     blocked_on: u32,
     blk_prev: u32,
     blk_next: u32,
-    remote_waker: Option<Waker>,
+    /// A `RemoteWaker` was made for this task (see `Sched::remote_wakers`).
+    has_remote_waker: bool,
     /// The nursery (or pending `start`) that owns this task; 0 for the root.
     owner: u64,
 }
@@ -75,7 +77,7 @@ struct TaskSlot {
 const MAINTENANCE_INTERVAL: u32 = 64;
 
 pub(crate) struct Sched {
-    tasks: Vec<TaskSlot>,
+    tasks: PagedVec<TaskSlot>,
     free_tasks: Vec<u32>,
     live_tasks: usize,
     queue: VecDeque<TaskRef>,
@@ -84,6 +86,10 @@ pub(crate) struct Sched {
     live_timers: usize,
     idle_waiters: Vec<TaskRef>,
     newly: Vec<u32>,
+    /// Scopes entered with a relative deadline not resolved to an instant yet.
+    pending: Vec<StatusId>,
+    /// Wakers for foreign code, cached per task (few tasks need one, so not in the slot).
+    remote_wakers: HashMap<u32, Waker>,
 }
 
 pub(crate) struct Core {
@@ -97,6 +103,7 @@ pub(crate) struct Core {
     injected: RefCell<Vec<Injected>>,
     pub(crate) signals: SignalState,
     next_owner: Cell<u64>,
+    #[allow(dead_code, reason = "used by the thread limiter and signal receivers")]
     locals: RefCell<HashMap<TypeId, Rc<dyn Any>>>,
 }
 
@@ -106,18 +113,11 @@ impl Core {
         let shared = Arc::new(Shared::new(io.registry())?);
         let signals = SignalState::new(io.registry())?;
         let mut statuses = StatusTree::default();
-        let root_status = statuses.create(
-            NONE,
-            NodeSettings {
-                cancel_called: None,
-                shield: false,
-                deadline: None,
-            },
-        );
+        let root_status = statuses.create(NONE, NodeSettings::default());
         let now = clock.now();
         Ok(Core {
             sched: RefCell::new(Sched {
-                tasks: Vec::new(),
+                tasks: PagedVec::default(),
                 free_tasks: Vec::new(),
                 live_tasks: 0,
                 queue: VecDeque::new(),
@@ -126,6 +126,8 @@ impl Core {
                 live_timers: 0,
                 idle_waiters: Vec::new(),
                 newly: Vec::new(),
+                pending: Vec::new(),
+                remote_wakers: HashMap::new(),
             }),
             shared,
             clock,
@@ -142,6 +144,7 @@ impl Core {
 
     /// Per-runtime state of another module (the worker-thread limiter, signal receivers, ...),
     /// created on first use and dropped with the runtime.
+    #[allow(dead_code, reason = "used by the thread limiter and signal receivers")]
     pub(crate) fn local<T: Default + 'static>(&self) -> Rc<T> {
         let mut locals = self.locals.borrow_mut();
         let any = locals
@@ -199,7 +202,7 @@ impl Core {
     pub(crate) fn set_task_owner(&self, t: TaskRef, owner: u64) {
         let mut s = self.sched.borrow_mut();
         if s.is_live(t) {
-            s.tasks[t.index as usize].owner = owner;
+            s.tasks[t.index].owner = owner;
         }
     }
 
@@ -211,10 +214,9 @@ impl Core {
             let s = self.sched.borrow();
             s.tasks
                 .iter()
-                .enumerate()
                 .filter(|(_, t)| t.state != TaskState::Free && t.owner == owner)
-                .map(|(i, t)| TaskRef {
-                    index: i as u32,
+                .map(|(index, t)| TaskRef {
+                    index,
                     generation: t.generation,
                 })
                 .collect()
@@ -255,13 +257,13 @@ impl Core {
             blocked_on: NONE,
             blk_prev: NONE,
             blk_next: NONE,
-            remote_waker: None,
+            has_remote_waker: false,
             owner,
         };
         let index = match s.free_tasks.pop() {
             Some(i) => {
-                let generation = s.tasks[i as usize].generation;
-                s.tasks[i as usize] = TaskSlot { generation, ..slot };
+                let generation = s.tasks[i].generation;
+                s.tasks[i] = TaskSlot { generation, ..slot };
                 i
             }
             None => {
@@ -273,7 +275,7 @@ impl Core {
         s.live_tasks += 1;
         let t = TaskRef {
             index,
-            generation: s.tasks[index as usize].generation,
+            generation: s.tasks[index].generation,
         };
         s.queue.push_back(t);
         t
@@ -284,16 +286,16 @@ impl Core {
         let s = self.sched.borrow();
         TaskRef {
             index,
-            generation: s.tasks[index as usize].generation,
+            generation: s.tasks[index].generation,
         }
     }
 
     pub(crate) fn task_name(&self, index: u32) -> TaskName {
-        self.sched.borrow().tasks[index as usize].name
+        self.sched.borrow().tasks[index].name
     }
 
     pub(crate) fn task_parent(&self, index: u32) -> u32 {
-        self.sched.borrow().tasks[index as usize].parent
+        self.sched.borrow().tasks[index].parent
     }
 
     /// Makes `t` runnable (no-op if it already is, or if it has finished).
@@ -306,7 +308,7 @@ impl Core {
     #[inline]
     pub(crate) fn yield_now(&self, index: u32) {
         let mut s = self.sched.borrow_mut();
-        s.tasks[index as usize].woken = true;
+        s.tasks[index].woken = true;
     }
 
     /// Records that the running task `index` is about to wait in a way that cancellation must
@@ -319,10 +321,11 @@ impl Core {
     /// A waker for task `index` that is safe to give to foreign code (cached per task).
     pub(crate) fn remote_waker(&self, index: u32) -> Waker {
         let mut s = self.sched.borrow_mut();
-        let generation = s.tasks[index as usize].generation;
-        let slot = &mut s.tasks[index as usize];
-        slot.remote_waker
-            .get_or_insert_with(|| {
+        let generation = s.tasks[index].generation;
+        s.tasks[index].has_remote_waker = true;
+        s.remote_wakers
+            .entry(index)
+            .or_insert_with(|| {
                 Waker::from(Arc::new(RemoteWaker {
                     shared: self.shared.clone(),
                     task: TaskRef { index, generation },
@@ -339,7 +342,7 @@ impl Core {
             if !s.is_live(t) {
                 return;
             }
-            let fut = s.tasks[t.index as usize].future.take();
+            let fut = s.tasks[t.index].future.take();
             s.free_task(t.index);
             fut
         };
@@ -357,7 +360,7 @@ impl Core {
             if !s.is_live(t) {
                 return;
             }
-            let slot = &mut s.tasks[t.index as usize];
+            let slot = &mut s.tasks[t.index];
             if slot.state != TaskState::Queued {
                 return;
             }
@@ -383,7 +386,7 @@ impl Core {
             drop(s);
             drop(fut);
         } else {
-            let slot = &mut s.tasks[t.index as usize];
+            let slot = &mut s.tasks[t.index];
             slot.future = Some(fut);
             if slot.woken {
                 slot.woken = false;
@@ -403,14 +406,14 @@ impl Core {
     pub(crate) fn check_cancel(&self, index: u32) -> Option<CancelRequested> {
         let now = self.check_now();
         let mut s = self.sched.borrow_mut();
-        let status = s.tasks[index as usize].status;
+        let status = s.tasks[index].status;
         s.check_status(status, now)
     }
 
     /// The task's innermost cancel status.
     pub(crate) fn task_status(&self, index: u32) -> StatusId {
         let s = self.sched.borrow();
-        let i = s.tasks[index as usize].status;
+        let i = s.tasks[index].status;
         StatusId {
             index: i,
             generation: s.statuses.node(i).generation,
@@ -465,13 +468,6 @@ impl Core {
         }
     }
 
-    /// Is status `id` effectively cancelled (deadlines checked too)?
-    pub(crate) fn status_cancelled(&self, id: StatusId) -> bool {
-        let now = self.check_now();
-        let mut s = self.sched.borrow_mut();
-        s.statuses.is_live(id) && s.check_status(id.index, now).is_some()
-    }
-
     /// Is the parent of status `id` effectively cancelled?
     pub(crate) fn status_parent_cancelled(&self, id: StatusId) -> bool {
         let now = self.check_now();
@@ -500,6 +496,7 @@ impl Core {
 
     /// The deadline of scope `id`, if it is live.
     pub(crate) fn scope_deadline(&self, id: StatusId) -> Option<Option<Instant>> {
+        self.resolve_pending();
         let s = self.sched.borrow();
         s.statuses
             .is_live(id)
@@ -507,25 +504,65 @@ impl Core {
     }
 
     /// Enters a new scope in task `index`; returns its status.
-    pub(crate) fn enter_scope(&self, index: u32, settings: NodeSettings) -> StatusId {
+    ///
+    /// A relative deadline (`timeout`) costs no clock read on the real clock: the scope starts
+    /// without a deadline and gets `now + timeout` at the next scheduling step, with a `now`
+    /// read then (so never earlier than entry + timeout), or at once if something asks for it.
+    /// Until then no checkpoint could see it expire anyway.
+    pub(crate) fn enter_scope(
+        &self,
+        index: u32,
+        mut settings: NodeSettings,
+        timeout: Option<Duration>,
+    ) -> StatusId {
+        if let Some(d) = timeout {
+            match &self.clock {
+                Clock::Mock(m) => settings.deadline = m.now().checked_add(d),
+                Clock::Real if d.is_zero() => settings.deadline = Some(self.cached_now.get()),
+                Clock::Real => settings.pending = Some(d),
+            }
+        }
         let mut s = self.sched.borrow_mut();
-        let parent = s.tasks[index as usize].status;
+        let parent = s.tasks[index].status;
         let id = s.statuses.create(parent, settings);
-        s.tasks[index as usize].status = id.index;
+        s.tasks[index].status = id.index;
+        if settings.pending.is_some() {
+            s.pending.push(id);
+        }
         id
+    }
+
+    /// Turns the relative deadlines of scopes entered since the last call into instants.
+    pub(crate) fn resolve_pending(&self) {
+        if self.sched.borrow().pending.is_empty() {
+            return;
+        }
+        let now = self.now();
+        let mut s = self.sched.borrow_mut();
+        let mut pending = std::mem::take(&mut s.pending);
+        let mut newly = std::mem::take(&mut s.newly);
+        for id in pending.drain(..) {
+            if !s.statuses.is_live(id) {
+                continue;
+            }
+            let Some(d) = s.statuses.node(id.index).pending else {
+                continue;
+            };
+            let deadline = now.checked_add(d);
+            s.statuses.set_deadline(id.index, deadline, &mut newly);
+            s.wake_cancelled(&mut newly);
+            if let Some(d) = deadline {
+                s.register_deadline(id.index, d);
+            }
+        }
+        s.pending = pending;
+        s.newly = newly;
     }
 
     /// Creates a status under `parent` without entering it in any task.
     pub(crate) fn create_status(&self, parent: StatusId) -> StatusId {
         let mut s = self.sched.borrow_mut();
-        s.statuses.create(
-            parent.index,
-            NodeSettings {
-                cancel_called: None,
-                shield: false,
-                deadline: None,
-            },
-        )
+        s.statuses.create(parent.index, NodeSettings::default())
     }
 
     /// Frees a status that no task is in any more.
@@ -562,11 +599,8 @@ impl Core {
         }
         let n = s.statuses.node(id.index);
         let parent_visible = parent != NONE && s.statuses.node(parent).cancelled && !n.shield;
-        if s.tasks
-            .get(index as usize)
-            .is_some_and(|t| t.status == id.index)
-        {
-            s.tasks[index as usize].status = parent;
+        if s.tasks.get(index).is_some_and(|t| t.status == id.index) {
+            s.tasks[index].status = parent;
         }
         s.free_node(id.index);
         ScopeExit {
@@ -583,11 +617,8 @@ impl Core {
             return;
         }
         let parent = s.statuses.node(id.index).parent;
-        if s.tasks
-            .get(index as usize)
-            .is_some_and(|t| t.status == id.index)
-        {
-            s.tasks[index as usize].status = parent;
+        if s.tasks.get(index).is_some_and(|t| t.status == id.index) {
+            s.tasks[index].status = parent;
         }
         s.free_node(id.index);
     }
@@ -595,9 +626,10 @@ impl Core {
     /// The effective deadline of task `index`: `None` if there is none, a time at or before
     /// now if the task is already cancelled.
     pub(crate) fn effective_deadline(&self, index: u32) -> Option<Instant> {
+        self.resolve_pending();
         let now = self.check_now();
         let mut s = self.sched.borrow_mut();
-        let status = s.tasks[index as usize].status;
+        let status = s.tasks[index].status;
         if s.check_status(status, now).is_some() {
             let d = s.statuses.node(status).eff_deadline;
             return Some(d.map_or(now, |d| d.min(now)));
@@ -611,7 +643,7 @@ impl Core {
         let mut s = self.sched.borrow_mut();
         let t = TaskRef {
             index,
-            generation: s.tasks[index as usize].generation,
+            generation: s.tasks[index].generation,
         };
         if !s.idle_waiters.contains(&t) {
             s.idle_waiters.push(t);
@@ -621,7 +653,7 @@ impl Core {
     /// Removes task `index` from the idle waiters; returns whether it was there.
     pub(crate) fn remove_idle_waiter(&self, index: u32) -> bool {
         let mut s = self.sched.borrow_mut();
-        let generation = s.tasks[index as usize].generation;
+        let generation = s.tasks[index].generation;
         let before = s.idle_waiters.len();
         s.idle_waiters
             .retain(|t| !(t.index == index && t.generation == generation));
@@ -634,6 +666,9 @@ impl Core {
     pub(crate) fn run_until(&self, done: &dyn Fn() -> bool) {
         let mut batch: VecDeque<TaskRef> = VecDeque::new();
         loop {
+            if batch.capacity() > 4096 && self.sched.borrow().queue.is_empty() {
+                batch.shrink_to(1024);
+            }
             {
                 let mut s = self.sched.borrow_mut();
                 std::mem::swap(&mut s.queue, &mut batch);
@@ -671,6 +706,15 @@ impl Core {
         if self.runnable() {
             return;
         }
+        {
+            // After a burst (100,000 tasks spawned at once, say) the run queue keeps its
+            // capacity; give most of it back while nothing is runnable.
+            let mut s = self.sched.borrow_mut();
+            if s.queue.capacity() > 4096 {
+                s.queue.shrink_to(1024);
+            }
+        }
+        self.resolve_pending();
         let (has_idle_waiters, next_deadline) = {
             let mut s = self.sched.borrow_mut();
             (!s.idle_waiters.is_empty(), s.next_deadline())
@@ -715,6 +759,7 @@ impl Core {
     fn maintenance(&self, timeout: Option<Duration>) {
         self.io.borrow_mut().poll(timeout, self);
         self.drain_injected();
+        self.resolve_pending();
         self.fire_deadlines();
     }
 
@@ -765,21 +810,24 @@ impl Core {
     /// injected work is dropped without running.
     pub(crate) fn shutdown(&self) {
         loop {
-            let next = {
+            let live: Vec<TaskRef> = {
                 let s = self.sched.borrow();
                 s.tasks
                     .iter()
-                    .enumerate()
-                    .rev()
-                    .find(|(_, t)| t.state != TaskState::Free)
-                    .map(|(i, t)| TaskRef {
-                        index: i as u32,
+                    .filter(|(_, t)| t.state != TaskState::Free)
+                    .map(|(index, t)| TaskRef {
+                        index,
                         generation: t.generation,
                     })
+                    .collect()
             };
-            match next {
-                Some(t) => self.drop_task(t),
-                None => break,
+            if live.is_empty() {
+                break;
+            }
+            // A task whose nursery is dropped first is dropped by the nursery's guard and then
+            // skipped here (its generation no longer matches).
+            for t in live.into_iter().rev() {
+                self.drop_task(t);
             }
         }
         drop(self.shared.close());
@@ -788,12 +836,6 @@ impl Core {
     /// Enters this core on the current thread.
     pub(crate) fn enter(&self) -> EnterGuard {
         EnterGuard::enter(self)
-    }
-
-    /// Number of live tasks.
-    #[cfg(test)]
-    pub(crate) fn live_tasks(&self) -> usize {
-        self.sched.borrow().live_tasks
     }
 }
 
@@ -808,18 +850,20 @@ impl Sched {
     #[inline]
     fn is_live(&self, t: TaskRef) -> bool {
         self.tasks
-            .get(t.index as usize)
+            .get(t.index)
             .is_some_and(|s| s.generation == t.generation && s.state != TaskState::Free)
     }
 
     fn free_task(&mut self, index: u32) {
         self.unblock(index);
-        let slot = &mut self.tasks[index as usize];
+        let slot = &mut self.tasks[index];
         slot.state = TaskState::Free;
         slot.generation = slot.generation.wrapping_add(1);
         slot.future = None;
-        slot.remote_waker = None;
         slot.woken = false;
+        if std::mem::take(&mut slot.has_remote_waker) {
+            self.remote_wakers.remove(&index);
+        }
         self.free_tasks.push(index);
         self.live_tasks -= 1;
     }
@@ -829,35 +873,35 @@ impl Sched {
         if !self.is_live(t) {
             return;
         }
-        match self.tasks[t.index as usize].state {
+        match self.tasks[t.index].state {
             TaskState::Idle => {
                 self.unblock(t.index);
-                self.tasks[t.index as usize].state = TaskState::Queued;
+                self.tasks[t.index].state = TaskState::Queued;
                 self.queue.push_back(t);
             }
             TaskState::Running => {
                 self.unblock(t.index);
-                self.tasks[t.index as usize].woken = true;
+                self.tasks[t.index].woken = true;
             }
             TaskState::Queued | TaskState::Free => {}
         }
     }
 
     fn block(&mut self, index: u32) {
-        let slot = &self.tasks[index as usize];
+        let slot = &self.tasks[index];
         if slot.woken || slot.blocked_on != NONE {
             return;
         }
         let status = slot.status;
         let head = self.statuses.node(status).blocked_head;
         {
-            let slot = &mut self.tasks[index as usize];
+            let slot = &mut self.tasks[index];
             slot.blocked_on = status;
             slot.blk_prev = NONE;
             slot.blk_next = head;
         }
         if head != NONE {
-            self.tasks[head as usize].blk_prev = index;
+            self.tasks[head].blk_prev = index;
         }
         self.statuses.node_mut(status).blocked_head = index;
         let n = self.statuses.node(status);
@@ -869,21 +913,21 @@ impl Sched {
 
     fn unblock(&mut self, index: u32) {
         let (status, prev, next) = {
-            let slot = &self.tasks[index as usize];
+            let slot = &self.tasks[index];
             (slot.blocked_on, slot.blk_prev, slot.blk_next)
         };
         if status == NONE {
             return;
         }
         if prev != NONE {
-            self.tasks[prev as usize].blk_next = next;
+            self.tasks[prev].blk_next = next;
         } else {
             self.statuses.node_mut(status).blocked_head = next;
         }
         if next != NONE {
-            self.tasks[next as usize].blk_prev = prev;
+            self.tasks[next].blk_prev = prev;
         }
-        let slot = &mut self.tasks[index as usize];
+        let slot = &mut self.tasks[index];
         slot.blocked_on = NONE;
         slot.blk_prev = NONE;
         slot.blk_next = NONE;
@@ -941,7 +985,7 @@ impl Sched {
                 }
                 let t = TaskRef {
                     index: head,
-                    generation: self.tasks[head as usize].generation,
+                    generation: self.tasks[head].generation,
                 };
                 self.unblock(head);
                 self.wake(t);
@@ -959,7 +1003,7 @@ impl Sched {
             }
             let t = TaskRef {
                 index: head,
-                generation: self.tasks[head as usize].generation,
+                generation: self.tasks[head].generation,
             };
             self.unblock(head);
             self.wake(t);

@@ -7,6 +7,7 @@
 //!   operation reports `WouldBlock` and clears it. At most one task waits per direction;
 //!   a second waiter is an error (`ResourceBusy`), as in Trio.
 //! - Events wake tasks through the scheduler; no user code runs while the driver is borrowed.
+#![allow(dead_code, reason = "the registration API serves the networking types")]
 
 use super::core::{Core, TaskRef};
 use super::shared::WAKER_TOKEN;

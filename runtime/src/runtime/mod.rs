@@ -10,6 +10,7 @@ pub(crate) mod core;
 pub(crate) mod io;
 pub(crate) mod shared;
 pub(crate) mod signal;
+pub(crate) mod slab;
 pub(crate) mod task;
 
 use self::core::Core;
@@ -127,8 +128,7 @@ impl Runtime {
         let enter = core.enter();
         let shutdown = ShutdownOnDrop(&core);
         let (future, name) = main.into_parts();
-        let out: Rc<RefCell<Option<Result<F::Output, Box<dyn Any + Send>>>>> =
-            Rc::new(RefCell::new(None));
+        let out: OutputSlot<F::Output> = Rc::new(RefCell::new(None));
         let root = RootTask {
             future: Some(future),
             out: out.clone(),
@@ -167,9 +167,12 @@ pin_project_lite::pin_project! {
     struct RootTask<F: Future> {
         #[pin]
         future: Option<F>,
-        out: Rc<RefCell<Option<Result<F::Output, Box<dyn Any + Send>>>>>,
+        out: OutputSlot<F::Output>,
     }
 }
+
+/// Where the main task leaves its value, or the panic it ended with.
+type OutputSlot<T> = Rc<RefCell<Option<Result<T, Box<dyn Any + Send>>>>>;
 
 impl<F: Future> Future for RootTask<F> {
     type Output = ();

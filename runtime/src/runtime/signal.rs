@@ -110,9 +110,10 @@ pub(crate) fn install(sig: i32) -> io::Result<()> {
         let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
         action.sa_sigaction = handler as extern "C" fn(libc::c_int) as libc::sighandler_t;
         action.sa_flags = libc::SA_RESTART;
+        // SAFETY: zeroed is a valid `sigaction`, overwritten by the call below.
+        let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
         // SAFETY: `sa_mask` is a valid sigset to initialise; `old` is valid to write to;
         // `handler` only does async-signal-safe work (module invariant).
-        let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
         let r = unsafe {
             libc::sigemptyset(&mut action.sa_mask);
             libc::sigaction(sig, &action, &mut old)

@@ -390,5 +390,5 @@ impl<T: ?Sized> Drop for LockGuard<'_, T> {
 /// Is the runtime dropping a task right now? (Then no task is being polled although a runtime
 /// is running on this thread: user code only runs inside a task's poll.)
 fn torn_down() -> bool {
-    context::in_runtime() && context::current_task_index() == context::NO_TASK
+    context::try_with_core(|_| ()).is_some() && context::current_task_index() == context::NO_TASK
 }

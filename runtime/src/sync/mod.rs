@@ -32,11 +32,12 @@
 //!
 //! # Invariants
 //!
-//! - **Fairness by hand-off.** Every primitive keeps its waiters in a FIFO
-//!   ([`WaitList`]). Releasing a unit (a lock, a permit, a token) while somebody waits hands it
-//!   straight to the longest waiter, which owns it from that moment on; the unit never becomes
-//!   free in between, so the releaser (or any other task) cannot barge in ahead. Consequently a
-//!   unit is free only when nobody waits, and `try_*` calls succeed only then.
+//! - **Fairness by hand-off.** Every primitive keeps its waiters in a FIFO (a `WaitList`, with
+//!   O(1) removal of a cancelled waiter). Releasing a unit (a lock, a permit, a token) while
+//!   somebody waits hands it straight to the longest waiter, which owns it from that moment
+//!   on; the unit never becomes free in between, so the releaser (or any other task) cannot
+//!   barge in ahead. Consequently a unit is free only when nobody waits, and `try_*` calls
+//!   succeed only then.
 //! - **Checkpoints.** Every blocking call first returns `Err(CancelRequested)` if the task is
 //!   cancelled; when it can complete at once it does, then yields once (a schedule point that
 //!   does not look at cancellation again: the operation has happened); otherwise it waits.

@@ -152,28 +152,29 @@ impl Future for Sleep {
                     self.state = SleepState::Done;
                     return Poll::Ready(Err(c));
                 }
-                let now = core.now();
-                let deadline = match self.target {
-                    Target::At(t) => Some(t),
-                    Target::After(d) => now.checked_add(d),
+                let (deadline, timeout) = match self.target {
+                    Target::At(t) => (Some(t), None),
+                    Target::After(d) => (None, Some(d)),
                 };
-                match deadline {
-                    Some(d) if d <= now => {
-                        self.state = SleepState::Yielded;
-                        core.yield_now(task);
-                    }
-                    deadline => {
-                        let status = core.enter_scope(
-                            task,
-                            NodeSettings {
-                                cancel_called: None,
-                                shield: false,
-                                deadline,
-                            },
-                        );
-                        core.block_cancellable(task);
-                        self.state = SleepState::Sleeping { task, status };
-                    }
+                let due = match (deadline, timeout) {
+                    (Some(t), _) => t <= core.now(),
+                    (None, Some(d)) => d.is_zero(),
+                    (None, None) => false,
+                };
+                if due {
+                    self.state = SleepState::Yielded;
+                    core.yield_now(task);
+                } else {
+                    let status = core.enter_scope(
+                        task,
+                        NodeSettings {
+                            deadline,
+                            ..NodeSettings::default()
+                        },
+                        timeout,
+                    );
+                    core.block_cancellable(task);
+                    self.state = SleepState::Sleeping { task, status };
                 }
                 Poll::Pending
             }

@@ -1,0 +1,900 @@
+//! Side-by-side benchmarks: scoro against tokio (current_thread, and multi_thread with two
+//! workers), smol's `LocalExecutor`, and for TCP a hand-written mio loop.
+//!
+//! Each case runs every peer in turn, round after round, in this one process, and reports the
+//! median time per operation of each peer and its ratio to scoro. Run with
+//! `cargo bench -p scoro --bench compare`; `SCORO_BENCH_QUICK=1` makes every case small and
+//! fast (a smoke run); `SCORO_BENCH_FILTER=name` runs the cases whose name contains `name`,
+//! and `SCORO_BENCH_PEERS=scoro,smol` only those peers (for profiling).
+//!
+//! Output: a table on stdout, `target/scoro-bench/results.json` (one object per case and
+//! size) and `target/scoro-bench/ratios.svg` (a bar chart of `ratio_best`).
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicIsize, Ordering};
+use std::time::{Duration, Instant};
+
+use scoro::lowlevel::ParkingLot;
+use scoro::{CancelRequested, Nursery, nursery, structured};
+
+// ----- a counting allocator, for bytes_per_task -----------------------------------------
+
+struct Counting;
+
+static LIVE_BYTES: AtomicIsize = AtomicIsize::new(0);
+
+// SAFETY: forwards every call to the system allocator unchanged; only counts sizes.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE_BYTES.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        // SAFETY: same contract as ours.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE_BYTES.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        // SAFETY: same contract as ours.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LIVE_BYTES.fetch_add(
+            new_size as isize - layout.size() as isize,
+            Ordering::Relaxed,
+        );
+        // SAFETY: same contract as ours.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOC: Counting = Counting;
+
+fn live_bytes() -> isize {
+    LIVE_BYTES.load(Ordering::Relaxed)
+}
+
+// ----- harness --------------------------------------------------------------------------
+
+/// What one run of a peer measured: elapsed time for `n` operations, or a count per task.
+#[derive(Clone, Copy)]
+enum Sample {
+    Time(Duration),
+    Bytes(f64),
+}
+
+type PeerFn = Box<dyn Fn(usize) -> Sample>;
+
+struct Case {
+    name: &'static str,
+    n: usize,
+    peers: Vec<(&'static str, PeerFn)>,
+}
+
+struct Outcome {
+    case: &'static str,
+    n: usize,
+    unit: &'static str,
+    /// Median per operation (ns) or per task (bytes), by peer.
+    values: BTreeMap<&'static str, f64>,
+}
+
+fn quick() -> bool {
+    std::env::var_os("SCORO_BENCH_QUICK").is_some_and(|v| v != "0")
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let m = xs.len() / 2;
+    if xs.len() % 2 == 1 {
+        xs[m]
+    } else {
+        (xs[m - 1] + xs[m]) / 2.0
+    }
+}
+
+fn run_case(case: &Case, rounds: usize) -> Outcome {
+    let mut samples: BTreeMap<&'static str, Vec<f64>> = BTreeMap::new();
+    let mut unit = "ns/op";
+    let only = std::env::var("SCORO_BENCH_PEERS").ok();
+    // One warm-up round, then `rounds` measured rounds, peers alternating.
+    for round in 0..=rounds {
+        for (peer, f) in &case.peers {
+            if only
+                .as_deref()
+                .is_some_and(|o| !o.split(',').any(|p| p == *peer))
+            {
+                continue;
+            }
+            let s = f(case.n);
+            if round == 0 {
+                continue;
+            }
+            let v = match s {
+                Sample::Time(d) => d.as_nanos() as f64 / case.n as f64,
+                Sample::Bytes(b) => {
+                    unit = "bytes/task";
+                    b
+                }
+            };
+            samples.entry(peer).or_default().push(v);
+        }
+    }
+    Outcome {
+        case: case.name,
+        n: case.n,
+        unit,
+        values: samples.into_iter().map(|(k, v)| (k, median(v))).collect(),
+    }
+}
+
+const PEERS: [&str; 5] = ["scoro", "tokio_ct", "tokio_mt", "smol", "raw"];
+
+fn main() {
+    // `cargo bench` passes `--bench`; ignore arguments.
+    let quick = quick();
+    let filter = std::env::var("SCORO_BENCH_FILTER").ok();
+    let rounds = if quick { 3 } else { 9 };
+    let started = Instant::now();
+    let mut outcomes = Vec::new();
+    println!(
+        "{:<20} {:>9} {:>10} {:>10} {:>10} {:>10} {:>10} {:>7} {:>10}",
+        "case", "n", "scoro", "tokio_ct", "tokio_mt", "smol", "raw", "ratio", "ratio_best"
+    );
+    for case in cases(quick) {
+        if filter.as_deref().is_some_and(|f| !case.name.contains(f)) {
+            continue;
+        }
+        let o = run_case(&case, rounds);
+        print_row(&o);
+        outcomes.push(o);
+    }
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/scoro-bench");
+    std::fs::create_dir_all(&dir).expect("create target/scoro-bench");
+    std::fs::write(dir.join("results.json"), to_json(&outcomes)).expect("write results.json");
+    std::fs::write(dir.join("ratios.svg"), to_svg(&outcomes)).expect("write ratios.svg");
+    println!(
+        "\n{} cases in {:.1?} ({} rounds each); wrote {}",
+        outcomes.len(),
+        started.elapsed(),
+        rounds,
+        dir.join("results.json").display()
+    );
+}
+
+fn ratios(o: &Outcome) -> (Option<f64>, Option<f64>) {
+    let scoro = o.values.get("scoro").copied();
+    let ratio = scoro
+        .zip(o.values.get("tokio_ct").copied())
+        .map(|(s, t)| s / t);
+    let best = o
+        .values
+        .iter()
+        .filter(|(k, _)| **k != "scoro" && **k != "raw")
+        .map(|(_, v)| *v)
+        .fold(None, |acc: Option<f64>, v| {
+            Some(acc.map_or(v, |a| a.min(v)))
+        });
+    (ratio, scoro.zip(best).map(|(s, b)| s / b))
+}
+
+fn print_row(o: &Outcome) {
+    let cell = |peer: &str| {
+        o.values
+            .get(peer)
+            .map_or("-".to_string(), |v| format!("{v:.1}"))
+    };
+    let (ratio, best) = ratios(o);
+    let f = |r: Option<f64>| r.map_or("-".to_string(), |r| format!("{r:.2}"));
+    println!(
+        "{:<20} {:>9} {:>10} {:>10} {:>10} {:>10} {:>10} {:>7} {:>10}   ({})",
+        o.case,
+        o.n,
+        cell("scoro"),
+        cell("tokio_ct"),
+        cell("tokio_mt"),
+        cell("smol"),
+        cell("raw"),
+        f(ratio),
+        f(best),
+        o.unit
+    );
+}
+
+fn to_json(outcomes: &[Outcome]) -> String {
+    let mut s = String::from("[\n");
+    for (i, o) in outcomes.iter().enumerate() {
+        let (ratio, best) = ratios(o);
+        let _ = write!(
+            s,
+            "  {{\"case\": \"{}\", \"n\": {}, \"unit\": \"{}\"",
+            o.case, o.n, o.unit
+        );
+        for peer in PEERS {
+            if let Some(v) = o.values.get(peer) {
+                let _ = write!(s, ", \"{peer}\": {v:.3}");
+            }
+        }
+        let num = |r: Option<f64>| r.map_or("null".to_string(), |r| format!("{r:.4}"));
+        let _ = write!(
+            s,
+            ", \"ratio\": {}, \"ratio_best\": {}}}",
+            num(ratio),
+            num(best)
+        );
+        s.push_str(if i + 1 < outcomes.len() { ",\n" } else { "\n" });
+    }
+    s.push_str("]\n");
+    s
+}
+
+fn to_svg(outcomes: &[Outcome]) -> String {
+    let rows: Vec<(String, f64)> = outcomes
+        .iter()
+        .filter_map(|o| ratios(o).1.map(|r| (format!("{} (n={})", o.case, o.n), r)))
+        .collect();
+    let max = rows.iter().map(|r| r.1).fold(1.5f64, f64::max);
+    let (w, bar_h, left) = (760.0, 22.0, 230.0);
+    let h = 60.0 + bar_h * rows.len() as f64;
+    let scale = (w - left - 60.0) / max;
+    let mut s = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" font-family=\"sans-serif\" font-size=\"12\">\n\
+         <text x=\"10\" y=\"20\" font-size=\"14\">scoro time / fastest peer (lower is better; line = 1.0)</text>\n"
+    );
+    for (i, (label, r)) in rows.iter().enumerate() {
+        let y = 35.0 + bar_h * i as f64;
+        let color = if *r <= 1.0 { "#3a7d44" } else { "#b5543c" };
+        let _ = writeln!(
+            s,
+            "<text x=\"{:.0}\" y=\"{:.0}\" text-anchor=\"end\">{label}</text>\
+             <rect x=\"{left}\" y=\"{:.0}\" width=\"{:.1}\" height=\"{:.0}\" fill=\"{color}\"/>\
+             <text x=\"{:.1}\" y=\"{:.0}\">{r:.2}</text>",
+            left - 6.0,
+            y + 14.0,
+            y + 2.0,
+            r * scale,
+            bar_h - 6.0,
+            left + r * scale + 4.0,
+            y + 14.0
+        );
+    }
+    let x1 = left + scale;
+    let _ = writeln!(
+        s,
+        "<line x1=\"{x1:.1}\" y1=\"30\" x2=\"{x1:.1}\" y2=\"{:.0}\" stroke=\"#333\" stroke-dasharray=\"4 3\"/>\n</svg>",
+        h - 15.0
+    );
+    s
+}
+
+// ----- runtimes -------------------------------------------------------------------------
+
+fn tokio_ct() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn tokio_mt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn smol_run<T>(
+    f: impl for<'a> FnOnce(
+        &'a smol::LocalExecutor<'static>,
+    ) -> std::pin::Pin<Box<dyn Future<Output = T> + 'a>>,
+) -> T {
+    let ex = smol::LocalExecutor::new();
+    smol::block_on(ex.run(f(&ex)))
+}
+
+/// Runs `f` as a spawned task (not as `block_on`'s own future, whose yields poll the driver).
+async fn in_task<T: Send + 'static>(f: impl Future<Output = T> + Send + 'static) -> T {
+    tokio::spawn(f).await.unwrap()
+}
+
+fn time(d: Duration) -> Sample {
+    Sample::Time(d)
+}
+
+// ----- cases ----------------------------------------------------------------------------
+
+fn cases(quick: bool) -> Vec<Case> {
+    let mut v = Vec::new();
+    let spawn_sizes: &[usize] = if quick {
+        &[1_000, 10_000]
+    } else {
+        &[1_000, 10_000, 100_000, 1_000_000]
+    };
+    for &n in spawn_sizes {
+        v.push(spawn_join(n));
+    }
+    v.push(chained_spawn(1_000));
+    v.push(yield_many(if quick { 50 } else { 200 }, 1_000));
+    let t = if quick { 100_000 } else { 1_000_000 };
+    v.push(checkpoint_bare(t));
+    v.push(timeout_fast_path(t));
+    for &n in if quick {
+        &[10_000][..]
+    } else {
+        &[10_000, 100_000][..]
+    } {
+        v.push(cancel_fanout(n));
+    }
+    v.push(timers_many(if quick { 10_000 } else { 100_000 }));
+    v.push(bytes_per_task(if quick { 10_000 } else { 100_000 }));
+    v
+}
+
+/// n children, each checkpointing once, in one nursery.
+fn spawn_join(n: usize) -> Case {
+    #[structured]
+    async fn child() -> Result<(), CancelRequested> {
+        scoro::checkpoint().await
+    }
+    #[structured]
+    async fn main_task(n: usize) -> Duration {
+        let t0 = Instant::now();
+        nursery(async |nur| -> Result<(), CancelRequested> {
+            for _ in 0..n {
+                nur.start_soon(child());
+            }
+            Ok(())
+        })
+        .await
+        .unwrap();
+        t0.elapsed()
+    }
+    async fn tokio_body(n: usize) -> Duration {
+        let t0 = Instant::now();
+        let mut set = tokio::task::JoinSet::new();
+        for _ in 0..n {
+            set.spawn(async { tokio::task::yield_now().await });
+        }
+        while let Some(r) = set.join_next().await {
+            r.unwrap();
+        }
+        t0.elapsed()
+    }
+    Case {
+        name: "spawn_join",
+        n,
+        peers: vec![
+            ("scoro", Box::new(|n| time(scoro::run(main_task(n))))),
+            (
+                "tokio_ct",
+                Box::new(|n| time(tokio_ct().block_on(tokio_body(n)))),
+            ),
+            (
+                "tokio_mt",
+                Box::new(|n| time(tokio_mt().block_on(tokio_body(n)))),
+            ),
+            (
+                "smol",
+                Box::new(|n| {
+                    time(smol_run(|ex| {
+                        Box::pin(async move {
+                            let t0 = Instant::now();
+                            let tasks: Vec<_> = (0..n)
+                                .map(|_| ex.spawn(smol::future::yield_now()))
+                                .collect();
+                            for t in tasks {
+                                t.await;
+                            }
+                            t0.elapsed()
+                        })
+                    }))
+                }),
+            ),
+        ],
+    }
+}
+
+/// Each task starts the next, n deep.
+fn chained_spawn(n: usize) -> Case {
+    #[structured]
+    async fn link<'s>(nur: &'s Nursery<'s, '_, CancelRequested>, left: usize) {
+        if left > 0 {
+            nur.start_soon(link(nur, left - 1));
+        }
+    }
+    #[structured]
+    async fn main_task(n: usize) -> Duration {
+        let t0 = Instant::now();
+        nursery(async |nur| -> Result<(), CancelRequested> {
+            nur.start_soon(link(nur, n));
+            Ok(())
+        })
+        .await
+        .unwrap();
+        t0.elapsed()
+    }
+    fn tokio_link(tx: tokio::sync::oneshot::Sender<()>, left: usize) {
+        if left == 0 {
+            let _ = tx.send(());
+        } else {
+            tokio::spawn(async move { tokio_link(tx, left - 1) });
+        }
+    }
+    async fn tokio_body(n: usize) -> Duration {
+        let t0 = Instant::now();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        tokio_link(tx, n);
+        rx.await.unwrap();
+        t0.elapsed()
+    }
+    fn smol_link(
+        ex: &Rc<smol::LocalExecutor<'static>>,
+        tx: smol::channel::Sender<()>,
+        left: usize,
+    ) {
+        if left == 0 {
+            let _ = tx.try_send(());
+        } else {
+            let ex2 = ex.clone();
+            ex.spawn(async move { smol_link(&ex2, tx, left - 1) })
+                .detach();
+        }
+    }
+    Case {
+        name: "chained_spawn",
+        n,
+        peers: vec![
+            ("scoro", Box::new(|n| time(scoro::run(main_task(n))))),
+            (
+                "tokio_ct",
+                Box::new(|n| time(tokio_ct().block_on(tokio_body(n)))),
+            ),
+            (
+                "tokio_mt",
+                Box::new(|n| time(tokio_mt().block_on(tokio_body(n)))),
+            ),
+            (
+                "smol",
+                Box::new(|n| {
+                    let ex = Rc::new(smol::LocalExecutor::new());
+                    let (tx, rx) = smol::channel::bounded(1);
+                    let ex2 = ex.clone();
+                    time(smol::block_on(ex.run(async move {
+                        let t0 = Instant::now();
+                        smol_link(&ex2, tx, n);
+                        rx.recv().await.unwrap();
+                        t0.elapsed()
+                    })))
+                }),
+            ),
+        ],
+    }
+}
+
+/// `tasks` tasks each yielding `yields` times; n = tasks * yields.
+fn yield_many(tasks: usize, yields: usize) -> Case {
+    #[structured]
+    async fn yielder(yields: usize) -> Result<(), CancelRequested> {
+        for _ in 0..yields {
+            scoro::checkpoint().await?;
+        }
+        Ok(())
+    }
+    #[structured]
+    async fn main_task(tasks: usize, yields: usize) -> Duration {
+        let t0 = Instant::now();
+        nursery(async |nur| -> Result<(), CancelRequested> {
+            for _ in 0..tasks {
+                nur.start_soon(yielder(yields));
+            }
+            Ok(())
+        })
+        .await
+        .unwrap();
+        t0.elapsed()
+    }
+    async fn tokio_body(tasks: usize, yields: usize) -> Duration {
+        let t0 = Instant::now();
+        let mut set = tokio::task::JoinSet::new();
+        for _ in 0..tasks {
+            set.spawn(async move {
+                for _ in 0..yields {
+                    tokio::task::yield_now().await;
+                }
+            });
+        }
+        while let Some(r) = set.join_next().await {
+            r.unwrap();
+        }
+        t0.elapsed()
+    }
+    Case {
+        name: "yield_many",
+        n: tasks * yields,
+        peers: vec![
+            (
+                "scoro",
+                Box::new(move |_| time(scoro::run(main_task(tasks, yields)))),
+            ),
+            (
+                "tokio_ct",
+                Box::new(move |_| time(tokio_ct().block_on(tokio_body(tasks, yields)))),
+            ),
+            (
+                "tokio_mt",
+                Box::new(move |_| time(tokio_mt().block_on(tokio_body(tasks, yields)))),
+            ),
+            (
+                "smol",
+                Box::new(move |_| {
+                    time(smol_run(|ex| {
+                        Box::pin(async move {
+                            let t0 = Instant::now();
+                            let all: Vec<_> = (0..tasks)
+                                .map(|_| {
+                                    ex.spawn(async move {
+                                        for _ in 0..yields {
+                                            smol::future::yield_now().await;
+                                        }
+                                    })
+                                })
+                                .collect();
+                            for t in all {
+                                t.await;
+                            }
+                            t0.elapsed()
+                        })
+                    }))
+                }),
+            ),
+        ],
+    }
+}
+
+/// A bare checkpoint (yield) in a loop: the reference for `timeout_fast_path`.
+fn checkpoint_bare(n: usize) -> Case {
+    #[structured]
+    async fn main_task(n: usize) -> Duration {
+        let t0 = Instant::now();
+        for _ in 0..n {
+            scoro::checkpoint().await.unwrap();
+        }
+        t0.elapsed()
+    }
+    async fn tokio_body(n: usize) -> Duration {
+        let t0 = Instant::now();
+        for _ in 0..n {
+            tokio::task::yield_now().await;
+        }
+        t0.elapsed()
+    }
+    Case {
+        name: "checkpoint",
+        n,
+        peers: vec![
+            ("scoro", Box::new(|n| time(scoro::run(main_task(n))))),
+            (
+                "tokio_ct",
+                Box::new(|n| time(tokio_ct().block_on(in_task(tokio_body(n))))),
+            ),
+            (
+                "tokio_mt",
+                Box::new(|n| time(tokio_mt().block_on(in_task(tokio_body(n))))),
+            ),
+            (
+                "smol",
+                Box::new(|n| {
+                    time(smol_run(|_ex| {
+                        Box::pin(async move {
+                            let t0 = Instant::now();
+                            for _ in 0..n {
+                                smol::future::yield_now().await;
+                            }
+                            t0.elapsed()
+                        })
+                    }))
+                }),
+            ),
+        ],
+    }
+}
+
+/// A one-second timeout around a checkpoint that never comes close to it.
+fn timeout_fast_path(n: usize) -> Case {
+    #[structured]
+    async fn main_task(n: usize) -> Duration {
+        let t0 = Instant::now();
+        for _ in 0..n {
+            let r = scoro::move_on_after(Duration::from_secs(1), scoro::checkpoint()).await;
+            assert!(matches!(r, Some(Ok(()))));
+        }
+        t0.elapsed()
+    }
+    async fn tokio_body(n: usize) -> Duration {
+        let t0 = Instant::now();
+        for _ in 0..n {
+            tokio::time::timeout(Duration::from_secs(1), tokio::task::yield_now())
+                .await
+                .unwrap();
+        }
+        t0.elapsed()
+    }
+    Case {
+        name: "timeout_fast_path",
+        n,
+        peers: vec![
+            ("scoro", Box::new(|n| time(scoro::run(main_task(n))))),
+            (
+                "tokio_ct",
+                Box::new(|n| time(tokio_ct().block_on(in_task(tokio_body(n))))),
+            ),
+            (
+                "tokio_mt",
+                Box::new(|n| time(tokio_mt().block_on(in_task(tokio_body(n))))),
+            ),
+            (
+                "smol",
+                Box::new(|n| {
+                    time(smol_run(|_ex| {
+                        Box::pin(async move {
+                            let t0 = Instant::now();
+                            for _ in 0..n {
+                                smol::future::or(
+                                    async {
+                                        smol::future::yield_now().await;
+                                        Some(())
+                                    },
+                                    async {
+                                        smol::Timer::after(Duration::from_secs(1)).await;
+                                        None
+                                    },
+                                )
+                                .await
+                                .unwrap();
+                            }
+                            t0.elapsed()
+                        })
+                    }))
+                }),
+            ),
+        ],
+    }
+}
+
+/// n tasks blocked on an event, then cancelled; measures from the cancel until all returned.
+fn cancel_fanout(n: usize) -> Case {
+    #[structured]
+    async fn main_task(n: usize) -> Duration {
+        let lot = ParkingLot::new();
+        let elapsed = Cell::new(Duration::ZERO);
+        let t0 = Cell::new(Instant::now());
+        nursery(async |nur| -> Result<(), CancelRequested> {
+            for _ in 0..n {
+                nur.start_soon(lot.park());
+            }
+            scoro::testing::wait_all_tasks_blocked().await?;
+            t0.set(Instant::now());
+            nur.cancel();
+            Ok(())
+        })
+        .await
+        .unwrap();
+        elapsed.set(t0.get().elapsed());
+        elapsed.get()
+    }
+    async fn tokio_body(n: usize) -> Duration {
+        let notify = Arc::new(tokio::sync::Notify::new());
+        let mut set = tokio::task::JoinSet::new();
+        for _ in 0..n {
+            let notify = notify.clone();
+            set.spawn(async move { notify.notified().await });
+        }
+        // Let every task start and block.
+        for _ in 0..4 {
+            tokio::task::yield_now().await;
+        }
+        let t0 = Instant::now();
+        set.abort_all();
+        while set.join_next().await.is_some() {}
+        t0.elapsed()
+    }
+    Case {
+        name: "cancel_fanout",
+        n,
+        peers: vec![
+            ("scoro", Box::new(|n| time(scoro::run(main_task(n))))),
+            (
+                "tokio_ct",
+                Box::new(|n| time(tokio_ct().block_on(tokio_body(n)))),
+            ),
+            (
+                "tokio_mt",
+                Box::new(|n| time(tokio_mt().block_on(tokio_body(n)))),
+            ),
+            (
+                "smol",
+                Box::new(|n| {
+                    time(smol_run(|ex| {
+                        Box::pin(async move {
+                            let (_tx, rx) = smol::channel::bounded::<()>(1);
+                            let tasks: Vec<_> = (0..n)
+                                .map(|_| {
+                                    let rx = rx.clone();
+                                    ex.spawn(async move {
+                                        let _ = rx.recv().await;
+                                    })
+                                })
+                                .collect();
+                            for _ in 0..4 {
+                                smol::future::yield_now().await;
+                            }
+                            let t0 = Instant::now();
+                            for t in tasks {
+                                t.cancel().await;
+                            }
+                            t0.elapsed()
+                        })
+                    }))
+                }),
+            ),
+        ],
+    }
+}
+
+/// n tasks sleeping distinct durations between 0 and 20 ms, until all woke.
+fn timers_many(n: usize) -> Case {
+    fn delay(i: usize, n: usize) -> Duration {
+        Duration::from_nanos((i as u64 * 20_000_000) / n as u64)
+    }
+    #[structured]
+    async fn sleeper(d: Duration) -> Result<(), CancelRequested> {
+        scoro::sleep(d).await
+    }
+    #[structured]
+    async fn main_task(n: usize) -> Duration {
+        let t0 = Instant::now();
+        nursery(async |nur| -> Result<(), CancelRequested> {
+            for i in 0..n {
+                nur.start_soon(sleeper(delay(i, n)));
+            }
+            Ok(())
+        })
+        .await
+        .unwrap();
+        t0.elapsed()
+    }
+    async fn tokio_body(n: usize) -> Duration {
+        let t0 = Instant::now();
+        let mut set = tokio::task::JoinSet::new();
+        for i in 0..n {
+            set.spawn(tokio::time::sleep(delay(i, n)));
+        }
+        while let Some(r) = set.join_next().await {
+            r.unwrap();
+        }
+        t0.elapsed()
+    }
+    Case {
+        name: "timers_many",
+        n,
+        peers: vec![
+            ("scoro", Box::new(|n| time(scoro::run(main_task(n))))),
+            (
+                "tokio_ct",
+                Box::new(|n| time(tokio_ct().block_on(tokio_body(n)))),
+            ),
+            (
+                "tokio_mt",
+                Box::new(|n| time(tokio_mt().block_on(tokio_body(n)))),
+            ),
+            (
+                "smol",
+                Box::new(|n| {
+                    time(smol_run(|ex| {
+                        Box::pin(async move {
+                            let t0 = Instant::now();
+                            let tasks: Vec<_> = (0..n)
+                                .map(|i| {
+                                    ex.spawn(async move {
+                                        smol::Timer::after(delay(i, n)).await;
+                                    })
+                                })
+                                .collect();
+                            for t in tasks {
+                                t.await;
+                            }
+                            t0.elapsed()
+                        })
+                    }))
+                }),
+            ),
+        ],
+    }
+}
+
+/// Heap bytes held per blocked task (counting allocator; runtime setup excluded).
+fn bytes_per_task(n: usize) -> Case {
+    #[structured]
+    async fn main_task(n: usize) -> f64 {
+        let lot = ParkingLot::new();
+        let result = RefCell::new(0.0);
+        nursery(async |nur| -> Result<(), CancelRequested> {
+            let before = live_bytes();
+            for _ in 0..n {
+                nur.start_soon(lot.park());
+            }
+            scoro::testing::wait_all_tasks_blocked().await?;
+            *result.borrow_mut() = (live_bytes() - before) as f64 / n as f64;
+            nur.cancel();
+            Ok(())
+        })
+        .await
+        .unwrap();
+        result.into_inner()
+    }
+    async fn tokio_body(n: usize) -> f64 {
+        let notify = Arc::new(tokio::sync::Notify::new());
+        let before = live_bytes();
+        let mut set = tokio::task::JoinSet::new();
+        for _ in 0..n {
+            let notify = notify.clone();
+            set.spawn(async move { notify.notified().await });
+        }
+        for _ in 0..4 {
+            tokio::task::yield_now().await;
+        }
+        let bytes = (live_bytes() - before) as f64 / n as f64;
+        set.abort_all();
+        while set.join_next().await.is_some() {}
+        bytes
+    }
+    Case {
+        name: "bytes_per_task",
+        n,
+        peers: vec![
+            (
+                "scoro",
+                Box::new(|n| Sample::Bytes(scoro::run(main_task(n)))),
+            ),
+            (
+                "tokio_ct",
+                Box::new(|n| Sample::Bytes(tokio_ct().block_on(tokio_body(n)))),
+            ),
+            (
+                "tokio_mt",
+                Box::new(|n| Sample::Bytes(tokio_mt().block_on(tokio_body(n)))),
+            ),
+            (
+                "smol",
+                Box::new(|n| {
+                    Sample::Bytes(smol_run(|ex| {
+                        Box::pin(async move {
+                            let (_tx, rx) = smol::channel::bounded::<()>(1);
+                            let before = live_bytes();
+                            let tasks: Vec<_> = (0..n)
+                                .map(|_| {
+                                    let rx = rx.clone();
+                                    ex.spawn(async move {
+                                        let _ = rx.recv().await;
+                                    })
+                                })
+                                .collect();
+                            for _ in 0..4 {
+                                smol::future::yield_now().await;
+                            }
+                            let bytes = (live_bytes() - before) as f64 / n as f64;
+                            for t in tasks {
+                                t.cancel().await;
+                            }
+                            bytes
+                        })
+                    }))
+                }),
+            ),
+        ],
+    }
+}
