@@ -772,6 +772,37 @@ async fn a_notified_condition_wait_returns_ok_even_if_cancelled_before_relocking
     Ok(())
 }
 
+/// Waits on a condition that lives shorter than the guard: the guard that comes back keeps
+/// the lock's lifetime, not the condition's.
+#[structured]
+async fn wait_on_a_local_condition<'a>(guard: LockGuard<'a, u32>) -> LockGuard<'a, u32> {
+    let cond = Condition::new();
+    match cond.wait(guard).await {
+        Ok(guard) => guard,
+        Err(cancelled) => cancelled.into_guard(),
+    }
+}
+
+#[scoro::test]
+async fn a_cancelled_task_waiting_on_a_condition_keeps_its_lock_throughout() -> TestResult {
+    let lock = Lock::new(1);
+    let scope = CancelScope::new();
+    scope.handle().cancel();
+    let guard = scope
+        .run(async {
+            let guard = lock.try_lock().expect("free");
+            // Already cancelled: `wait` returns at once, and never unlocked in between.
+            Ok::<_, CancelRequested>(wait_on_a_local_condition(guard).await)
+        })
+        .await
+        .expect("the body returned a value, not a cancellation")?;
+    assert_eq!(*guard, 1);
+    assert!(lock.is_locked());
+    drop(guard);
+    assert!(!lock.is_locked());
+    Ok(())
+}
+
 #[scoro::test]
 async fn test_parking_lot_basic() -> TestResult {
     let lot = ParkingLot::new();

@@ -142,10 +142,9 @@ impl Condition {
     /// assert_eq!(scoro::run(main_task()), Ok(false));
     /// ```
     pub fn wait<'a, T: ?Sized>(
-        &'a self,
+        &self,
         guard: LockGuard<'a, T>,
-    ) -> CoroutineCall<impl Future<Output = Result<LockGuard<'a, T>, WaitCancelled<'a, T>>> + 'a>
-    {
+    ) -> CoroutineCall<impl Future<Output = Result<LockGuard<'a, T>, WaitCancelled<'a, T>>>> {
         CoroutineCall::internal(
             Wait {
                 cond: self,
@@ -227,12 +226,12 @@ enum WaitState<'a, T: ?Sized> {
 }
 
 /// The future of [`Condition::wait`].
-struct Wait<'a, T: ?Sized> {
-    cond: &'a Condition,
+struct Wait<'c, 'a, T: ?Sized> {
+    cond: &'c Condition,
     state: WaitState<'a, T>,
 }
 
-impl<'a, T: ?Sized> Wait<'a, T> {
+impl<'a, T: ?Sized> Wait<'_, 'a, T> {
     fn step(
         &mut self,
         core: &Core,
@@ -311,7 +310,7 @@ impl<'a, T: ?Sized> Wait<'a, T> {
     }
 }
 
-impl<'a, T: ?Sized> Future for Wait<'a, T> {
+impl<'a, T: ?Sized> Future for Wait<'_, 'a, T> {
     type Output = Result<LockGuard<'a, T>, WaitCancelled<'a, T>>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
@@ -321,7 +320,7 @@ impl<'a, T: ?Sized> Future for Wait<'a, T> {
     }
 }
 
-impl<T: ?Sized> Drop for Wait<'_, T> {
+impl<T: ?Sized> Drop for Wait<'_, '_, T> {
     fn drop(&mut self) {
         if let WaitState::Notify { lock, key } = self.state {
             let slot = self.cond.waiters.borrow_mut().remove(key);
