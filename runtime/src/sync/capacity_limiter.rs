@@ -12,13 +12,9 @@ use super::{Acquire, Resource};
 use crate::CoroutineCall;
 use crate::cancel::CancelRequested;
 use crate::lowlevel::wait_list::WaitList;
-use crate::runtime::context;
-use crate::runtime::task;
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 
 /// Limits how many borrowers use a resource at the same time, such as worker threads or
 /// connections; each borrower holds one token, as a [`CapacityPermit`].
@@ -114,10 +110,7 @@ impl CapacityLimiter {
         &self,
     ) -> CoroutineCall<impl Future<Output = Result<CapacityPermit<'_>, CancelRequested>> + '_> {
         CoroutineCall::internal(
-            AcquireToken {
-                limiter: self,
-                acquire: Acquire::new(self),
-            },
+            Acquire::new(self).then(move || CapacityPermit { limiter: self }),
             "scoro::sync",
             "CapacityLimiter::acquire",
         )
@@ -218,24 +211,6 @@ impl Resource for CapacityLimiter {
         if !(room && super::hand_to_first(&self.waiters)) {
             self.borrowed.set(self.borrowed.get() - 1);
         }
-    }
-}
-
-/// The future of [`CapacityLimiter::acquire`].
-struct AcquireToken<'a> {
-    limiter: &'a CapacityLimiter,
-    acquire: Acquire<'a, CapacityLimiter>,
-}
-
-impl<'a> Future for AcquireToken<'a> {
-    type Output = Result<CapacityPermit<'a>, CancelRequested>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let task = task::verify(cx);
-        let this = &mut *self;
-        let limiter = this.limiter;
-        context::with_core(|core| this.acquire.poll_acquire(core, task))
-            .map(|r| r.map(|()| CapacityPermit { limiter }))
     }
 }
 

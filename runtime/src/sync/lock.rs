@@ -19,14 +19,11 @@ use crate::CoroutineCall;
 use crate::cancel::CancelRequested;
 use crate::lowlevel::wait_list::WaitList;
 use crate::runtime::context;
-use crate::runtime::task;
 use std::cell::{Cell, RefCell, RefMut};
 use std::fmt;
 use std::future::Future;
 use std::ops::{Deref, DerefMut};
-use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll};
 
 /// The part of a lock that does not depend on the data type.
 #[derive(Debug, Default)]
@@ -197,10 +194,7 @@ impl<T: ?Sized> Lock<T> {
         &self,
     ) -> CoroutineCall<impl Future<Output = Result<LockGuard<'_, T>, CancelRequested>> + '_> {
         CoroutineCall::internal(
-            LockCall {
-                lock: self,
-                acquire: Acquire::new(&*self.state),
-            },
+            Acquire::new(&*self.state).then(move || self.guard()),
             "scoro::sync",
             "Lock::lock",
         )
@@ -294,23 +288,6 @@ impl<T: ?Sized> Lock<T> {
             value: Some(self.value.borrow_mut()),
             panicking: std::thread::panicking(),
         }
-    }
-}
-
-/// The future of [`Lock::lock`].
-struct LockCall<'a, T: ?Sized> {
-    lock: &'a Lock<T>,
-    acquire: Acquire<'a, LockState>,
-}
-
-impl<'a, T: ?Sized> Future for LockCall<'a, T> {
-    type Output = Result<LockGuard<'a, T>, CancelRequested>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let task = task::verify(cx);
-        let this = &mut *self;
-        context::with_core(|core| this.acquire.poll_acquire(core, task))
-            .map(|r| r.map(|()| this.lock.guard()))
     }
 }
 

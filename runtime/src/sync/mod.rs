@@ -209,6 +209,40 @@ impl<'a, R: Resource + ?Sized> Acquire<'a, R> {
     }
 }
 
+impl<'a, R: Resource + ?Sized> Acquire<'a, R> {
+    /// Turns the acquired unit into the value that owns it (a guard, a permit) once the
+    /// acquisition succeeds; `make` runs in the same poll, so the unit is never unowned.
+    pub(crate) fn then<H, F: FnOnce() -> H>(self, make: F) -> AcquireThen<'a, R, F> {
+        AcquireThen {
+            acquire: self,
+            make: Some(make),
+        }
+    }
+}
+
+/// The future of [`Acquire::then`].
+pub(crate) struct AcquireThen<'a, R: Resource + ?Sized, F> {
+    acquire: Acquire<'a, R>,
+    make: Option<F>,
+}
+
+// `make` is only ever moved out and called, never pinned.
+impl<R: Resource + ?Sized, F> Unpin for AcquireThen<'_, R, F> {}
+
+impl<R: Resource + ?Sized, H, F: FnOnce() -> H> Future for AcquireThen<'_, R, F> {
+    type Output = Result<H, CancelRequested>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        Pin::new(&mut this.acquire).poll(cx).map(|r| {
+            r.map(|()| {
+                let make = this.make.take().expect("an acquire finishes once");
+                make()
+            })
+        })
+    }
+}
+
 impl<R: Resource + ?Sized> Future for Acquire<'_, R> {
     type Output = Result<(), CancelRequested>;
 

@@ -8,13 +8,9 @@ use super::{Acquire, Resource};
 use crate::CoroutineCall;
 use crate::cancel::CancelRequested;
 use crate::lowlevel::wait_list::WaitList;
-use crate::runtime::context;
-use crate::runtime::task;
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 
 /// A counting semaphore: at most `n` permits are out at a time.
 ///
@@ -104,10 +100,7 @@ impl Semaphore {
     ) -> CoroutineCall<impl Future<Output = Result<SemaphorePermit<'_>, CancelRequested>> + '_>
     {
         CoroutineCall::internal(
-            AcquirePermit {
-                semaphore: self,
-                acquire: Acquire::new(self),
-            },
+            Acquire::new(self).then(move || SemaphorePermit { semaphore: self }),
             "scoro::sync",
             "Semaphore::acquire",
         )
@@ -182,24 +175,6 @@ impl Resource for Semaphore {
         if !super::hand_to_first(&self.waiters) {
             self.available.set(self.available.get() + 1);
         }
-    }
-}
-
-/// The future of [`Semaphore::acquire`].
-struct AcquirePermit<'a> {
-    semaphore: &'a Semaphore,
-    acquire: Acquire<'a, Semaphore>,
-}
-
-impl<'a> Future for AcquirePermit<'a> {
-    type Output = Result<SemaphorePermit<'a>, CancelRequested>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let task = task::verify(cx);
-        let this = &mut *self;
-        let semaphore = this.semaphore;
-        context::with_core(|core| this.acquire.poll_acquire(core, task))
-            .map(|r| r.map(|()| SemaphorePermit { semaphore }))
     }
 }
 
