@@ -20,6 +20,7 @@ chapters! {
     nurseries => "nurseries.md",
     cancel_scopes => "cancel-scopes.md",
     cancellation_is_an_error => "cancellation-is-an-error.md",
+    coordinating_tasks => "coordinating-tasks.md",
     writing_primitives => "writing-primitives.md",
     testing => "testing.md",
     readme => "../../README.md",

@@ -201,6 +201,24 @@ impl<T> WaitList<T> {
         payload
     }
 
+    /// The waiting entries, longest waiter first: key, task and payload (to pick out entries
+    /// to [`notify`](Self::notify) by their payload).
+    pub(crate) fn iter_waiting(&self) -> impl Iterator<Item = (WaitKey, TaskRef, &Option<T>)> + '_ {
+        let mut index = self.head;
+        std::iter::from_fn(move || {
+            if index == NONE {
+                return None;
+            }
+            let e = &self.entries[index];
+            let key = WaitKey {
+                index,
+                generation: e.generation,
+            };
+            index = e.next;
+            Some((key, e.task, &e.payload))
+        })
+    }
+
     /// Mutable access to an entry's payload.
     pub(crate) fn payload_mut(&mut self, key: WaitKey) -> Option<&mut Option<T>> {
         self.entry_mut(key).map(|e| &mut e.payload)
@@ -239,6 +257,21 @@ mod tests {
         assert!(l.is_empty());
         assert_eq!(l.remove(c), None);
         assert_eq!(l.remove(c), None);
+    }
+
+    #[test]
+    fn iter_waiting_lists_only_waiting_entries_in_order() {
+        let mut l: WaitList<u32> = WaitList::default();
+        l.push_back(t(1), Some(1));
+        let b = l.push_back(t(2), Some(2));
+        let c = l.push_back(t(3), Some(3));
+        let d = l.push_back(t(4), None);
+        l.notify_front(|_| {});
+        l.remove(b);
+        let seen: Vec<_> = l.iter_waiting().map(|(k, t, p)| (k, t, *p)).collect();
+        assert_eq!(seen, [(c, t(3), Some(3)), (d, t(4), None)]);
+        assert_eq!(l.notify(c), Some(t(3)));
+        assert_eq!(l.iter_waiting().count(), 1);
     }
 
     #[test]

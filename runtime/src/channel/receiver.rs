@@ -1,0 +1,361 @@
+//! [`Receiver`], the receiving end of a channel, and the futures of [`Receiver::recv`] and
+//! [`Receiver::next`].
+
+use super::state::{Chan, Waiter, notify_all, notify_handle};
+use super::{RecvError, TryRecvError};
+use crate::CoroutineCall;
+use crate::cancel::CancelRequested;
+use crate::lowlevel::wait_list::{EntryState, WaitKey};
+use crate::runtime::context;
+use crate::runtime::core::Core;
+use crate::runtime::task;
+use std::cell::Cell;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+/// The receiving end of a channel. Clone it for more consumers (each value goes to exactly one
+/// of them); each clone is a handle that is closed on its own (by [`close`](Receiver::close) or
+/// by dropping it). When every receiver handle is closed, senders fail with
+/// [`SendError::Disconnected`](super::SendError::Disconnected).
+///
+/// To consume a channel until it ends, loop over [`next`](Receiver::next):
+///
+/// ```
+/// use scoro::{channel::{unbounded, Receiver}, structured, CancelRequested};
+///
+/// #[structured]
+/// async fn total(rx: &Receiver<u32>) -> Result<u32, CancelRequested> {
+///     let mut sum = 0;
+///     while let Some(v) = rx.next().await? {
+///         sum += v;
+///     }
+///     Ok(sum)
+/// }
+///
+/// #[structured]
+/// async fn main_task() -> Result<u32, CancelRequested> {
+///     let (tx, rx) = unbounded();
+///     for v in [1, 2, 3] {
+///         tx.try_send(v).unwrap();
+///     }
+///     drop(tx);
+///     total(&rx).await
+/// }
+///
+/// assert_eq!(scoro::run(main_task()), Ok(6));
+/// ```
+pub struct Receiver<T> {
+    chan: Rc<Chan<T>>,
+    id: u64,
+    closed: Cell<bool>,
+}
+
+impl<T> Receiver<T> {
+    /// An open handle with id `id`, counted in `chan.receivers` by the caller.
+    pub(super) fn new(chan: Rc<Chan<T>>, id: u64) -> Self {
+        Receiver {
+            chan,
+            id,
+            closed: Cell::new(false),
+        }
+    }
+}
+
+impl<T> Clone for Receiver<T> {
+    /// Another handle to the same channel; a clone of a closed handle is closed too.
+    fn clone(&self) -> Self {
+        if !self.closed.get() {
+            self.chan.receivers.set(self.chan.receivers.get() + 1);
+        }
+        Receiver {
+            chan: self.chan.clone(),
+            id: self.chan.new_handle_id(),
+            closed: Cell::new(self.closed.get()),
+        }
+    }
+}
+
+impl<T> fmt::Debug for Receiver<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Receiver")
+            .field("closed", &self.closed.get())
+            .field("buffered", &self.chan.buffer.borrow().len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T> Drop for Receiver<T> {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+impl<T> Receiver<T> {
+    /// Receives the next value, waiting until there is one.
+    ///
+    /// A checkpoint: it checks for cancellation first and yields once even when a value is
+    /// ready. Fails with [`Cancelled`](RecvError::Cancelled) if the task was cancelled before a
+    /// value was handed to it (no value is taken then), with
+    /// [`EndOfChannel`](RecvError::EndOfChannel) once every sender is closed and the buffer is
+    /// empty, and with [`Closed`](RecvError::Closed) if this handle was closed. A waiting
+    /// receiver that was handed a value returns it even if it was cancelled meanwhile: the
+    /// value is never lost.
+    ///
+    /// ```
+    /// use scoro::{channel::channel, structured, channel::RecvError};
+    ///
+    /// #[structured]
+    /// async fn main_task() -> Result<&'static str, RecvError> {
+    ///     let (tx, rx) = channel(1);
+    ///     tx.try_send("hello").unwrap();
+    ///     rx.recv().await
+    /// }
+    ///
+    /// assert_eq!(scoro::run(main_task()), Ok("hello"));
+    /// ```
+    pub fn recv(&self) -> CoroutineCall<impl Future<Output = Result<T, RecvError>> + '_> {
+        CoroutineCall::internal(
+            RecvCall {
+                rx: self,
+                state: RecvState::Start,
+            },
+            "scoro::channel",
+            "Receiver::recv",
+        )
+    }
+
+    /// The next value, or `None` once the channel has ended (every sender closed and the buffer
+    /// drained) or this handle has been closed; `Err` only for a cancellation. Made for loops
+    /// that consume a channel:
+    ///
+    /// ```text
+    /// while let Some(v) = rx.next().await? { ... }
+    /// ```
+    ///
+    /// `?` propagates the cancellation into any error type that has
+    /// `From<CancelRequested>` (such as `io::Error`). Closing this handle from another task
+    /// ends such a loop at once, without draining the buffer. Otherwise the same as
+    /// [`recv`](Receiver::recv).
+    ///
+    /// ```
+    /// use scoro::{channel::channel, structured, CancelRequested};
+    ///
+    /// #[structured]
+    /// async fn main_task() -> Result<Vec<u32>, CancelRequested> {
+    ///     let (tx, rx) = channel(3);
+    ///     for v in [1, 2, 3] {
+    ///         tx.try_send(v).unwrap();
+    ///     }
+    ///     tx.close();
+    ///     let mut got = Vec::new();
+    ///     while let Some(v) = rx.next().await? {
+    ///         got.push(v);
+    ///     }
+    ///     Ok(got)
+    /// }
+    ///
+    /// assert_eq!(scoro::run(main_task()), Ok(vec![1, 2, 3]));
+    /// ```
+    pub fn next(
+        &self,
+    ) -> CoroutineCall<impl Future<Output = Result<Option<T>, CancelRequested>> + '_> {
+        CoroutineCall::internal(
+            NextCall {
+                recv: RecvCall {
+                    rx: self,
+                    state: RecvState::Start,
+                },
+            },
+            "scoro::channel",
+            "Receiver::next",
+        )
+    }
+
+    /// Receives a value if one is available without waiting (from the buffer, or from a blocked
+    /// sender). Not a checkpoint.
+    ///
+    /// ```
+    /// use scoro::channel::{channel, TryRecvError};
+    ///
+    /// let (tx, rx) = channel(1);
+    /// assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+    /// tx.try_send(1).unwrap();
+    /// assert_eq!(rx.try_recv(), Ok(1));
+    /// rx.close();
+    /// assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+    /// ```
+    pub fn try_recv(&self) -> Result<T, TryRecvError> {
+        if self.closed.get() {
+            return Err(TryRecvError::Closed);
+        }
+        match self.chan.take() {
+            Some(v) => Ok(v),
+            None if self.chan.senders.get() == 0 => Err(TryRecvError::EndOfChannel),
+            None => Err(TryRecvError::Empty),
+        }
+    }
+
+    /// Closes this handle: its calls fail with `Closed` from now on, and receives blocked on it
+    /// are woken and fail the same way. If it was the last open receiver, the buffered values
+    /// are dropped and senders fail with [`SendError::Disconnected`](super::SendError::Disconnected) (blocked ones get their
+    /// value back).
+    ///
+    /// Idempotent, synchronous, not a checkpoint. Dropping the handle closes it too.
+    ///
+    /// ```
+    /// use scoro::channel::{channel, TrySendError};
+    ///
+    /// let (tx, rx) = channel(1);
+    /// rx.close();
+    /// assert_eq!(tx.try_send(1), Err(TrySendError::Disconnected(1)));
+    /// ```
+    pub fn close(&self) {
+        if self.closed.replace(true) {
+            return;
+        }
+        notify_handle(&self.chan.recv_waiters, self.id);
+        let open = self.chan.receivers.get() - 1;
+        self.chan.receivers.set(open);
+        if open == 0 {
+            let dropped = std::mem::take(&mut *self.chan.buffer.borrow_mut());
+            notify_all(&self.chan.send_waiters);
+            drop(dropped);
+        }
+    }
+
+    /// Has this handle been closed?
+    ///
+    /// ```
+    /// let (_tx, rx) = scoro::channel::channel::<u32>(1);
+    /// assert!(!rx.is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        self.closed.get()
+    }
+}
+
+enum RecvState<T> {
+    Start,
+    /// Took a value at once; yielding once before returning it.
+    Got(T),
+    Waiting(WaitKey),
+    Done,
+}
+
+/// The future of [`Receiver::recv`].
+struct RecvCall<'a, T> {
+    rx: &'a Receiver<T>,
+    state: RecvState<T>,
+}
+
+// The value is only ever moved, never pinned.
+impl<T> Unpin for RecvCall<'_, T> {}
+
+impl<T> RecvCall<'_, T> {
+    fn step(&mut self, core: &Core, task: u32) -> Poll<Result<T, RecvError>> {
+        let rx = self.rx;
+        let chan = &*rx.chan;
+        loop {
+            match std::mem::replace(&mut self.state, RecvState::Done) {
+                RecvState::Start => {
+                    if let Some(c) = core.check_cancel(task) {
+                        return Poll::Ready(Err(RecvError::Cancelled(c)));
+                    }
+                    if rx.closed.get() {
+                        return Poll::Ready(Err(RecvError::Closed));
+                    }
+                    if let Some(v) = chan.take() {
+                        self.state = RecvState::Got(v);
+                        core.yield_now(task);
+                        return Poll::Pending;
+                    }
+                    if chan.senders.get() == 0 {
+                        return Poll::Ready(Err(RecvError::EndOfChannel));
+                    }
+                    let waiter = Waiter {
+                        handle: rx.id,
+                        value: None,
+                    };
+                    let key = chan
+                        .recv_waiters
+                        .borrow_mut()
+                        .push_back(core.task_ref(task), Some(waiter));
+                    self.state = RecvState::Waiting(key);
+                    core.block_cancellable(task);
+                    return Poll::Pending;
+                }
+                RecvState::Got(v) => return Poll::Ready(Ok(v)),
+                RecvState::Waiting(key) => {
+                    let state = chan.recv_waiters.borrow().state(key);
+                    if state == Some(EntryState::Waiting) {
+                        if let Some(c) = core.check_cancel(task) {
+                            chan.recv_waiters.borrow_mut().remove(key);
+                            return Poll::Ready(Err(RecvError::Cancelled(c)));
+                        }
+                        self.state = RecvState::Waiting(key);
+                        core.block_cancellable(task);
+                        return Poll::Pending;
+                    }
+                    let value = chan.recv_waiters.borrow_mut().remove(key);
+                    match value.and_then(|w| w.value) {
+                        // Handed over: ours, whatever happened to our scope meanwhile.
+                        Some(v) => return Poll::Ready(Ok(v)),
+                        // Woken without a value: this handle or every sender was closed.
+                        None if rx.closed.get() => return Poll::Ready(Err(RecvError::Closed)),
+                        None if chan.senders.get() == 0 => {
+                            return Poll::Ready(Err(RecvError::EndOfChannel));
+                        }
+                        None => self.state = RecvState::Start,
+                    }
+                }
+                RecvState::Done => panic!("`Receiver::recv` was polled after it finished"),
+            }
+        }
+    }
+}
+
+impl<T> Future for RecvCall<'_, T> {
+    type Output = Result<T, RecvError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let task = task::verify(cx);
+        let this = &mut *self;
+        context::with_core(|core| this.step(core, task))
+    }
+}
+
+impl<T> Drop for RecvCall<'_, T> {
+    fn drop(&mut self) {
+        let chan = &*self.rx.chan;
+        match std::mem::replace(&mut self.state, RecvState::Done) {
+            RecvState::Got(v) => chan.put_back(v),
+            RecvState::Waiting(key) => {
+                let value = chan.recv_waiters.borrow_mut().remove(key);
+                if let Some(v) = value.and_then(|w| w.value) {
+                    chan.put_back(v);
+                }
+            }
+            RecvState::Start | RecvState::Done => {}
+        }
+    }
+}
+
+/// The future of [`Receiver::next`].
+struct NextCall<'a, T> {
+    recv: RecvCall<'a, T>,
+}
+
+impl<T> Future for NextCall<'_, T> {
+    type Output = Result<Option<T>, CancelRequested>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.recv).poll(cx).map(|r| match r {
+            Ok(v) => Ok(Some(v)),
+            Err(RecvError::Cancelled(c)) => Err(c),
+            Err(RecvError::EndOfChannel | RecvError::Closed) => Ok(None),
+        })
+    }
+}

@@ -1,0 +1,298 @@
+//! [`Sender`], the sending end of a channel, and the future of [`Sender::send`].
+
+use super::state::{Chan, Waiter, notify_all, notify_handle};
+use super::{SendError, TrySendError};
+use crate::CoroutineCall;
+use crate::lowlevel::wait_list::{EntryState, WaitKey};
+use crate::runtime::context;
+use crate::runtime::core::Core;
+use crate::runtime::task;
+use std::cell::Cell;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+/// The sending end of a channel. Clone it for more producers; each clone is a handle that is
+/// closed on its own (by [`close`](Sender::close) or by dropping it). The channel ends for the
+/// receivers when every sender handle is closed.
+///
+/// ```
+/// let (tx, rx) = scoro::channel::channel(4);
+/// let tx2 = tx.clone();
+/// tx.try_send(1).unwrap();
+/// tx2.try_send(2).unwrap();
+/// drop((tx, tx2));
+/// assert_eq!(rx.try_recv(), Ok(1));
+/// assert_eq!(rx.try_recv(), Ok(2));
+/// assert_eq!(rx.try_recv(), Err(scoro::channel::TryRecvError::EndOfChannel));
+/// ```
+pub struct Sender<T> {
+    chan: Rc<Chan<T>>,
+    id: u64,
+    closed: Cell<bool>,
+}
+
+impl<T> Sender<T> {
+    /// An open handle with id `id`, counted in `chan.senders` by the caller.
+    pub(super) fn new(chan: Rc<Chan<T>>, id: u64) -> Self {
+        Sender {
+            chan,
+            id,
+            closed: Cell::new(false),
+        }
+    }
+}
+
+impl<T> Clone for Sender<T> {
+    /// Another handle to the same channel; a clone of a closed handle is closed too.
+    fn clone(&self) -> Self {
+        if !self.closed.get() {
+            self.chan.senders.set(self.chan.senders.get() + 1);
+        }
+        Sender {
+            chan: self.chan.clone(),
+            id: self.chan.new_handle_id(),
+            closed: Cell::new(self.closed.get()),
+        }
+    }
+}
+
+impl<T> fmt::Debug for Sender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sender")
+            .field("closed", &self.closed.get())
+            .field("buffered", &self.chan.buffer.borrow().len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T> Drop for Sender<T> {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+impl<T> Sender<T> {
+    /// Sends `value`, waiting while the buffer is full.
+    ///
+    /// A checkpoint: it checks for cancellation first and yields once even when it can send at
+    /// once. On any failure the value comes back inside the error:
+    /// [`Cancelled`](SendError::Cancelled) if the task was cancelled before the value was
+    /// delivered, [`Disconnected`](SendError::Disconnected) if every receiver is closed,
+    /// [`Closed`](SendError::Closed) if this handle was closed. Once the value has been
+    /// delivered (into the buffer, or to a receiver), `send` returns `Ok` even if the task was
+    /// cancelled meanwhile.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use scoro::{channel::{channel, Sender}, move_on_after, structured};
+    ///
+    /// /// Sends `msg`, or gives it back if that did not happen.
+    /// #[structured]
+    /// async fn send_or_return(tx: &Sender<String>, msg: String) -> Option<String> {
+    ///     tx.send(msg).await.err().map(|e| e.into_inner())
+    /// }
+    ///
+    /// #[structured]
+    /// async fn main_task() -> Option<Option<String>> {
+    ///     let (tx, _rx) = channel(0); // rendezvous, and nobody receives
+    ///     move_on_after(Duration::from_millis(1), send_or_return(&tx, "hello".to_string())).await
+    /// }
+    ///
+    /// // The timeout cancelled the send, and the message came back.
+    /// assert_eq!(scoro::run(main_task()), Some(Some("hello".to_string())));
+    /// ```
+    pub fn send(
+        &self,
+        value: T,
+    ) -> CoroutineCall<impl Future<Output = Result<(), SendError<T>>> + '_> {
+        CoroutineCall::internal(
+            SendCall {
+                tx: self,
+                value: Some(value),
+                state: SendState::Start,
+            },
+            "scoro::channel",
+            "Sender::send",
+        )
+    }
+
+    /// Sends `value` if that is possible without waiting: to a waiting receiver, or into the
+    /// buffer. Not a checkpoint.
+    ///
+    /// ```
+    /// use scoro::channel::{channel, TrySendError};
+    ///
+    /// let (tx, rx) = channel(1);
+    /// assert_eq!(tx.try_send(1), Ok(()));
+    /// assert_eq!(tx.try_send(2), Err(TrySendError::Full(2)));
+    /// drop(rx);
+    /// assert_eq!(tx.try_send(3), Err(TrySendError::Disconnected(3)));
+    /// tx.close();
+    /// assert_eq!(tx.try_send(4), Err(TrySendError::Closed(4)));
+    /// ```
+    pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
+        if self.closed.get() {
+            return Err(TrySendError::Closed(value));
+        }
+        if self.chan.receivers.get() == 0 {
+            return Err(TrySendError::Disconnected(value));
+        }
+        self.chan.offer(value).map_err(TrySendError::Full)
+    }
+
+    /// Closes this handle: its calls fail with `Closed` from now on, and sends blocked on it
+    /// are woken and fail the same way. If it was the last open sender, the channel ends:
+    /// receivers get the values still buffered, then [`RecvError::EndOfChannel`](super::RecvError::EndOfChannel).
+    ///
+    /// Idempotent, synchronous, not a checkpoint. Dropping the handle closes it too.
+    ///
+    /// ```
+    /// let (tx, rx) = scoro::channel::channel::<u32>(1);
+    /// tx.close();
+    /// assert!(tx.is_closed());
+    /// assert_eq!(rx.try_recv(), Err(scoro::channel::TryRecvError::EndOfChannel));
+    /// ```
+    pub fn close(&self) {
+        if self.closed.replace(true) {
+            return;
+        }
+        notify_handle(&self.chan.send_waiters, self.id);
+        let open = self.chan.senders.get() - 1;
+        self.chan.senders.set(open);
+        if open == 0 {
+            notify_all(&self.chan.recv_waiters);
+        }
+    }
+
+    /// Has this handle been closed?
+    ///
+    /// ```
+    /// let (tx, _rx) = scoro::channel::channel::<u32>(1);
+    /// assert!(!tx.is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        self.closed.get()
+    }
+}
+
+enum SendState {
+    Start,
+    /// Delivered at once; yielding once before returning.
+    Sent,
+    Waiting(WaitKey),
+    Done,
+}
+
+/// The future of [`Sender::send`].
+struct SendCall<'a, T> {
+    tx: &'a Sender<T>,
+    value: Option<T>,
+    state: SendState,
+}
+
+// The value is only ever moved, never pinned.
+impl<T> Unpin for SendCall<'_, T> {}
+
+impl<T> SendCall<'_, T> {
+    fn step(&mut self, core: &Core, task: u32) -> Poll<Result<(), SendError<T>>> {
+        let tx = self.tx;
+        let chan = &*tx.chan;
+        loop {
+            match self.state {
+                SendState::Start => {
+                    let value = self.value.take().expect("a send starts with its value");
+                    self.state = SendState::Done;
+                    if let Some(c) = core.check_cancel(task) {
+                        return Poll::Ready(Err(SendError::Cancelled(value, c)));
+                    }
+                    if tx.closed.get() {
+                        return Poll::Ready(Err(SendError::Closed(value)));
+                    }
+                    if chan.receivers.get() == 0 {
+                        return Poll::Ready(Err(SendError::Disconnected(value)));
+                    }
+                    match chan.offer(value) {
+                        Ok(()) => {
+                            self.state = SendState::Sent;
+                            core.yield_now(task);
+                        }
+                        Err(value) => {
+                            let waiter = Waiter {
+                                handle: tx.id,
+                                value: Some(value),
+                            };
+                            let key = chan
+                                .send_waiters
+                                .borrow_mut()
+                                .push_back(core.task_ref(task), Some(waiter));
+                            self.state = SendState::Waiting(key);
+                            core.block_cancellable(task);
+                        }
+                    }
+                    return Poll::Pending;
+                }
+                SendState::Sent => {
+                    self.state = SendState::Done;
+                    return Poll::Ready(Ok(()));
+                }
+                SendState::Waiting(key) => {
+                    let state = chan.send_waiters.borrow().state(key);
+                    if state == Some(EntryState::Waiting) {
+                        let Some(c) = core.check_cancel(task) else {
+                            core.block_cancellable(task);
+                            return Poll::Pending;
+                        };
+                        let value = chan.send_waiters.borrow_mut().remove(key);
+                        let value = value
+                            .and_then(|w| w.value)
+                            .expect("a blocked send holds its value");
+                        self.state = SendState::Done;
+                        return Poll::Ready(Err(SendError::Cancelled(value, c)));
+                    }
+                    let value = chan.send_waiters.borrow_mut().remove(key);
+                    self.state = SendState::Done;
+                    match value.and_then(|w| w.value) {
+                        // A receiver took it: delivered.
+                        None => return Poll::Ready(Ok(())),
+                        // Woken with the value still here: this handle or every receiver
+                        // was closed.
+                        Some(value) if tx.closed.get() => {
+                            return Poll::Ready(Err(SendError::Closed(value)));
+                        }
+                        Some(value) if chan.receivers.get() == 0 => {
+                            return Poll::Ready(Err(SendError::Disconnected(value)));
+                        }
+                        Some(value) => {
+                            self.value = Some(value);
+                            self.state = SendState::Start;
+                        }
+                    }
+                }
+                SendState::Done => panic!("`Sender::send` was polled after it finished"),
+            }
+        }
+    }
+}
+
+impl<T> Future for SendCall<'_, T> {
+    type Output = Result<(), SendError<T>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let task = task::verify(cx);
+        let this = &mut *self;
+        context::with_core(|core| this.step(core, task))
+    }
+}
+
+impl<T> Drop for SendCall<'_, T> {
+    fn drop(&mut self) {
+        if let SendState::Waiting(key) = self.state {
+            // Not delivered: the value is dropped with the task that owned it.
+            let value = self.tx.chan.send_waiters.borrow_mut().remove(key);
+            drop(value);
+        }
+    }
+}
