@@ -1,0 +1,268 @@
+//! A chat server: every line a client sends goes to everybody in the room.
+//!
+//! ```text
+//! cargo run -p examples --example chat_server [PORT]     # default port: 7878
+//! nc 127.0.0.1 7878                                      # in a few other terminals
+//! ```
+//!
+//! One hub task owns the room: connections send it events through a channel, and it
+//! broadcasts each message through one bounded channel per client. A client too slow to keep
+//! up with the room is disconnected instead of slowing everybody down. Each connection is a
+//! small nursery of its own: one task reads the client's lines while another writes the
+//! room's messages to it. Ctrl-C shuts everything down cleanly.
+
+use scoro::channel::{Receiver, SendError, Sender, TrySendError, channel};
+use scoro::io::{BufReader, Write};
+use scoro::net::{TcpListener, TcpStream, serve_tcp};
+use scoro::signal::wait_for_ctrl_c;
+use scoro::{CancelRequested, MaybeCancelled, nursery, structured};
+use std::cell::Cell;
+use std::io;
+use std::rc::Rc;
+
+/// How many messages may wait for a client before it counts as too slow.
+const BACKLOG: usize = 64;
+
+/// What connections tell the hub.
+enum Event {
+    Joined {
+        id: u64,
+        name: String,
+        outbox: Sender<Rc<str>>,
+    },
+    Said {
+        id: u64,
+        text: String,
+    },
+    Left {
+        id: u64,
+    },
+}
+
+struct Member {
+    id: u64,
+    name: String,
+    outbox: Sender<Rc<str>>,
+}
+
+/// Sends `line` to every member; drops the ones whose outbox is full.
+fn broadcast(members: &mut Vec<Member>, line: &str) {
+    let line: Rc<str> = Rc::from(line);
+    members.retain(|m| match m.outbox.try_send(line.clone()) {
+        Ok(()) => true,
+        Err(TrySendError::Full(_)) => {
+            println!("{} is too slow: disconnecting", m.name);
+            m.outbox.close();
+            false
+        }
+        // Its connection is gone; `Left` is on its way.
+        Err(_) => false,
+    });
+}
+
+/// Owns the room: applies events in order and broadcasts the result.
+#[structured]
+async fn hub(events: &Receiver<Event>) -> Result<(), CancelRequested> {
+    let mut members: Vec<Member> = Vec::new();
+    while let Some(event) = events.next().await? {
+        match event {
+            Event::Joined { id, name, outbox } => {
+                members.push(Member {
+                    id,
+                    name: name.clone(),
+                    outbox,
+                });
+                let line = format!("* {name} joined ({} here)\n", members.len());
+                broadcast(&mut members, &line);
+            }
+            Event::Said { id, text } => {
+                if let Some(m) = members.iter().find(|m| m.id == id) {
+                    let line = format!("[{}] {}\n", m.name, text.trim_end());
+                    broadcast(&mut members, &line);
+                }
+            }
+            Event::Left { id } => {
+                if let Some(i) = members.iter().position(|m| m.id == id) {
+                    let m = members.remove(i);
+                    broadcast(&mut members, &format!("* {} left\n", m.name));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Hands an event to the hub; an error means the hub is gone (shutdown).
+#[structured]
+async fn tell(hub: &Sender<Event>, event: Event) -> io::Result<()> {
+    hub.send(event).await.map_err(|e| match e {
+        SendError::Cancelled(_, c) => io::Error::from(c),
+        _ => io::Error::other("the chat room is closed"),
+    })
+}
+
+/// One client: asks for a name, then relays lines both ways until either side stops.
+#[structured]
+async fn connection(mut stream: TcpStream, id: u64, hub: &Sender<Event>) -> io::Result<()> {
+    let (reader, mut writer) = stream.split();
+    let mut reader = BufReader::new(reader);
+    writer.write_all(b"welcome! what is your name?\n").await?;
+    let mut name = String::new();
+    if reader.read_line(&mut name).await? == 0 {
+        return Ok(());
+    }
+    let name = match name.trim() {
+        "" => format!("guest-{id}"),
+        n => n.to_string(),
+    };
+    let (outbox, inbox) = channel::<Rc<str>>(BACKLOG);
+    tell(hub, Event::Joined { id, name, outbox }).await?;
+    let outcome = nursery(async |n| -> io::Result<()> {
+        // The writer: the room's messages, until the hub closes our outbox.
+        n.start_soon(async {
+            while let Some(line) = inbox.next().await? {
+                writer.write_all(line.as_bytes()).await?;
+            }
+            writer
+                .write_all(b"you were too slow for this room; bye\n")
+                .await
+        });
+        // The reader: the client's lines, until it hangs up.
+        let mut line = String::new();
+        loop {
+            line.clear();
+            if reader.read_line(&mut line).await? == 0 {
+                break;
+            }
+            tell(
+                hub,
+                Event::Said {
+                    id,
+                    text: line.clone(),
+                },
+            )
+            .await?;
+        }
+        n.cancel();
+        Ok(())
+    })
+    .await;
+    // Leaving is announced however the connection ended (unless the hub itself is gone).
+    let _ = hub.try_send(Event::Left { id });
+    outcome.map_err(io::Error::from)
+}
+
+/// Runs the room on `listener` until cancelled.
+#[structured]
+async fn serve(listener: TcpListener) -> io::Result<()> {
+    let (events, hub_inbox) = channel::<Event>(256);
+    let next_id = Cell::new(0);
+    nursery(async |n| -> io::Result<()> {
+        n.start_soon(hub(&hub_inbox));
+        let handler = |stream: TcpStream| {
+            next_id.set(next_id.get() + 1);
+            let id = next_id.get();
+            let events = &events;
+            async move {
+                let peer = stream.peer_addr();
+                match connection(stream, id, events).await {
+                    Err(e) if !e.is_cancel_requested() => {
+                        // One client's failure must not bring the room down.
+                        println!("client {id} ({peer:?}): {e}");
+                        Ok(())
+                    }
+                    other => other,
+                }
+            }
+        };
+        match serve_tcp(listener, handler).await {
+            Ok(never) => match never {},
+            Err(e) => Err(e),
+        }
+    })
+    .await
+    .map_err(io::Error::from)
+}
+
+#[scoro::main]
+async fn main() -> io::Result<()> {
+    let port: u16 = match std::env::args().nth(1) {
+        Some(arg) => arg.parse().map_err(|_| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("`{arg}` is not a port number"),
+            )
+        })?,
+        None => 7878,
+    };
+    let listener = TcpListener::bind(("127.0.0.1", port)).await?;
+    let addr = listener.local_addr()?;
+    println!(
+        "chat server on {addr}; join with `nc 127.0.0.1 {}`; Ctrl-C stops it",
+        addr.port()
+    );
+    nursery(async |n| -> io::Result<()> {
+        n.start_soon(serve(listener));
+        wait_for_ctrl_c().await?;
+        println!("Ctrl-C: closing the room");
+        n.cancel();
+        Ok(())
+    })
+    .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use scoro::CancelScope;
+
+    /// Reads one line from a client's side of the chat.
+    #[structured]
+    async fn line(reader: &mut BufReader<TcpStream>) -> io::Result<String> {
+        let mut line = String::new();
+        reader.read_line(&mut line).await?;
+        Ok(line)
+    }
+
+    #[structured]
+    async fn join(addr: std::net::SocketAddr, name: &str) -> io::Result<BufReader<TcpStream>> {
+        let mut client = BufReader::new(TcpStream::connect(addr).await?);
+        assert_eq!(line(&mut client).await?, "welcome! what is your name?\n");
+        client.write_all(format!("{name}\n").as_bytes()).await?;
+        Ok(client)
+    }
+
+    #[structured]
+    async fn two_clients_chat() -> io::Result<()> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let server = CancelScope::new();
+        let stop = server.handle();
+        nursery(async |n| -> io::Result<()> {
+            n.start_soon(async {
+                assert!(server.run(serve(listener)).await.is_none());
+                Ok::<(), io::Error>(())
+            });
+            let mut bob = join(addr, "bob").await?;
+            assert_eq!(line(&mut bob).await?, "* bob joined (1 here)\n");
+            let mut alice = join(addr, "alice").await?;
+            assert_eq!(line(&mut alice).await?, "* alice joined (2 here)\n");
+            assert_eq!(line(&mut bob).await?, "* alice joined (2 here)\n");
+            alice.write_all(b"hello, bob\n").await?;
+            assert_eq!(line(&mut bob).await?, "[alice] hello, bob\n");
+            assert_eq!(line(&mut alice).await?, "[alice] hello, bob\n");
+            drop(alice);
+            assert_eq!(line(&mut bob).await?, "* alice left\n");
+            stop.cancel();
+            Ok(())
+        })
+        .await
+        .map_err(io::Error::from)
+    }
+
+    #[test]
+    fn two_clients_chat_and_the_server_stops() {
+        scoro::run(two_clients_chat()).unwrap();
+    }
+}
