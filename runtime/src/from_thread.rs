@@ -159,11 +159,7 @@ fn wait_for<F, T>(call: &Call<F, T>) -> Result<thread::Result<T>, RunFinished> {
                 return Err(RunFinished);
             }
         }
-        rv = call
-            .rv
-            .cond
-            .wait(rv)
-            .unwrap_or_else(|e| e.into_inner());
+        rv = call.rv.cond.wait(rv).unwrap_or_else(|e| e.into_inner());
     }
 }
 

@@ -193,7 +193,9 @@ pub fn set_handler(
             shared,
         },
     )?;
-    Ok(SignalHandler { _listener: listener })
+    Ok(SignalHandler {
+        _listener: listener,
+    })
 }
 
 /// Reports signals as they arrive; made by [`open_signal_receiver`].
@@ -214,7 +216,9 @@ impl SignalReceiver {
     /// Waits for the next signal and returns its number. A checkpoint: returns
     /// `Err(CancelRequested)` if the task is cancelled first (no signal is lost then: it stays
     /// queued).
-    pub fn recv(&mut self) -> CoroutineCall<impl Future<Output = Result<i32, CancelRequested>> + '_> {
+    pub fn recv(
+        &mut self,
+    ) -> CoroutineCall<impl Future<Output = Result<i32, CancelRequested>> + '_> {
         CoroutineCall::internal(
             Recv {
                 listener: &self.listener,

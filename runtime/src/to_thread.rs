@@ -609,7 +609,10 @@ mod tests {
             "test",
             "drop_in_flight",
         ));
-        assert!(pending, "the function was running when the call was dropped");
+        assert!(
+            pending,
+            "the function was running when the call was dropped"
+        );
         assert!(
             finished.load(Ordering::SeqCst),
             "the drop waited for the function"

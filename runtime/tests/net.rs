@@ -86,7 +86,10 @@ async fn a_read_that_times_out_leaves_the_stream_usable() -> io::Result<()> {
     let mut buf = [0; 16];
     let start = current_time();
     let timed_out = move_on_after(Duration::from_secs(5), client.read(&mut buf)).await;
-    assert!(timed_out.is_none(), "nothing was written, so the read timed out");
+    assert!(
+        timed_out.is_none(),
+        "nothing was written, so the read timed out"
+    );
     assert_eq!(current_time() - start, Duration::from_secs(5));
     server.write_all(b"late bytes").await?;
     let n = client.read(&mut buf).await?;
@@ -214,7 +217,9 @@ async fn two_readers_of_one_socket_is_an_error() -> io::Result<()> {
         }),
     )
     .await;
-    let group = outcome.expect("the second reader fails at once").unwrap_err();
+    let group = outcome
+        .expect("the second reader fails at once")
+        .unwrap_err();
     assert_eq!(group.first().kind(), io::ErrorKind::ResourceBusy);
     Ok(())
 }
@@ -370,7 +375,11 @@ async fn lookup_resolves_localhost_on_a_worker_thread() -> io::Result<()> {
 }
 
 #[structured]
-async fn guarded_echo(stream: TcpStream, open: &Cell<usize>, closed: &Cell<usize>) -> io::Result<()> {
+async fn guarded_echo(
+    stream: TcpStream,
+    open: &Cell<usize>,
+    closed: &Cell<usize>,
+) -> io::Result<()> {
     open.set(open.get() + 1);
     struct Closed<'a>(&'a Cell<usize>);
     impl Drop for Closed<'_> {

@@ -32,6 +32,9 @@ async fn main_task(cleaned_up: &Cell<bool>) -> Result<(), ErrorGroup<CancelReque
 fn ctrl_c_cancels_the_run_and_cleanup_runs() {
     let cleaned_up = Cell::new(false);
     let group = scoro::run(main_task(&cleaned_up)).unwrap_err();
-    assert!(group.iter().all(|c| c.reason() == CancelReason::Interrupt), "{group:?}");
+    assert!(
+        group.iter().all(|c| c.reason() == CancelReason::Interrupt),
+        "{group:?}"
+    );
     assert!(cleaned_up.get());
 }

@@ -118,7 +118,14 @@ async fn a_cancelled_recv_loses_no_signal() -> io::Result<()> {
 #[scoro::test]
 async fn bad_signal_lists_are_errors() {
     let _turn = take_turn();
-    for bad in [&[][..], &[libc::SIGKILL], &[libc::SIGSEGV], &[0], &[999], &[-3]] {
+    for bad in [
+        &[][..],
+        &[libc::SIGKILL],
+        &[libc::SIGSEGV],
+        &[0],
+        &[999],
+        &[-3],
+    ] {
         let e = open_signal_receiver(bad).unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::InvalidInput, "{bad:?}: {e}");
         assert!(set_handler(bad, |_| {}).is_err());

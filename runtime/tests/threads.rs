@@ -75,7 +75,10 @@ async fn run_sync_is_a_checkpoint_on_entry() {
         .run(to_thread::run_sync(|| ran.store(true, Ordering::SeqCst)))
         .await;
     assert_eq!(outcome, None);
-    assert!(!ran.load(Ordering::SeqCst), "a cancelled call does not start");
+    assert!(
+        !ran.load(Ordering::SeqCst),
+        "a cancelled call does not start"
+    );
 }
 
 #[scoro::test]

@@ -66,7 +66,10 @@ pub trait Read {
     /// Fails with [`UnexpectedEof`](io::ErrorKind::UnexpectedEof) if the stream ends first.
     /// On any error, including cancellation, how much of `buf` was filled is not reported:
     /// use [`read`](Read::read) in a loop when partial progress matters.
-    fn read_exact(&mut self, buf: &mut [u8]) -> CoroutineCall<impl Future<Output = io::Result<()>>> {
+    fn read_exact(
+        &mut self,
+        buf: &mut [u8],
+    ) -> CoroutineCall<impl Future<Output = io::Result<()>>> {
         CoroutineCall::internal(
             async move {
                 let total = buf.len();

@@ -6,9 +6,9 @@
 //! reported on stderr, and accepting resumes after 100 ms (as in Trio).
 
 use super::tcp::{TcpListener, TcpStream};
+use crate::CoroutineCall;
 use crate::cancel::MaybeCancelled;
 use crate::nursery::{IntoTaskResult, nursery_trusted};
-use crate::CoroutineCall;
 use std::convert::Infallible;
 use std::future::Future;
 use std::io;

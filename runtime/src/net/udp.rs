@@ -81,9 +81,7 @@ impl UdpSocket {
         CoroutineCall::internal(
             async move {
                 let to = resolve(&target).await?[0];
-                self.io
-                    .op(Direction::Write, |s| s.send_to(buf, to))
-                    .await
+                self.io.op(Direction::Write, |s| s.send_to(buf, to)).await
             },
             "scoro::net",
             "UdpSocket::send_to",

@@ -65,7 +65,10 @@ impl UnixListener {
                 crate::checkpoint().into_parts().0.await?;
                 let path = path.as_ref();
                 let l = mio::net::UnixListener::bind(path).map_err(|e| {
-                    io::Error::new(e.kind(), format!("could not bind to {}: {e}", path.display()))
+                    io::Error::new(
+                        e.kind(),
+                        format!("could not bind to {}: {e}", path.display()),
+                    )
                 })?;
                 let io = context::with_core(|core| Registered::new(l, core))?;
                 Ok(UnixListener { io })
@@ -199,7 +202,11 @@ impl AsRawFd for UnixStream {
 
 impl Read for UnixStream {
     fn read(&mut self, buf: &mut [u8]) -> CoroutineCall<impl Future<Output = io::Result<usize>>> {
-        CoroutineCall::internal(stream::read(&self.io, buf), "scoro::net", "UnixStream::read")
+        CoroutineCall::internal(
+            stream::read(&self.io, buf),
+            "scoro::net",
+            "UnixStream::read",
+        )
     }
 }
 

@@ -60,7 +60,10 @@ extern "C" fn handler(sig: libc::c_int) {
         }
         return;
     }
-    LATEST[i].store(ARRIVALS.fetch_add(1, Ordering::AcqRel) + 1, Ordering::Release);
+    LATEST[i].store(
+        ARRIVALS.fetch_add(1, Ordering::AcqRel) + 1,
+        Ordering::Release,
+    );
     COUNTS[i].fetch_add(1, Ordering::AcqRel);
     let fd = PIPE_WRITE.load(Ordering::Acquire);
     if fd >= 0 {
