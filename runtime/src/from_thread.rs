@@ -2,7 +2,7 @@
 //!
 //! Invariants:
 //! - The function is queued on the runtime's injection queue with its lifetime erased (the
-//!   one `unsafe` of this module, in [`erase_call`]), so it may borrow from the calling
+//!   one `unsafe` of this module, in `erase_call`), so it may borrow from the calling
 //!   thread. The caller does not return before the function has run, or has been taken back
 //!   by the caller itself under the call's lock; so no borrow ends while the runtime could
 //!   still use it. The queued job may outlive the caller, but by then it holds no value of
@@ -25,7 +25,7 @@ use std::thread;
 /// Runs `f` on the thread of the runtime behind `handle`, blocks the calling thread until it
 /// has run, and returns its value.
 ///
-/// This is how a worker thread (see [`to_thread`](crate::to_thread)) or any other thread
+/// This is how a worker thread (see [`to_thread`](crate::to_thread::run_sync)) or any other thread
 /// reaches back into a run: `f` runs on the runtime's thread, outside any task, so it can
 /// use the run's state (read [`current_time`](crate::current_time), resume a task through a
 /// [`Wakeup`](crate::lowlevel::Wakeup), touch data that lives on that thread) but must not

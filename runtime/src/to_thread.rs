@@ -6,7 +6,7 @@
 //!
 //! Invariants:
 //! - [`run_sync`] may borrow from its caller. Its closure is sent to a worker with the
-//!   lifetime erased (in [`erase_job`], the only `unsafe` of this module). That is sound because
+//!   lifetime erased (in `erase_job`, the only `unsafe` of this module). That is sound because
 //!   the call's future neither finishes nor is dropped before the worker is done with the
 //!   closure: it completes only after the worker stored the result, and its destructor (which
 //!   only a teardown can reach, since started scoro calls are never leaked: see
@@ -263,15 +263,11 @@ unsafe fn erase_job<'a>(job: Box<dyn FnOnce() + Send + 'a>) -> Job {
 /// tell when the call was torn down while it waits for the runtime (which is then blocked in
 /// the call's destructor, waiting for this thread: without the link they would deadlock).
 pub(crate) struct JobLink {
-    /// The runtime the call belongs to (compared by address only).
-    runtime: *const Shared,
+    /// The address of the runtime's shared part, which identifies the runtime (only compared,
+    /// never used as a pointer).
+    runtime: usize,
     state: Mutex<LinkState>,
 }
-
-// SAFETY: `runtime` is only compared, never dereferenced; the rest is a `Mutex`.
-unsafe impl Send for JobLink {}
-// SAFETY: as for `Send`.
-unsafe impl Sync for JobLink {}
 
 #[derive(Default)]
 struct LinkState {
@@ -289,7 +285,7 @@ impl JobLink {
         runtime: &Arc<Shared>,
         rv: &Arc<Rendezvous>,
     ) -> Result<bool, RunFinished> {
-        if !std::ptr::eq(self.runtime, Arc::as_ptr(runtime)) {
+        if self.runtime != Arc::as_ptr(runtime) as usize {
             return Ok(false);
         }
         let mut st = lock(&self.state);
@@ -491,7 +487,7 @@ where
     T: Send,
 {
     let link = Arc::new(JobLink {
-        runtime: Arc::as_ptr(&core.shared),
+        runtime: Arc::as_ptr(&core.shared) as usize,
         state: Mutex::new(LinkState::default()),
     });
     let completion = Arc::new(Completion {
@@ -594,7 +590,7 @@ mod tests {
     #[test]
     fn dropping_a_call_in_flight_waits_for_its_thread() {
         let finished = AtomicBool::new(false);
-        let data = vec![1, 2, 3];
+        let data = [1, 2, 3];
         let mut rt = crate::Builder::new().build().unwrap();
         let pending = rt.run(CoroutineCall::internal(
             async {

@@ -1,6 +1,10 @@
 //! Signal receivers and handlers with SIGUSR1 and SIGUSR2 (SIGINT has test binaries of its
 //! own, because a SIGINT cancels every runtime of the process that does not listen for it).
 //! Signals are process-wide, so these tests take turns.
+#![allow(
+    clippy::await_holding_lock,
+    reason = "the turn lock serializes test threads; each test holds it for its whole run"
+)]
 
 use scoro::signal::{SIGUSR1, SIGUSR2, open_signal_receiver, set_handler};
 use scoro::{move_on_after, testing::wait_all_tasks_blocked};

@@ -171,7 +171,7 @@ async fn workers_are_reused() {
 async fn from_thread_runs_on_the_runtime_thread() {
     let handle = RuntimeHandle::current();
     let runtime_thread = std::thread::current().id();
-    let local = vec![1, 2, 3];
+    let local = String::from("abc");
     let (thread, len) = to_thread::run_sync(|| {
         // Borrows `local` from the worker's caller, twice removed.
         from_thread::run_sync(&handle, || (std::thread::current().id(), local.len())).unwrap()
