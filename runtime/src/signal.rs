@@ -335,7 +335,12 @@ impl Listener {
             kind,
         });
         let weak: Weak<dyn SignalListener> = Rc::downgrade(&listener) as Weak<dyn SignalListener>;
-        context::with_core(|core| core.signals.receivers.borrow_mut().push(weak));
+        context::with_core(|core| {
+            let mut listeners = core.signals.receivers.borrow_mut();
+            // Forget listeners that are gone, so opening and dropping many does not pile up.
+            listeners.retain(|w| w.strong_count() > 0);
+            listeners.push(weak);
+        });
         Ok(listener)
     }
 

@@ -21,6 +21,9 @@
 //! - Workers are reused: a process-wide cache keeps idle threads for 10 s.
 //! - A panic in the function resumes in the waiting task (and is dropped for an abandoned
 //!   call).
+//! - A task waiting for a worker counts as blocked, as in Trio: under a mock clock with
+//!   autojump the clock may jump while the function runs, and `wait_all_tasks_blocked`
+//!   does not wait for workers.
 
 use crate::CoroutineCall;
 use crate::cancel::CancelRequested;

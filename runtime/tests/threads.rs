@@ -243,3 +243,39 @@ fn a_worker_calling_home_after_the_run_ended_gets_run_finished() {
     go_tx.send(()).unwrap();
     assert_eq!(result_rx.recv().unwrap(), Err(RunFinished));
 }
+
+#[test]
+fn a_run_torn_down_by_a_panic_waits_for_its_worker() {
+    #[structured]
+    async fn victim(
+        finished: &AtomicBool,
+        called_home: &Mutex<Option<Result<(), RunFinished>>>,
+    ) -> Result<(), CancelRequested> {
+        let handle = RuntimeHandle::current();
+        to_thread::run_sync(|| {
+            // A panic on the runtime thread ends the run while this function runs.
+            handle
+                .run_sync_soon(|| panic!("the run is torn down"))
+                .unwrap();
+            // The runtime drops the waiting call, which waits for this thread: calling
+            // home now must fail instead of deadlocking.
+            let r = from_thread::run_sync(&handle, || ());
+            std::thread::sleep(Duration::from_millis(50));
+            *called_home.lock().unwrap() = Some(r);
+            finished.store(true, Ordering::SeqCst);
+        })
+        .await
+    }
+    let finished = AtomicBool::new(false);
+    let called_home = Mutex::new(None);
+    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        scoro::run(victim(&finished, &called_home))
+    }));
+    let panic = run.unwrap_err();
+    assert_eq!(panic.downcast_ref::<&str>(), Some(&"the run is torn down"));
+    assert!(
+        finished.load(Ordering::SeqCst),
+        "the run returned only after the worker was done with its borrows"
+    );
+    assert_eq!(*called_home.lock().unwrap(), Some(Err(RunFinished)));
+}
