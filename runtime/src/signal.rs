@@ -199,6 +199,21 @@ pub fn set_handler(
 }
 
 /// Reports signals as they arrive; made by [`open_signal_receiver`].
+///
+/// A typical use: reload the configuration on every SIGHUP, in a task of its own.
+///
+/// ```no_run
+/// use scoro::signal::{open_signal_receiver, SIGHUP};
+///
+/// #[scoro::structured]
+/// async fn reload_on_sighup() -> std::io::Result<()> {
+///     let mut hangups = open_signal_receiver(&[SIGHUP])?;
+///     loop {
+///         hangups.recv().await?;
+///         println!("reloading the configuration");
+///     }
+/// }
+/// ```
 pub struct SignalReceiver {
     listener: Rc<Listener>,
 }

@@ -540,3 +540,13 @@ async fn cancelling_a_blocked_accept_returns_the_cancellation() -> io::Result<()
     assert_eq!(reason.get(), Some(CancelReason::Explicit));
     Ok(())
 }
+
+#[scoro::test]
+async fn waiting_on_a_bad_descriptor_is_an_error() {
+    for fd in [-1, 1_000_000] {
+        let e = wait_readable(fd).await.unwrap_err();
+        assert!(!e.is_cancel_requested(), "{e}");
+        let e = wait_writable(fd).await.unwrap_err();
+        assert!(!e.is_cancel_requested(), "{e}");
+    }
+}

@@ -212,6 +212,26 @@ impl<R: Read> BufReader<R> {
     ///
     /// If cancelled, `buf` is unchanged and the partial record stays buffered: calling again
     /// continues where this call stopped, so nothing is lost.
+    ///
+    /// ```
+    /// use scoro::io::BufReader;
+    ///
+    /// #[scoro::structured]
+    /// async fn main_task() -> std::io::Result<Vec<Vec<u8>>> {
+    ///     let mut reader = BufReader::new(&b"a,bc,"[..]);
+    ///     let mut records = Vec::new();
+    ///     loop {
+    ///         let mut record = Vec::new();
+    ///         if reader.read_until(b',', &mut record).await? == 0 {
+    ///             return Ok(records);
+    ///         }
+    ///         records.push(record);
+    ///     }
+    /// }
+    ///
+    /// assert_eq!(scoro::run(main_task())?, [b"a,".to_vec(), b"bc,".to_vec()]);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn read_until(
         &mut self,
         delim: u8,

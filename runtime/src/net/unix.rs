@@ -107,6 +107,24 @@ impl AsRawFd for UnixListener {
 
 /// A Unix domain stream connection. Implements [`Read`] and [`Write`]; see
 /// [`TcpStream`](super::TcpStream), which it mirrors.
+///
+/// ```
+/// use scoro::io::{Read, Write};
+/// use scoro::net::UnixStream;
+///
+/// #[scoro::structured]
+/// async fn main_task() -> std::io::Result<String> {
+///     let (mut a, mut b) = UnixStream::pair()?;
+///     a.write_all(b"through a socket pair").await?;
+///     a.shutdown().await?;
+///     let mut text = String::new();
+///     b.read_to_string(&mut text).await?;
+///     Ok(text)
+/// }
+///
+/// assert_eq!(scoro::run(main_task())?, "through a socket pair");
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub struct UnixStream {
     io: Registered<mio::net::UnixStream>,
 }
