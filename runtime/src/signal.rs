@@ -141,7 +141,8 @@ pub fn open_signal_receiver(signals: &[i32]) -> io::Result<SignalReceiver> {
 ///
 /// `handler` runs on the runtime's thread, outside any task, soon after the signal arrived.
 /// It must not block; it can resume a task through a [`Wakeup`](crate::lowlevel::Wakeup),
-/// or hand work to one. Listening for SIGINT this way keeps Ctrl-C from cancelling the run.
+/// or hand work to one. A panic in it ends the run with that panic (there is no task to
+/// report it to). Listening for SIGINT this way keeps Ctrl-C from cancelling the run.
 ///
 /// This is the primitive under [`open_signal_receiver`]; with
 /// [`suspend`](crate::lowlevel::suspend) it makes a wait for Ctrl-C in a few lines:

@@ -109,3 +109,19 @@ fn out_of_resources(e: &io::Error) -> bool {
         Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_resource_exhaustion_is_retried() {
+        for errno in [libc::EMFILE, libc::ENFILE, libc::ENOBUFS, libc::ENOMEM] {
+            assert!(out_of_resources(&io::Error::from_raw_os_error(errno)));
+        }
+        for errno in [libc::EBADF, libc::EINVAL, libc::ECONNABORTED] {
+            assert!(!out_of_resources(&io::Error::from_raw_os_error(errno)));
+        }
+        assert!(!out_of_resources(&io::Error::other("no errno")));
+    }
+}
