@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::{Duration, Instant};
 
-use scoro::lowlevel::ParkingLot;
+use scoro::sync::Event;
 use scoro::{CancelRequested, Nursery, nursery, structured};
 
 // ----- a counting allocator, for bytes_per_task -----------------------------------------
@@ -318,6 +318,7 @@ fn cases(quick: bool) -> Vec<Case> {
         v.push(spawn_join(n));
     }
     v.push(chained_spawn(1_000));
+    v.push(ping_pong(if quick { 10_000 } else { 100_000 }));
     v.push(yield_many(if quick { 50 } else { 200 }, 1_000));
     let t = if quick { 100_000 } else { 1_000_000 };
     v.push(checkpoint_bare(t));
@@ -469,6 +470,106 @@ fn chained_spawn(n: usize) -> Case {
                         rx.recv().await.unwrap();
                         t0.elapsed()
                     })))
+                }),
+            ),
+        ],
+    }
+}
+
+/// n round trips between two tasks over two capacity-1 channels.
+fn ping_pong(n: usize) -> Case {
+    use scoro::channel::{Receiver, Sender, channel};
+    #[structured]
+    async fn pinger(
+        n: usize,
+        ping: &Sender<usize>,
+        pong: &Receiver<usize>,
+    ) -> Result<(), CancelRequested> {
+        for i in 0..n {
+            ping.send(i).await.map_err(|_| ()).expect("ponger alive");
+            let back = pong.recv().await.expect("ponger alive");
+            debug_assert_eq!(back, i);
+        }
+        ping.close();
+        Ok(())
+    }
+    #[structured]
+    async fn ponger(ping: &Receiver<usize>, pong: &Sender<usize>) -> Result<(), CancelRequested> {
+        while let Some(v) = ping.next().await? {
+            pong.send(v).await.map_err(|_| ()).expect("pinger alive");
+        }
+        Ok(())
+    }
+    #[structured]
+    async fn main_task(n: usize) -> Duration {
+        let (ping_tx, ping_rx) = channel(1);
+        let (pong_tx, pong_rx) = channel(1);
+        let t0 = Instant::now();
+        nursery(async |nur| -> Result<(), CancelRequested> {
+            nur.start_soon(pinger(n, &ping_tx, &pong_rx));
+            nur.start_soon(ponger(&ping_rx, &pong_tx));
+            Ok(())
+        })
+        .await
+        .unwrap();
+        t0.elapsed()
+    }
+    async fn tokio_body(n: usize) -> Duration {
+        let (ping_tx, mut ping_rx) = tokio::sync::mpsc::channel::<usize>(1);
+        let (pong_tx, mut pong_rx) = tokio::sync::mpsc::channel::<usize>(1);
+        let t0 = Instant::now();
+        let ponger = tokio::spawn(async move {
+            while let Some(v) = ping_rx.recv().await {
+                pong_tx.send(v).await.unwrap();
+            }
+        });
+        let pinger = tokio::spawn(async move {
+            for i in 0..n {
+                ping_tx.send(i).await.unwrap();
+                assert_eq!(pong_rx.recv().await, Some(i));
+            }
+        });
+        pinger.await.unwrap();
+        ponger.await.unwrap();
+        t0.elapsed()
+    }
+    Case {
+        name: "ping_pong",
+        n,
+        peers: vec![
+            ("scoro", Box::new(|n| time(scoro::run(main_task(n))))),
+            (
+                "tokio_ct",
+                Box::new(|n| time(tokio_ct().block_on(tokio_body(n)))),
+            ),
+            (
+                "tokio_mt",
+                Box::new(|n| time(tokio_mt().block_on(tokio_body(n)))),
+            ),
+            (
+                "smol",
+                Box::new(|n| {
+                    time(smol_run(|ex| {
+                        Box::pin(async move {
+                            let (ping_tx, ping_rx) = smol::channel::bounded::<usize>(1);
+                            let (pong_tx, pong_rx) = smol::channel::bounded::<usize>(1);
+                            let t0 = Instant::now();
+                            let ponger = ex.spawn(async move {
+                                while let Ok(v) = ping_rx.recv().await {
+                                    pong_tx.send(v).await.unwrap();
+                                }
+                            });
+                            let pinger = ex.spawn(async move {
+                                for i in 0..n {
+                                    ping_tx.send(i).await.unwrap();
+                                    assert_eq!(pong_rx.recv().await, Ok(i));
+                                }
+                            });
+                            pinger.await;
+                            ponger.await;
+                            t0.elapsed()
+                        })
+                    }))
                 }),
             ),
         ],
@@ -669,12 +770,12 @@ fn timeout_fast_path(n: usize) -> Case {
 fn cancel_fanout(n: usize) -> Case {
     #[structured]
     async fn main_task(n: usize) -> Duration {
-        let lot = ParkingLot::new();
+        let event = Event::new();
         let elapsed = Cell::new(Duration::ZERO);
         let t0 = Cell::new(Instant::now());
         nursery(async |nur| -> Result<(), CancelRequested> {
             for _ in 0..n {
-                nur.start_soon(lot.park());
+                nur.start_soon(event.wait());
             }
             scoro::testing::wait_all_tasks_blocked().await?;
             t0.set(Instant::now());
@@ -820,12 +921,12 @@ fn timers_many(n: usize) -> Case {
 fn bytes_per_task(n: usize) -> Case {
     #[structured]
     async fn main_task(n: usize) -> f64 {
-        let lot = ParkingLot::new();
+        let event = Event::new();
         let result = RefCell::new(0.0);
         nursery(async |nur| -> Result<(), CancelRequested> {
             let before = live_bytes();
             for _ in 0..n {
-                nur.start_soon(lot.park());
+                nur.start_soon(event.wait());
             }
             scoro::testing::wait_all_tasks_blocked().await?;
             *result.borrow_mut() = (live_bytes() - before) as f64 / n as f64;
