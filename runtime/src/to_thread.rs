@@ -517,8 +517,11 @@ where
     let boxed: Box<dyn FnOnce() + Send + '_> = Box::new(job);
     // SAFETY: the returned `Completion` is kept by a `RunSync` future until the job has
     // called `finish`: the future completes only after `take` found the outcome, and its
-    // destructor calls `wait` (or, for an abandoned call, `F` and `T` are `'static`). See the
-    // module invariants.
+    // destructor calls `wait` (for an abandoned call, `F` and `T` are `'static` anyway). The
+    // future itself is never leaked (see `runtime::task`), so `'a` outlives all of that. By
+    // the time `finish` returns, `f` has been consumed; afterwards the job only drops its
+    // `Arc` of the completion (the last one only if the future already took the outcome, so
+    // no `T` is dropped there) and touches `'static` data. See the module invariants.
     let job = unsafe { erase_job(boxed) };
     if let Err(e) = submit(job) {
         // The job was dropped unrun by the failed spawn; give the token back.
