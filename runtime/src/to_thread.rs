@@ -29,12 +29,12 @@ use crate::CoroutineCall;
 use crate::cancel::CancelRequested;
 use crate::from_thread::Rendezvous;
 use crate::lowlevel::RunFinished;
-use crate::lowlevel::wait_list::{EntryState, WaitKey, WaitList};
 use crate::runtime::context;
 use crate::runtime::core::{Core, TaskRef};
 use crate::runtime::shared::{Injected, Shared};
 use crate::runtime::task;
-use std::cell::{Cell, RefCell};
+use crate::sync::{CapacityLimiter, Resource};
+use std::cell::RefCell;
 use std::future::Future;
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
@@ -84,14 +84,7 @@ where
     T: Send + 'a,
     F: FnOnce() -> T + Send + 'a,
 {
-    CoroutineCall::internal(
-        RunSync {
-            state: RunState::Start(f),
-            abandon: false,
-        },
-        "scoro::to_thread",
-        "run_sync",
-    )
+    CoroutineCall::internal(run(f, false), "scoro::to_thread", "run_sync")
 }
 
 /// Runs the blocking function `f` on a worker thread and returns its value, or returns
@@ -121,54 +114,43 @@ where
     T: Send + 'static,
     F: FnOnce() -> T + Send + 'static,
 {
-    CoroutineCall::internal(
-        RunSync {
-            state: RunState::Start(f),
-            abandon: true,
-        },
-        "scoro::to_thread",
-        "run_sync_abandon",
-    )
+    CoroutineCall::internal(run(f, true), "scoro::to_thread", "run_sync_abandon")
+}
+
+/// Both calls: a checkpoint on entry, a token of the runtime's limiter, then the worker.
+async fn run<F, T>(f: F, abandon: bool) -> Result<T, CancelRequested>
+where
+    F: FnOnce() -> T + Send,
+    T: Send,
+{
+    crate::checkpoint_if_cancelled().into_parts().0.await?;
+    let limiter = context::with_core(|core| core.local::<ThreadLimiter>());
+    let permit = limiter.0.acquire().into_parts().0.await?;
+    // The token now belongs to the job: the runtime gives it back when the function has
+    // returned (`finished_on_runtime`), even if this call is gone by then.
+    std::mem::forget(permit);
+    RunSync {
+        state: RunState::Start(f),
+        abandon,
+    }
+    .await
 }
 
 // ----- the per-runtime limiter ------------------------------------------------------------
 
-/// The worker tokens of one runtime (a `Core::local`). Tokens go to waiters in FIFO order:
-/// a returned token is handed straight to the longest waiter.
-pub(crate) struct ThreadLimiter {
-    in_use: Cell<usize>,
-    total: Cell<usize>,
-    waiters: RefCell<WaitList<()>>,
-}
+/// The worker tokens of one runtime (a `Core::local`): a [`CapacityLimiter`] of 40, FIFO.
+pub(crate) struct ThreadLimiter(CapacityLimiter);
 
 impl Default for ThreadLimiter {
     fn default() -> Self {
-        ThreadLimiter {
-            in_use: Cell::new(0),
-            total: Cell::new(DEFAULT_LIMIT),
-            waiters: RefCell::new(WaitList::default()),
-        }
+        ThreadLimiter(CapacityLimiter::new(DEFAULT_LIMIT))
     }
 }
 
 impl ThreadLimiter {
-    /// Takes a token if one is free and nobody is waiting for one.
-    fn try_acquire(&self) -> bool {
-        if self.in_use.get() < self.total.get() && self.waiters.borrow().is_empty() {
-            self.in_use.set(self.in_use.get() + 1);
-            true
-        } else {
-            false
-        }
-    }
-
-    /// Gives a token back: to the longest waiter if there is one.
-    fn release(&self, core: &Core) {
-        let next = self.waiters.borrow_mut().notify_front(|_| {});
-        match next {
-            Some(t) => core.wake(t),
-            None => self.in_use.set(self.in_use.get().saturating_sub(1)),
-        }
+    /// Gives back the token of a job that has finished (or never started).
+    fn release(&self) {
+        self.0.give_back();
     }
 }
 
@@ -390,14 +372,13 @@ impl<T> Completion<T> {
 }
 
 enum RunState<F, T> {
+    /// Holding a limiter token, not started yet.
     Start(F),
-    /// Waiting for a limiter token.
-    Queued(F, WaitKey),
     Running(Arc<Completion<T>>),
     Done,
 }
 
-/// The future of [`run_sync`] and [`run_sync_abandon`].
+/// Runs the function on a worker and waits for it (the caller holds a limiter token).
 struct RunSync<F, T> {
     state: RunState<F, T>,
     abandon: bool,
@@ -420,42 +401,9 @@ where
             loop {
                 match std::mem::replace(&mut this.state, RunState::Done) {
                     RunState::Start(f) => {
-                        if let Some(c) = core.check_cancel(task) {
-                            return Poll::Ready(Err(c));
-                        }
-                        let limiter = core.local::<ThreadLimiter>();
-                        if limiter.try_acquire() {
-                            this.state = RunState::Running(start(f, task, core));
-                        } else {
-                            let key = limiter
-                                .waiters
-                                .borrow_mut()
-                                .push_back(core.task_ref(task), None);
-                            this.state = RunState::Queued(f, key);
-                            core.block_cancellable(task);
-                            return Poll::Pending;
-                        }
-                    }
-                    RunState::Queued(f, key) => {
-                        let limiter = core.local::<ThreadLimiter>();
-                        let state = limiter.waiters.borrow().state(key);
-                        match state {
-                            Some(EntryState::Notified) => {
-                                // A token was handed to us: it is ours even if we were
-                                // cancelled meanwhile.
-                                limiter.waiters.borrow_mut().remove(key);
-                                this.state = RunState::Running(start(f, task, core));
-                            }
-                            _ => {
-                                if let Some(c) = core.check_cancel(task) {
-                                    limiter.waiters.borrow_mut().remove(key);
-                                    return Poll::Ready(Err(c));
-                                }
-                                this.state = RunState::Queued(f, key);
-                                core.block_cancellable(task);
-                                return Poll::Pending;
-                            }
-                        }
+                        // No cancellation check here: `run` checked on entry, and a token
+                        // handed to a waiting call is used even if it was cancelled since.
+                        this.state = RunState::Running(start(f, task, core));
                     }
                     RunState::Running(completion) => {
                         if let Some(outcome) = completion.take() {
@@ -525,7 +473,7 @@ where
     let job = unsafe { erase_job(boxed) };
     if let Err(e) = submit(job) {
         // The job was dropped unrun by the failed spawn; give the token back.
-        core.local::<ThreadLimiter>().release(core);
+        core.local::<ThreadLimiter>().release();
         panic!("scoro::to_thread: could not start a worker thread: {e}");
     }
     completion
@@ -534,7 +482,7 @@ where
 /// Runs on the runtime thread when a job has finished: returns its token and wakes its task.
 fn finished_on_runtime(task: TaskRef, abandoned: bool) {
     context::with_core(|core| {
-        core.local::<ThreadLimiter>().release(core);
+        core.local::<ThreadLimiter>().release();
         if !abandoned {
             core.wake(task);
         }
@@ -554,18 +502,11 @@ impl<F, T> Drop for RunSync<F, T> {
                     completion.wait();
                 }
             }
-            RunState::Queued(_, key) => {
-                context::try_with_core(|core| {
-                    let limiter = core.local::<ThreadLimiter>();
-                    let state = limiter.waiters.borrow().state(key);
-                    limiter.waiters.borrow_mut().remove(key);
-                    if state == Some(EntryState::Notified) {
-                        // A token had been handed to us: pass it on.
-                        limiter.release(core);
-                    }
-                });
+            RunState::Start(_) => {
+                // Dropped holding a token it never used.
+                context::try_with_core(|core| core.local::<ThreadLimiter>().release());
             }
-            RunState::Start(_) | RunState::Done => {}
+            RunState::Done => {}
         }
     }
 }
@@ -575,38 +516,62 @@ mod tests {
     use super::*;
     use crate::lowlevel::RuntimeHandle;
 
-    /// Polls `inner` once with the task's own context, then drops it: the teardown path
-    /// that safe code cannot reach.
-    struct PollOnceThenDrop<F>(Option<Pin<Box<F>>>);
+    /// Polls `inner` with the task's own context until `until` is set (or once, without
+    /// one), then drops it: the teardown path that safe code cannot reach. Returns whether
+    /// `inner` was still pending.
+    struct PollThenDrop<'a, F> {
+        inner: Option<Pin<Box<F>>>,
+        until: Option<&'a AtomicBool>,
+    }
 
-    impl<F: Future> Future for PollOnceThenDrop<F> {
+    impl<F: Future> Future for PollThenDrop<'_, F> {
         type Output = bool;
         fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<bool> {
-            let mut inner = self.0.take().expect("polled once");
-            let pending = inner.as_mut().poll(cx).is_pending();
-            drop(inner);
-            Poll::Ready(pending)
+            let task = task::verify(cx);
+            let inner = self.inner.as_mut().expect("polled after it finished");
+            if inner.as_mut().poll(cx).is_ready() {
+                self.inner = None;
+                return Poll::Ready(false);
+            }
+            if self.until.is_none_or(|u| u.load(Ordering::SeqCst)) {
+                self.inner = None;
+                return Poll::Ready(true);
+            }
+            context::with_core(|core| core.yield_now(task));
+            Poll::Pending
         }
     }
 
-    fn poll_once_then_drop<F: Future>(call: CoroutineCall<F>) -> PollOnceThenDrop<F> {
-        PollOnceThenDrop(Some(Box::pin(call.into_parts().0)))
+    fn poll_once_then_drop<F: Future>(call: CoroutineCall<F>) -> PollThenDrop<'static, F> {
+        PollThenDrop {
+            inner: Some(Box::pin(call.into_parts().0)),
+            until: None,
+        }
+    }
+
+    fn drop_once<F: Future>(call: CoroutineCall<F>, started: &AtomicBool) -> PollThenDrop<'_, F> {
+        PollThenDrop {
+            inner: Some(Box::pin(call.into_parts().0)),
+            until: Some(started),
+        }
     }
 
     #[test]
     fn dropping_a_call_in_flight_waits_for_its_thread() {
+        let started = AtomicBool::new(false);
         let finished = AtomicBool::new(false);
         let data = [1, 2, 3];
         let mut rt = crate::Builder::new().build().unwrap();
         let pending = rt.run(CoroutineCall::internal(
             async {
                 let call = run_sync(|| {
+                    started.store(true, Ordering::SeqCst);
                     thread::sleep(Duration::from_millis(50));
                     let sum: i32 = data.iter().sum();
                     finished.store(true, Ordering::SeqCst);
                     sum
                 });
-                poll_once_then_drop(call).await
+                drop_once(call, &started).await
             },
             "test",
             "drop_in_flight",
@@ -623,16 +588,18 @@ mod tests {
 
     #[test]
     fn a_worker_calling_home_during_teardown_gets_run_finished_instead_of_a_deadlock() {
+        let started = AtomicBool::new(false);
         let outcome = Mutex::new(None);
         let mut rt = crate::Builder::new().build().unwrap();
         rt.run(CoroutineCall::internal(
             async {
                 let handle = RuntimeHandle::current();
                 let call = run_sync(|| {
+                    started.store(true, Ordering::SeqCst);
                     let r = crate::from_thread::run_sync(&handle, || ());
                     *outcome.lock().unwrap() = Some(r);
                 });
-                poll_once_then_drop(call).await
+                drop_once(call, &started).await
             },
             "test",
             "teardown_from_thread",
@@ -641,24 +608,26 @@ mod tests {
     }
 
     #[test]
-    fn a_dropped_waiter_passes_its_token_on() {
+    fn a_call_dropped_while_waiting_for_a_token_leaves_no_trace() {
         let mut rt = crate::Builder::new().build().unwrap();
         rt.run(CoroutineCall::internal(
             async {
-                context::with_core(|core| {
-                    let l = core.local::<ThreadLimiter>();
-                    l.total.set(1);
-                    l.in_use.set(1);
-                });
-                // Queued behind the busy token, then dropped: nothing leaks.
+                let limiter = context::with_core(|core| core.local::<ThreadLimiter>());
+                limiter.0.set_total_tokens(1);
+                let busy = limiter.0.try_acquire().expect("a free token");
+                // Queued behind the busy token, then dropped.
                 let pending = poll_once_then_drop(run_sync(|| ())).await;
                 assert!(pending);
-                context::with_core(|core| {
-                    let l = core.local::<ThreadLimiter>();
-                    assert!(l.waiters.borrow().is_empty());
-                    l.release(core);
-                    assert_eq!(l.in_use.get(), 0);
-                });
+                assert_eq!(limiter.0.waiting(), 0);
+                drop(busy);
+                assert_eq!(limiter.0.borrowed(), 0);
+                // And the limiter still works.
+                assert_eq!(run_sync(|| 5).into_parts().0.await, Ok(5));
+                assert_eq!(
+                    limiter.0.borrowed(),
+                    0,
+                    "given back before the call returned"
+                );
             },
             "test",
             "dropped_waiter",
