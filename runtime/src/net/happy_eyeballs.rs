@@ -11,10 +11,10 @@
 use super::addr::lookup_host;
 use super::tcp::{TcpStream, connect_addr};
 use crate::cancel::MaybeCancelled;
-use crate::lowlevel::ParkingLot;
 use crate::nursery::{ErrorGroup, Nursery, nursery_trusted};
+use crate::sync::Event;
 use crate::{CoroutineCall, move_on_after};
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
@@ -113,13 +113,6 @@ fn interleave_families(addrs: Vec<SocketAddr>) -> Vec<SocketAddr> {
     }
 }
 
-/// Lets the nursery body know that an attempt failed (so the next one can start early).
-#[derive(Default)]
-struct Attempt {
-    failed: Cell<bool>,
-    lot: ParkingLot,
-}
-
 async fn happy_eyeballs(addrs: &[SocketAddr], delay: Duration) -> io::Result<TcpStream> {
     if addrs.is_empty() {
         return Err(io::Error::new(
@@ -131,28 +124,18 @@ async fn happy_eyeballs(addrs: &[SocketAddr], delay: Duration) -> io::Result<Tcp
     let errors: RefCell<Vec<io::Error>> = RefCell::new(Vec::new());
     let outcome = nursery_trusted(async |n| -> Result<(), io::Error> {
         for (i, &addr) in addrs.iter().enumerate() {
-            let attempt = Rc::new(Attempt::default());
+            // Set when this attempt fails, so that the next one can start early.
+            let failed = Rc::new(Event::new());
             n.start_soon(CoroutineCall::internal(
-                try_one(addr, &winner, &errors, attempt.clone(), n),
+                try_one(addr, &winner, &errors, failed.clone(), n),
                 "scoro::net",
                 "open_tcp_stream::attempt",
             ));
             if i + 1 == addrs.len() {
                 break;
             }
-            let wait = CoroutineCall::internal(
-                async move {
-                    if attempt.failed.get() {
-                        crate::checkpoint().into_parts().0.await
-                    } else {
-                        attempt.lot.park().into_parts().0.await
-                    }
-                },
-                "scoro::net",
-                "open_tcp_stream::stagger",
-            );
             // `None`: the delay passed. `Some(Ok)`: the attempt failed early.
-            if let Some(Err(c)) = move_on_after(delay, wait).into_parts().0.await {
+            if let Some(Err(c)) = move_on_after(delay, failed.wait()).into_parts().0.await {
                 if winner.borrow().is_some() {
                     // The winner cancelled the nursery: stop starting attempts.
                     break;
@@ -191,7 +174,7 @@ async fn try_one(
     addr: SocketAddr,
     winner: &RefCell<Option<TcpStream>>,
     errors: &RefCell<Vec<io::Error>>,
-    attempt: Rc<Attempt>,
+    failed: Rc<Event>,
     n: &Nursery<'_, '_, io::Error>,
 ) -> Result<(), io::Error> {
     match connect_addr(addr).await {
@@ -205,8 +188,7 @@ async fn try_one(
         Err(e) if e.is_cancel_requested() => Err(e),
         Err(e) => {
             errors.borrow_mut().push(e);
-            attempt.failed.set(true);
-            attempt.lot.unpark_all();
+            failed.set();
             Ok(())
         }
     }
