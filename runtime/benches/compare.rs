@@ -332,6 +332,7 @@ fn cases(quick: bool) -> Vec<Case> {
     }
     v.push(timers_many(if quick { 10_000 } else { 100_000 }));
     v.push(bytes_per_task(if quick { 10_000 } else { 100_000 }));
+    v.push(tcp_echo(50, if quick { 200 } else { 2_000 }));
     v
 }
 
@@ -998,4 +999,294 @@ fn bytes_per_task(n: usize) -> Case {
             ),
         ],
     }
+}
+
+/// `conns` connections over 127.0.0.1, each doing `rounds` 64-byte request/response round trips;
+/// clients and server in the same runtime. n = conns * rounds.
+fn tcp_echo(conns: usize, rounds: usize) -> Case {
+    use scoro::io::{Read as _, Write as _};
+    use scoro::net::{TcpListener, TcpStream};
+    use std::net::SocketAddr;
+
+    const MSG: usize = 64;
+
+    #[structured]
+    async fn echo_conn(mut s: TcpStream, rounds: usize) -> std::io::Result<()> {
+        let mut buf = [0u8; MSG];
+        for _ in 0..rounds {
+            s.read_exact(&mut buf).await?;
+            s.write_all(&buf).await?;
+        }
+        Ok(())
+    }
+    #[structured]
+    async fn client(addr: SocketAddr, rounds: usize) -> std::io::Result<()> {
+        let mut s = TcpStream::connect(addr).await?;
+        let req = [7u8; MSG];
+        let mut buf = [0u8; MSG];
+        for _ in 0..rounds {
+            s.write_all(&req).await?;
+            s.read_exact(&mut buf).await?;
+        }
+        Ok(())
+    }
+    #[structured]
+    async fn main_task(conns: usize, rounds: usize) -> Duration {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let t0 = Instant::now();
+        nursery(async |n| -> std::io::Result<()> {
+            n.start_soon(async {
+                for _ in 0..conns {
+                    let (s, _) = listener.accept().await?;
+                    n.start_soon(echo_conn(s, rounds));
+                }
+                Ok::<(), std::io::Error>(())
+            });
+            for _ in 0..conns {
+                n.start_soon(client(addr, rounds));
+            }
+            Ok(())
+        })
+        .await
+        .unwrap();
+        t0.elapsed()
+    }
+
+    async fn tokio_body(conns: usize, rounds: usize) -> Duration {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let t0 = Instant::now();
+        let server = tokio::spawn(async move {
+            let mut set = tokio::task::JoinSet::new();
+            for _ in 0..conns {
+                let (mut s, _) = listener.accept().await.unwrap();
+                s.set_nodelay(true).unwrap();
+                set.spawn(async move {
+                    let mut buf = [0u8; MSG];
+                    for _ in 0..rounds {
+                        s.read_exact(&mut buf).await.unwrap();
+                        s.write_all(&buf).await.unwrap();
+                    }
+                });
+            }
+            while let Some(r) = set.join_next().await {
+                r.unwrap();
+            }
+        });
+        let mut clients = tokio::task::JoinSet::new();
+        for _ in 0..conns {
+            clients.spawn(async move {
+                let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+                s.set_nodelay(true).unwrap();
+                let req = [7u8; MSG];
+                let mut buf = [0u8; MSG];
+                for _ in 0..rounds {
+                    s.write_all(&req).await.unwrap();
+                    s.read_exact(&mut buf).await.unwrap();
+                }
+            });
+        }
+        while let Some(r) = clients.join_next().await {
+            r.unwrap();
+        }
+        server.await.unwrap();
+        t0.elapsed()
+    }
+
+    Case {
+        name: "tcp_echo",
+        n: conns * rounds,
+        peers: vec![
+            (
+                "scoro",
+                Box::new(move |_| time(scoro::run(main_task(conns, rounds)))),
+            ),
+            (
+                "tokio_ct",
+                Box::new(move |_| time(tokio_ct().block_on(tokio_body(conns, rounds)))),
+            ),
+            (
+                "tokio_mt",
+                Box::new(move |_| time(tokio_mt().block_on(tokio_body(conns, rounds)))),
+            ),
+            (
+                "smol",
+                Box::new(move |_| {
+                    time(smol_run(|ex| {
+                        Box::pin(async move {
+                            use smol::io::{AsyncReadExt, AsyncWriteExt};
+                            let listener =
+                                smol::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                            let addr = listener.local_addr().unwrap();
+                            let t0 = Instant::now();
+                            let clients: Vec<_> = (0..conns)
+                                .map(|_| {
+                                    ex.spawn(async move {
+                                        let mut s =
+                                            smol::net::TcpStream::connect(addr).await.unwrap();
+                                        s.set_nodelay(true).unwrap();
+                                        let req = [7u8; MSG];
+                                        let mut buf = [0u8; MSG];
+                                        for _ in 0..rounds {
+                                            s.write_all(&req).await.unwrap();
+                                            s.read_exact(&mut buf).await.unwrap();
+                                        }
+                                    })
+                                })
+                                .collect();
+                            let mut handlers = Vec::new();
+                            for _ in 0..conns {
+                                let (mut s, _) = listener.accept().await.unwrap();
+                                s.set_nodelay(true).unwrap();
+                                handlers.push(ex.spawn(async move {
+                                    let mut buf = [0u8; MSG];
+                                    for _ in 0..rounds {
+                                        s.read_exact(&mut buf).await.unwrap();
+                                        s.write_all(&buf).await.unwrap();
+                                    }
+                                }));
+                            }
+                            for c in clients {
+                                c.await;
+                            }
+                            for h in handlers {
+                                h.await;
+                            }
+                            t0.elapsed()
+                        })
+                    }))
+                }),
+            ),
+            ("raw", Box::new(move |_| time(raw_mio_echo(conns, rounds)))),
+        ],
+    }
+}
+
+/// The same echo work as a hand-written mio event loop: the floor a runtime can reach.
+fn raw_mio_echo(conns: usize, rounds: usize) -> Duration {
+    use mio::net::{TcpListener, TcpStream};
+    use mio::{Events, Interest, Poll, Token};
+    use std::io::{ErrorKind, Read, Write};
+
+    const MSG: usize = 64;
+    const LISTENER: Token = Token(usize::MAX);
+
+    /// One end of a connection: a client sends then reads; a server reads then sends.
+    struct Conn {
+        stream: TcpStream,
+        client: bool,
+        buf: [u8; MSG],
+        /// Bytes done of the current message, and whether we are sending it.
+        done: usize,
+        sending: bool,
+        rounds_left: usize,
+    }
+
+    impl Conn {
+        /// Makes as much progress as the socket allows; returns true when finished.
+        fn drive(&mut self) -> bool {
+            loop {
+                if self.rounds_left == 0 {
+                    return true;
+                }
+                let r = if self.sending {
+                    self.stream.write(&self.buf[self.done..])
+                } else {
+                    self.stream.read(&mut self.buf[self.done..])
+                };
+                match r {
+                    Ok(0) if !self.sending => panic!("peer closed"),
+                    Ok(k) => {
+                        self.done += k;
+                        if self.done == MSG {
+                            self.done = 0;
+                            // A client finishes a round after reading; a server after sending.
+                            let round_over = self.sending != self.client;
+                            if round_over {
+                                self.rounds_left -= 1;
+                            }
+                            self.sending = !self.sending;
+                        }
+                    }
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => return false,
+                    Err(e) => panic!("echo failed: {e}"),
+                }
+            }
+        }
+    }
+
+    let mut poll = Poll::new().unwrap();
+    let mut events = Events::with_capacity(1024);
+    let mut listener = TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = listener.local_addr().unwrap();
+    poll.registry()
+        .register(&mut listener, LISTENER, Interest::READABLE)
+        .unwrap();
+    let t0 = Instant::now();
+    let mut all: Vec<Conn> = Vec::with_capacity(2 * conns);
+    for _ in 0..conns {
+        let mut stream = TcpStream::connect(addr).unwrap();
+        stream.set_nodelay(true).unwrap();
+        let token = Token(all.len());
+        poll.registry()
+            .register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)
+            .unwrap();
+        all.push(Conn {
+            stream,
+            client: true,
+            buf: [7u8; MSG],
+            done: 0,
+            sending: true,
+            rounds_left: rounds,
+        });
+    }
+    let mut finished = 0;
+    let mut accepted = 0;
+    while finished < 2 * conns {
+        poll.poll(&mut events, None).unwrap();
+        for ev in events.iter() {
+            if ev.token() == LISTENER {
+                while accepted < conns {
+                    match listener.accept() {
+                        Ok((mut stream, _)) => {
+                            stream.set_nodelay(true).unwrap();
+                            let token = Token(all.len());
+                            poll.registry()
+                                .register(
+                                    &mut stream,
+                                    token,
+                                    Interest::READABLE | Interest::WRITABLE,
+                                )
+                                .unwrap();
+                            let mut c = Conn {
+                                stream,
+                                client: false,
+                                buf: [0u8; MSG],
+                                done: 0,
+                                sending: false,
+                                rounds_left: rounds,
+                            };
+                            if c.drive() {
+                                finished += 1;
+                            }
+                            all.push(c);
+                            accepted += 1;
+                        }
+                        Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                        Err(e) => panic!("accept failed: {e}"),
+                    }
+                }
+                continue;
+            }
+            let c = &mut all[ev.token().0];
+            if c.rounds_left > 0 {
+                if c.drive() {
+                    finished += 1;
+                }
+            }
+        }
+    }
+    t0.elapsed()
 }
