@@ -1281,10 +1281,8 @@ fn raw_mio_echo(conns: usize, rounds: usize) -> Duration {
                 continue;
             }
             let c = &mut all[ev.token().0];
-            if c.rounds_left > 0 {
-                if c.drive() {
-                    finished += 1;
-                }
+            if c.rounds_left > 0 && c.drive() {
+                finished += 1;
             }
         }
     }
