@@ -228,3 +228,24 @@ fn real_clock_timeouts_fire_and_are_never_early() {
     assert!(blocked >= Duration::from_millis(5), "{blocked:?}");
     assert!(spinning >= Duration::from_millis(5), "{spinning:?}");
 }
+
+/// A panicking `run_sync_soon` callback shuts the run down cleanly, then the panic reaches
+/// `run`'s caller.
+#[test]
+fn a_panicking_injected_callback_cancels_everything_then_resumes() {
+    let mut rt = Builder::new().build().unwrap();
+    let cleaned = std::rc::Rc::new(RefCell::new(None));
+    let seen = cleaned.clone();
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        rt.run(call(async move {
+            let handle = crate::lowlevel::RuntimeHandle::current();
+            std::thread::spawn(move || {
+                handle.run_sync_soon(|| panic!("callback bug")).unwrap();
+            });
+            let r = aw!(sleep_forever());
+            *seen.borrow_mut() = Some(r.unwrap_err().reason());
+        }))
+    }));
+    assert_eq!(r.unwrap_err().downcast_ref::<&str>(), Some(&"callback bug"));
+    assert_eq!(*cleaned.borrow(), Some(crate::CancelReason::Shutdown));
+}

@@ -445,6 +445,10 @@ impl RuntimeHandle {
 
     /// Runs `f` on the runtime's thread soon, outside any task (it must not block). Fails,
     /// giving nothing back, once the run has finished; `f` is then dropped without running.
+    ///
+    /// A panic in `f` is a bug with no task to report it to: the runtime cancels every task
+    /// (reason [`Shutdown`](crate::CancelReason::Shutdown)), lets them clean up, and `run`
+    /// resumes the panic when they are done.
     pub fn run_sync_soon(&self, f: impl FnOnce() + Send + 'static) -> Result<(), RunFinished> {
         self.shared
             .push(Injected::Call(Box::new(f)))

@@ -105,6 +105,7 @@ pub(crate) struct Core {
     next_owner: Cell<u64>,
     #[allow(dead_code, reason = "used by the thread limiter and signal receivers")]
     locals: RefCell<HashMap<TypeId, Rc<dyn Any>>>,
+    injected_panic: RefCell<Option<Box<dyn Any + Send>>>,
 }
 
 impl Core {
@@ -139,6 +140,7 @@ impl Core {
             signals,
             next_owner: Cell::new(1),
             locals: RefCell::new(HashMap::new()),
+            injected_panic: RefCell::new(None),
         })
     }
 
@@ -757,7 +759,10 @@ impl Core {
 
     /// Polls I/O (waiting at most `timeout`), takes injected work, and fires due deadlines.
     fn maintenance(&self, timeout: Option<Duration>) {
-        self.io.borrow_mut().poll(timeout, self);
+        let signals = self.io.borrow_mut().poll(timeout, self);
+        if signals {
+            super::signal::on_readable(self);
+        }
         self.drain_injected();
         self.resolve_pending();
         self.fire_deadlines();
@@ -769,10 +774,22 @@ impl Core {
         for item in items.drain(..) {
             match item {
                 Injected::Wake(t) => self.wake(t),
-                Injected::Call(f) => f(),
+                Injected::Call(f) => {
+                    // A panicking callback is a bug outside any task: shut the run down (every
+                    // task gets to clean up) and let `run` resume the panic at the end.
+                    if let Err(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+                        self.injected_panic.borrow_mut().get_or_insert(p);
+                        self.cancel_everything(CancelReason::Shutdown);
+                    }
+                }
             }
         }
         *self.injected.borrow_mut() = items;
+    }
+
+    /// The first panic of a `run_sync_soon` callback, if any.
+    pub(crate) fn take_injected_panic(&self) -> Option<Box<dyn Any + Send>> {
+        self.injected_panic.borrow_mut().take()
     }
 
     /// Cancels every scope whose registered deadline has passed.
@@ -806,9 +823,18 @@ impl Core {
         self.cancel_status(self.root_status, reason);
     }
 
-    /// Drops every task still stored (children first), then marks the run finished. Leftover
-    /// injected work is dropped without running.
+    /// Drops every task still stored, then marks the run finished. Leftover injected work is
+    /// dropped without running. The run is marked finished even if a destructor panics (the
+    /// first such panic is resumed afterwards, unless the thread is already unwinding).
     pub(crate) fn shutdown(&self) {
+        struct Close<'a>(&'a Shared);
+        impl Drop for Close<'_> {
+            fn drop(&mut self) {
+                drop(self.0.close());
+            }
+        }
+        let _close = Close(&self.shared);
+        let mut first_panic = None;
         loop {
             let live: Vec<TaskRef> = {
                 let s = self.sched.borrow();
@@ -827,10 +853,18 @@ impl Core {
             // A task whose nursery is dropped first is dropped by the nursery's guard and then
             // skipped here (its generation no longer matches).
             for t in live.into_iter().rev() {
-                self.drop_task(t);
+                if let Err(p) =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.drop_task(t)))
+                {
+                    first_panic.get_or_insert(p);
+                }
             }
         }
-        drop(self.shared.close());
+        if let Some(p) = first_panic
+            && !std::thread::panicking()
+        {
+            std::panic::resume_unwind(p);
+        }
     }
 
     /// Enters this core on the current thread.

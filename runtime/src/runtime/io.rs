@@ -367,10 +367,13 @@ impl IoDriver {
     }
 
     /// Waits for events for at most `timeout` (forever if `None`) and wakes their tasks.
-    pub(crate) fn poll(&mut self, timeout: Option<Duration>, core: &Core) {
+    /// Returns true when signals may have arrived (the signal pipe fired or the wait was
+    /// interrupted); the caller dispatches them once the driver is no longer borrowed.
+    pub(crate) fn poll(&mut self, timeout: Option<Duration>, core: &Core) -> bool {
+        let mut signals = false;
         match self.poll.poll(&mut self.events, timeout) {
             Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => super::signal::check(core),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => signals = true,
             Err(e) => panic!("scoro: waiting for I/O failed: {e}"),
         }
         let mut to_wake = std::mem::take(&mut self.to_wake);
@@ -380,7 +383,7 @@ impl IoDriver {
                 continue;
             }
             if token == super::signal::SIGNAL_TOKEN {
-                super::signal::on_readable(core);
+                signals = true;
                 continue;
             }
             let Some(slot) = self.slots.get_mut(token.0) else {
@@ -409,5 +412,6 @@ impl IoDriver {
             core.wake(t);
         }
         self.to_wake = to_wake;
+        signals
     }
 }

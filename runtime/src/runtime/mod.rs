@@ -141,9 +141,13 @@ impl Runtime {
         core.spawn(erased, core.root_status, name, NONE);
         core.run_until(&|| out.borrow().is_some());
         self.interrupted = core.signals.interrupted.get();
+        let injected_panic = core.take_injected_panic();
         drop(shutdown);
         drop(enter);
         drop(core);
+        if let Some(p) = injected_panic {
+            panic::resume_unwind(p);
+        }
         let result = out.borrow_mut().take();
         match result {
             Some(Ok(v)) => v,

@@ -265,7 +265,7 @@ impl Drop for SignalState {
     }
 }
 
-/// The signal pipe became readable: dispatch new signals.
+/// The signal pipe became readable (or a wait was interrupted): dispatch new signals.
 pub(crate) fn on_readable(core: &Core) {
     core.signals.drain();
     check(core);
