@@ -218,7 +218,15 @@ where
                 return Poll::Ready(Err(c));
             }
             this.inner = Some(inner.clone());
-            setup(Wakeup { inner });
+            setup(Wakeup {
+                inner: inner.clone(),
+            });
+            // Like every checkpoint, yield at least once, also when `setup` resumed the wait
+            // at once: the next poll takes the value.
+            if !matches!(*inner.lock(), WakeState::Waiting) {
+                context::with_core(|core| core.yield_now(task));
+                return Poll::Pending;
+            }
         }
         if let Some(r) = this.take(task) {
             return Poll::Ready(r);
