@@ -117,6 +117,7 @@ impl CancelScope {
     /// A later call of `with_deadline` or `with_timeout` replaces this one.
     pub fn with_deadline(mut self, at: Instant) -> Self {
         self.deadline = DeadlineSetting::At(at);
+        self.show_deadline();
         self
     }
 
@@ -124,7 +125,21 @@ impl CancelScope {
     /// A later call of `with_deadline` or `with_timeout` replaces this one.
     pub fn with_timeout(mut self, after: Duration) -> Self {
         self.deadline = DeadlineSetting::After(after);
+        self.show_deadline();
         self
+    }
+
+    /// Lets handles see the configured deadline before entry (a timeout has none until then),
+    /// unless a handle already set one.
+    fn show_deadline(&self) {
+        if let Some(s) = self.shared.get()
+            && !s.deadline_set.get()
+        {
+            s.deadline.set(match self.deadline {
+                DeadlineSetting::At(t) => Some(t),
+                DeadlineSetting::None | DeadlineSetting::After(_) => None,
+            });
+        }
     }
 
     /// Shields the body from cancellation of the enclosing scopes (its own cancellation and
@@ -137,9 +152,12 @@ impl CancelScope {
     /// A handle that can cancel the scope and change it while it runs, from any task of the
     /// same runtime.
     pub fn handle(&self) -> CancelHandle {
-        CancelHandle {
-            shared: self.shared.get_or_init(Default::default).clone(),
+        let first = self.shared.get().is_none();
+        let shared = self.shared.get_or_init(Default::default).clone();
+        if first {
+            self.show_deadline();
         }
+        CancelHandle { shared }
     }
 
     /// Runs `body` inside this scope.
