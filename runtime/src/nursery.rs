@@ -680,7 +680,7 @@ impl<V> TaskStatus<V> {
             if !core.status_parent_cancelled(shared.status) {
                 core.reparent_status(shared.status, shared.nursery_status);
                 if let Some(child) = shared.child.get() {
-                    core.set_task_owner(child, shared.nursery_owner);
+                    core.set_task_owner(child, shared.nursery_owner, shared.nursery_task);
                 }
                 shared.adopted.set(true);
             }
@@ -693,6 +693,8 @@ impl<V> TaskStatus<V> {
 struct StartShared<V> {
     nursery_status: StatusId,
     nursery_owner: u64,
+    /// The task running the nursery: the child's parent once adopted.
+    nursery_task: u32,
     /// The child's private status (under the caller's until it is adopted).
     status: StatusId,
     /// The task waiting in `start`.
@@ -770,6 +772,7 @@ where
         Rc::new(StartShared {
             nursery_status: nursery.state.status,
             nursery_owner: nursery.state.owner,
+            nursery_task: nursery.state.task.index,
             status: core.create_status(caller_status),
             waiter: core.task_ref(task),
             owner: core.new_owner_id(),

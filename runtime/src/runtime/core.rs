@@ -200,11 +200,12 @@ impl Core {
         id
     }
 
-    /// Changes the owner of task `t`.
-    pub(crate) fn set_task_owner(&self, t: TaskRef, owner: u64) {
+    /// Changes the owner of task `t`, and the task that runs its new owner.
+    pub(crate) fn set_task_owner(&self, t: TaskRef, owner: u64, parent: u32) {
         let mut s = self.sched.borrow_mut();
         if s.is_live(t) {
             s.tasks[t.index].owner = owner;
+            s.tasks[t.index].parent = parent;
         }
     }
 
