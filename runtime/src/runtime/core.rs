@@ -213,23 +213,30 @@ impl Core {
     /// Panics in their destructors are collected; the first is resumed after all are dropped,
     /// unless the thread is already panicking.
     pub(crate) fn drop_owned_tasks(&self, owner: u64) {
-        let owned: Vec<TaskRef> = {
-            let s = self.sched.borrow();
-            s.tasks
-                .iter()
-                .filter(|(_, t)| t.state != TaskState::Free && t.owner == owner)
-                .map(|(index, t)| TaskRef {
-                    index,
-                    generation: t.generation,
-                })
-                .collect()
-        };
         let mut first_panic = None;
-        for t in owned.into_iter().rev() {
-            if let Err(p) =
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.drop_task(t)))
-            {
-                first_panic.get_or_insert(p);
+        // A destructor may start another task of the same owner (a child holding the
+        // `&Nursery`): repeat until none is left, so that no task outlives its owner.
+        loop {
+            let owned: Vec<TaskRef> = {
+                let s = self.sched.borrow();
+                s.tasks
+                    .iter()
+                    .filter(|(_, t)| t.state != TaskState::Free && t.owner == owner)
+                    .map(|(index, t)| TaskRef {
+                        index,
+                        generation: t.generation,
+                    })
+                    .collect()
+            };
+            if owned.is_empty() {
+                break;
+            }
+            for t in owned.into_iter().rev() {
+                if let Err(p) =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.drop_task(t)))
+                {
+                    first_panic.get_or_insert(p);
+                }
             }
         }
         if let Some(p) = first_panic
