@@ -253,6 +253,20 @@ impl StatusTree {
         self.stack = stack;
     }
 
+    /// Appends `index` and every node below it to `out`.
+    pub(crate) fn subtree(&self, index: u32, out: &mut Vec<u32>) {
+        let mut i = out.len();
+        out.push(index);
+        while i < out.len() {
+            let mut c = self.nodes[out[i] as usize].first_child;
+            while c != NONE {
+                out.push(c);
+                c = self.nodes[c as usize].next_sibling;
+            }
+            i += 1;
+        }
+    }
+
     /// Cancels the scope of `index` (idempotent).
     pub(crate) fn cancel(&mut self, index: u32, reason: CancelReason, newly: &mut Vec<u32>) {
         let n = &mut self.nodes[index as usize];

@@ -445,6 +445,7 @@ impl Core {
             s.statuses.set_shield(id.index, shield, &mut newly);
             s.wake_cancelled(&mut newly);
             s.newly = newly;
+            s.register_blocked_deadlines(id.index);
         }
     }
 
@@ -459,6 +460,7 @@ impl Core {
                 // Tasks may already be blocked under this scope: register it now.
                 s.register_deadline(id.index, d);
             }
+            s.register_blocked_deadlines(id.index);
         }
     }
 
@@ -973,6 +975,25 @@ impl Sched {
         slot.blocked_on = NONE;
         slot.blk_prev = NONE;
         slot.blk_next = NONE;
+    }
+
+    /// Registers the effective deadline of every node under `index` that has blocked tasks:
+    /// a shield or deadline change can make a deadline apply that no blocked task registered.
+    fn register_blocked_deadlines(&mut self, index: u32) {
+        let mut nodes = std::mem::take(&mut self.newly);
+        nodes.clear();
+        self.statuses.subtree(index, &mut nodes);
+        for &i in &nodes {
+            let n = self.statuses.node(i);
+            if n.blocked_head != NONE
+                && let Some(d) = n.eff_deadline
+            {
+                let owner = n.eff_owner;
+                self.register_deadline(owner, d);
+            }
+        }
+        nodes.clear();
+        self.newly = nodes;
     }
 
     fn register_deadline(&mut self, owner: u32, d: Instant) {
