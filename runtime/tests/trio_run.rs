@@ -939,6 +939,7 @@ async fn move_deadline_while_blocked(new: u64) -> Duration {
 fn test_basic_timeout_moved_while_blocked() {
     assert_eq!(run_autojump(move_deadline_while_blocked(2)), secs(2));
     assert_eq!(run_autojump(move_deadline_while_blocked(25)), secs(25));
+    assert_eq!(run_autojump(move_deadline_while_blocked(0)), secs(0));
 }
 
 // Trio: with nested cancelled scopes, the outermost one catches; with a shield the inner scope
@@ -1361,4 +1362,104 @@ async fn test_checkpoints_are_schedule_points() {
         "`suspend` yields even when `setup` wakes at once"
     );
     assert!(!yields(checkpoint_if_cancelled()).await);
+}
+
+/// Runs `call` on an autojumping runtime on another thread; `None` if it did not finish within
+/// `limit` of real time (a task left sleeping forever: only reached when the test fails).
+fn run_autojump_or_hang<T: Send + 'static>(
+    limit: Duration,
+    make: impl FnOnce() -> T + Send + 'static,
+) -> Option<T> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(make());
+    });
+    rx.recv_timeout(limit).ok()
+}
+
+#[structured]
+async fn unshield_reveals_outer_deadline() -> Duration {
+    let start = current_time();
+    let woke = Cell::new(None);
+    let outer = CancelScope::new().with_deadline(start + secs(10));
+    let r = outer
+        .run(nursery(async |n| -> Result<(), CancelRequested> {
+            let inner = CancelScope::new().with_shield(true);
+            let ih = inner.handle();
+            n.start_soon(async {
+                let _ = inner.run(sleep_forever()).await;
+                woke.set(Some(current_time() - start));
+            });
+            // Waiting shielded, so that no task blocks under the outer deadline before.
+            CancelScope::new()
+                .with_shield(true)
+                .run(wait_all_tasks_blocked())
+                .await
+                .unwrap()?;
+            ih.set_shield(false);
+            Ok(())
+        }))
+        .await;
+    assert_eq!(r, Some(Ok(())), "the child swallowed its cancellation");
+    woke.get().unwrap()
+}
+
+#[structured]
+async fn raised_deadline_reveals_inner_deadline() -> Duration {
+    let start = current_time();
+    let woke = Cell::new(None);
+    let outer = CancelScope::new().with_deadline(start + secs(5));
+    let oh = outer.handle();
+    let r = nursery(async |n| -> Result<(), CancelRequested> {
+        n.start_soon(async {
+            let inner = CancelScope::new().with_deadline(start + secs(8));
+            let _ = outer.run(inner.run(sleep_forever())).await;
+            woke.set(Some(current_time() - start));
+        });
+        wait_all_tasks_blocked().await?;
+        oh.set_deadline(Some(start + secs(20)));
+        Ok(())
+    })
+    .await;
+    assert_eq!(r, Ok(()));
+    woke.get().unwrap()
+}
+
+#[structured]
+async fn removed_deadline_reveals_inner_deadline() -> Duration {
+    let start = current_time();
+    let woke = Cell::new(None);
+    let outer = CancelScope::new().with_deadline(start + secs(5));
+    let oh = outer.handle();
+    let r = nursery(async |n| -> Result<(), CancelRequested> {
+        n.start_soon(async {
+            let inner = CancelScope::new().with_deadline(start + secs(8));
+            let _ = outer.run(inner.run(sleep_forever())).await;
+            woke.set(Some(current_time() - start));
+        });
+        wait_all_tasks_blocked().await?;
+        oh.set_deadline(None);
+        Ok(())
+    })
+    .await;
+    assert_eq!(r, Ok(()));
+    woke.get().unwrap()
+}
+
+// Trio test_cancel_shield_abort / test_basic_timeout, with deadlines: changing a shield or a
+// deadline can make another scope's deadline the one that applies to a blocked task; that
+// deadline then fires on time (Trio keeps every scope's deadline in its heap).
+#[test]
+fn test_shield_or_deadline_change_makes_another_deadline_apply() {
+    let limit = Duration::from_secs(20);
+    let woke = run_autojump_or_hang(limit, || run_autojump(unshield_reveals_outer_deadline()));
+    assert_eq!(woke, Some(secs(10)), "unshielding under an outer deadline");
+    let woke = run_autojump_or_hang(limit, || {
+        run_autojump(raised_deadline_reveals_inner_deadline())
+    });
+    assert_eq!(woke, Some(secs(8)), "raising the outer deadline");
+    let woke = run_autojump_or_hang(limit, || {
+        run_autojump(removed_deadline_reveals_inner_deadline())
+    });
+    assert_eq!(woke, Some(secs(8)), "removing the outer deadline");
 }
