@@ -39,13 +39,31 @@ enum Node {
         children: Vec<Node>,
     },
     /// A cancel scope: absolute deadline (ms after the start of the run), shield (only with a
-    /// deadline, so everything ends), and an explicit cancel at a mock time.
+    /// deadline, so everything ends), and actions on its handle at mock times.
     Scope {
         deadline: Option<u64>,
         shield: bool,
-        cancel_at: Option<u64>,
+        actions: Vec<(u64, Action)>,
         body: Box<Node>,
     },
+}
+
+/// What happens to a scope's handle while its body runs, from a task outside the scope.
+#[derive(Clone, Copy, Debug)]
+enum Action {
+    Cancel,
+    /// Move (or remove) the deadline; removing is skipped while shielded.
+    SetDeadline(Option<u64>),
+    /// Shielding is skipped while there is no deadline.
+    SetShield(bool),
+}
+
+fn action() -> impl Strategy<Value = Action> {
+    prop_oneof![
+        Just(Action::Cancel),
+        prop::option::of(0u64..200).prop_map(Action::SetDeadline),
+        any::<bool>().prop_map(Action::SetShield),
+    ]
 }
 
 /// A nursery with a few children at the root, so that every case runs tasks concurrently.
@@ -75,14 +93,17 @@ fn tree() -> impl Strategy<Value = Node> {
             (
                 prop::option::of(0u64..200),
                 any::<bool>(),
-                prop::option::of(0u64..200),
+                prop::collection::vec((0u64..200, action()), 0..3),
                 inner,
             )
-                .prop_map(|(deadline, shield, cancel_at, body)| Node::Scope {
-                    deadline,
-                    shield: shield && deadline.is_some(),
-                    cancel_at,
-                    body: Box::new(body),
+                .prop_map(|(deadline, shield, mut actions, body)| {
+                    actions.sort_by_key(|a| a.0);
+                    Node::Scope {
+                        deadline,
+                        shield: shield && deadline.is_some(),
+                        actions,
+                        body: Box::new(body),
+                    }
                 }),
         ]
     })
@@ -119,10 +140,14 @@ struct PanicId(u32);
 /// the task that runs the nursery).
 enum Link {
     Scope {
-        deadline: Option<Instant>,
-        shield: bool,
+        deadline: Cell<Option<Instant>>,
+        shield: Cell<bool>,
         /// When the explicit cancel happened.
         fired: Cell<Option<Instant>>,
+        /// A deadline that was moved had passed before (the scope stays cancelled).
+        expired: Cell<bool>,
+        /// When the deadline or shield last changed.
+        changed_at: Cell<Option<Instant>>,
     },
     Nursery {
         /// When the nursery was cancelled by a failure, when that time is known exactly.
@@ -143,7 +168,7 @@ impl Chain {
         let mut out = Vec::new();
         let mut cur = Some(self.clone());
         while let Some(c) = cur {
-            let stop = matches!(c.link, Link::Scope { shield: true, .. });
+            let stop = matches!(&c.link, Link::Scope { shield, .. } if shield.get());
             out.push(c.clone());
             if stop {
                 break;
@@ -267,16 +292,32 @@ impl World {
         // The earliest exactly known moment at which something visible cancels us.
         let mut due: Option<Instant> = None;
         let mut reasons = Vec::new();
+        // After the last change of a deadline or shield anywhere above, the configuration is
+        // the one seen now; a cause it reveals takes effect at the change at the earliest.
+        let mut last_change: Option<Instant> = None;
+        let mut cur = Some(chain.clone());
+        while let Some(c) = cur {
+            if let Link::Scope { changed_at, .. } = &c.link {
+                last_change = last_change.max(changed_at.get());
+            }
+            cur = c.parent.clone();
+        }
         for c in &visible {
             match &c.link {
                 Link::Scope {
-                    deadline, fired, ..
+                    deadline,
+                    fired,
+                    expired,
+                    ..
                 } => {
-                    if let Some(dl) = deadline {
-                        due = Some(due.map_or(*dl, |x| x.min(*dl)));
-                        if *dl <= now {
+                    if let Some(dl) = deadline.get() {
+                        due = Some(due.map_or(dl, |x| x.min(dl)));
+                        if dl <= now {
                             reasons.push(CancelReason::Deadline);
                         }
+                    }
+                    if expired.get() {
+                        reasons.push(CancelReason::Deadline);
                     }
                     if let Some(f) = fired.get() {
                         due = Some(due.map_or(f, |x| x.min(f)));
@@ -322,13 +363,14 @@ impl World {
                 {
                     self.violate(format!("sleep({d:?}) cancelled after {:?}", now - start));
                 }
-                if let Some(due) = due
-                    && now > due.max(start)
-                {
-                    self.violate(format!(
-                        "cancelled {:?} after the cancellation was due",
-                        now - due.max(start)
-                    ));
+                if let Some(due) = due {
+                    let bound = due.max(start).max(last_change.unwrap_or(start));
+                    if now > bound {
+                        self.violate(format!(
+                            "cancelled {:?} after the cancellation was due",
+                            now - bound
+                        ));
+                    }
                 }
             }
         }
@@ -441,7 +483,7 @@ async fn exec(node: &Node, chain: Rc<Chain>, w: &World) -> Result<(), Error> {
         Node::Scope {
             deadline,
             shield,
-            cancel_at,
+            actions,
             body,
         } => {
             let deadline = deadline.map(|ms| w.at(ms));
@@ -452,9 +494,11 @@ async fn exec(node: &Node, chain: Rc<Chain>, w: &World) -> Result<(), Error> {
             let handle = scope.handle();
             let link = Rc::new(Chain {
                 link: Link::Scope {
-                    deadline,
-                    shield: *shield,
+                    deadline: Cell::new(deadline),
+                    shield: Cell::new(*shield),
                     fired: Cell::new(None),
+                    expired: Cell::new(false),
+                    changed_at: Cell::new(None),
                 },
                 parent: Some(chain.clone()),
             });
@@ -464,18 +508,17 @@ async fn exec(node: &Node, chain: Rc<Chain>, w: &World) -> Result<(), Error> {
                     Some(r) => r,
                 }
             };
-            let Some(at) = cancel_at else {
+            if actions.is_empty() {
                 return run.await;
-            };
-            // The explicit cancel comes from a sibling outside the scope.
-            let at = w.at(*at);
+            }
+            // The actions come from a sibling outside the scope.
             let r = nursery(async |n| -> Result<(), Error> {
                 n.start_soon(async {
-                    if scoro::sleep_until(at).await.is_ok() {
-                        if let Link::Scope { fired, .. } = &link.link {
-                            fired.set(Some(w.now()));
+                    for (at, action) in actions {
+                        if scoro::sleep_until(w.at(*at)).await.is_err() {
+                            return;
                         }
-                        handle.cancel();
+                        act(&link, &handle, *action, w);
                     }
                 });
                 let r = run.await;
@@ -488,15 +531,60 @@ async fn exec(node: &Node, chain: Rc<Chain>, w: &World) -> Result<(), Error> {
     }
 }
 
+/// Applies `action` to the scope of `link` through `handle`, and records it in the link.
+fn act(link: &Chain, handle: &scoro::CancelHandle, action: Action, w: &World) {
+    let Link::Scope {
+        deadline,
+        shield,
+        fired,
+        expired,
+        changed_at,
+    } = &link.link
+    else {
+        unreachable!("actions apply to scopes")
+    };
+    let now = w.now();
+    match action {
+        Action::Cancel => {
+            if fired.get().is_none() {
+                fired.set(Some(now));
+            }
+            handle.cancel();
+        }
+        Action::SetDeadline(ms) => {
+            if ms.is_none() && shield.get() {
+                return;
+            }
+            if deadline.get().is_some_and(|d| d <= now) {
+                expired.set(true);
+            }
+            let new = ms.map(|ms| w.at(ms));
+            deadline.set(new);
+            changed_at.set(Some(now));
+            handle.set_deadline(new);
+        }
+        Action::SetShield(on) => {
+            if on && deadline.get().is_none() {
+                return;
+            }
+            shield.set(on);
+            changed_at.set(Some(now));
+            handle.set_shield(on);
+        }
+    }
+}
+
 /// The whole tree runs under a root scope with a deadline, so that every sleep ends.
 #[structured]
 async fn root(node: &Node, w: &World) -> Result<(), Error> {
     let deadline = w.at(10_000);
     let chain = Rc::new(Chain {
         link: Link::Scope {
-            deadline: Some(deadline),
-            shield: false,
+            deadline: Cell::new(Some(deadline)),
+            shield: Cell::new(false),
             fired: Cell::new(None),
+            expired: Cell::new(false),
+            changed_at: Cell::new(None),
         },
         parent: None,
     });
@@ -578,28 +666,30 @@ fn check_structure(events: &[Event]) -> Result<(), String> {
     Ok(())
 }
 
-fn run_tree(node: &Node, allow_panics: bool) -> Result<(), TestCaseError> {
+/// Runs the tree and checks everything it recorded.
+fn run_and_check(node: &Node, allow_panics: bool) -> Result<(), String> {
     let clock = MockClock::autojump(Duration::ZERO);
     let w = World::new(clock.now(), allow_panics);
     let mut rt = Builder::new().clock(clock.clone()).build().unwrap();
     let call: CoroutineCall<_> = root(node, &w);
     let outcome = catch_unwind(AssertUnwindSafe(|| rt.run(call)));
     let violations = w.violations.take();
-    prop_assert!(violations.is_empty(), "{violations:#?}");
-    if let Err(e) = check_structure(&w.events.borrow()) {
-        return Err(TestCaseError::fail(e));
+    if !violations.is_empty() {
+        return Err(format!("{violations:#?}"));
     }
+    check_structure(&w.events.borrow())?;
     let panicked = w.panicked.take();
     match outcome {
         Err(p) => {
             let id = p.downcast_ref::<PanicId>().map(|p| p.0);
-            prop_assert!(
-                id.is_some_and(|id| panicked.contains(&id)),
-                "the run panicked with something else than a task's panic"
-            );
+            if !id.is_some_and(|id| panicked.contains(&id)) {
+                return Err("the run panicked with something else than a task's panic".into());
+            }
         }
         Ok(r) => {
-            prop_assert!(panicked.is_empty(), "panics {panicked:?} were lost");
+            if !panicked.is_empty() {
+                return Err(format!("panics {panicked:?} were lost"));
+            }
             let mut found = Vec::new();
             let mut order_ok = true;
             if let Err(e) = &r {
@@ -608,16 +698,34 @@ fn run_tree(node: &Node, allow_panics: bool) -> Result<(), TestCaseError> {
             found.sort_unstable();
             let mut produced = w.produced.take();
             produced.sort_unstable();
-            prop_assert_eq!(
-                found,
-                produced,
-                "errors lost or duplicated; result: {:?}",
-                r
-            );
-            prop_assert!(order_ok, "a group is out of order: {:?}", r);
+            if found != produced {
+                return Err(format!(
+                    "errors lost or duplicated: produced {produced:?}, result {r:?}"
+                ));
+            }
+            if !order_ok {
+                return Err(format!("a group is out of order: {r:?}"));
+            }
         }
     }
     Ok(())
+}
+
+/// Runs the tree on a thread of its own, so that a run that never ends (a task left blocked
+/// after every deadline that should have woken it) fails the case instead of hanging the test.
+/// A case normally takes about a millisecond; the limit only matters when something is wrong.
+fn run_tree(node: &Node, allow_panics: bool) -> Result<(), TestCaseError> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let node = node.clone();
+    std::thread::spawn(move || {
+        let _ = tx.send(run_and_check(&node, allow_panics));
+    });
+    match rx.recv_timeout(Duration::from_secs(5)) {
+        Ok(r) => r.map_err(TestCaseError::fail),
+        Err(_) => Err(TestCaseError::fail(
+            "the run did not finish: a task stayed blocked past its deadlines",
+        )),
+    }
 }
 
 fn quiet_task_panics() {
@@ -633,7 +741,12 @@ fn quiet_task_panics() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+    // Few shrink steps: when a run hangs, each step waits for the time limit.
+    #![proptest_config(ProptestConfig {
+        cases: 512,
+        max_shrink_iters: 64,
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn random_trees_keep_the_invariants(node in root_tree(), allow_panics in prop::bool::weighted(0.3)) {
@@ -649,14 +762,14 @@ fn a_tree_with_every_kind_of_node() {
         body: Box::new(Node::Scope {
             deadline: Some(50),
             shield: true,
-            cancel_at: Some(20),
+            actions: vec![(20, Action::Cancel)],
             body: Box::new(Node::Seq(vec![Node::Sleep(10), Node::SleepForever])),
         }),
         children: vec![
             Node::Scope {
                 deadline: None,
                 shield: false,
-                cancel_at: Some(30),
+                actions: vec![(10, Action::SetDeadline(Some(70))), (30, Action::Cancel)],
                 body: Box::new(Node::Nursery {
                     body: Box::new(Node::Sleep(5)),
                     children: vec![Node::SleepForever, Node::Fail(40)],
