@@ -362,3 +362,26 @@ async fn test_nursery_cancelled_from_outside_passes_one_cancellation_up() {
     assert_eq!(r, None);
     assert!(h.cancelled_caught());
 }
+
+#[structured]
+async fn huge_durations(clock: &MockClock) {
+    // `Duration::MAX` means "never", also when the clock has run far ahead of the real one.
+    let r = move_on_after(Duration::MAX, checkpoint()).await;
+    assert_eq!(r, Some(Ok(())));
+    clock.jump(Duration::from_secs(40 * 365 * 86_400));
+    let r = move_on_after(Duration::MAX, checkpoint()).await;
+    assert_eq!(r, Some(Ok(())), "a timeout of Duration::MAX never fires");
+    let r = fail_after(Duration::MAX, checkpoint()).await;
+    assert_eq!(r, Ok(Ok(())));
+    // A sleep of `Duration::MAX` lasts until something cancels it.
+    let start = current_time();
+    let r = move_on_at(start + secs(1), sleep(Duration::MAX)).await;
+    assert_eq!(r, None);
+}
+
+// Timeouts and sleeps of `Duration::MAX` do not overflow and never fire by themselves.
+#[test]
+fn test_huge_durations() {
+    let clock = MockClock::autojump(Duration::ZERO);
+    run_with_clock(&clock, huge_durations(&clock));
+}
