@@ -292,3 +292,65 @@ fn test_panic_reaches_run_after_cleanup() {
     // The runtime can run again afterwards.
     assert_eq!(rt.run(add(1, 2)), 3);
 }
+
+#[structured]
+async fn callback_panics(log: &Log) -> Result<(), ErrorGroup<CancelRequested>> {
+    nursery(async |n| -> Result<(), CancelRequested> {
+        n.start_soon(async {
+            struct Dropped<'a>(&'a Log);
+            impl Drop for Dropped<'_> {
+                fn drop(&mut self) {
+                    self.0.borrow_mut().push("child dropped");
+                }
+            }
+            let _d = Dropped(log);
+            sleep_forever().await?;
+            Ok::<(), CancelRequested>(())
+        });
+        wait_all_tasks_blocked().await?;
+        RuntimeHandle::current()
+            .run_sync_soon(|| panic!("callback exploded"))
+            .unwrap();
+        sleep_forever().await?;
+        Ok(())
+    })
+    .await
+}
+
+// Trio test_TrioToken_run_sync_soon_crashes: a crashing callback ends the run (Trio: a
+// TrioInternalError); here its panic reaches `run`'s caller, and the tasks still alive are
+// dropped (their destructors run) before it does.
+#[test]
+fn test_run_sync_soon_callback_panic_reaches_run() {
+    let log = Log::default();
+    let p = catch_unwind(AssertUnwindSafe(|| scoro::run(callback_panics(&log)))).unwrap_err();
+    assert_eq!(panic_message(&*p), "callback exploded");
+    assert_eq!(log.into_inner(), ["child dropped"]);
+}
+
+#[structured]
+async fn destructor_panics() -> Result<(), ErrorGroup<CancelRequested>> {
+    nursery(async |n| -> Result<(), CancelRequested> {
+        n.start_soon(async {
+            struct PanicOnDrop;
+            impl Drop for PanicOnDrop {
+                fn drop(&mut self) {
+                    panic!("destructor exploded");
+                }
+            }
+            let _p = PanicOnDrop;
+            checkpoint().await?;
+            Ok::<(), CancelRequested>(())
+        });
+        Ok(())
+    })
+    .await
+}
+
+// A panic in the destructor of a child's state (after the child returned) is the child's
+// panic: it reaches the parent like any other.
+#[test]
+fn test_panic_in_a_child_destructor() {
+    let p = catch_unwind(|| scoro::run(destructor_panics())).unwrap_err();
+    assert_eq!(panic_message(&*p), "destructor exploded");
+}

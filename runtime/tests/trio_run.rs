@@ -1463,3 +1463,60 @@ fn test_shield_or_deadline_change_makes_another_deadline_apply() {
     });
     assert_eq!(woke, Some(secs(8)), "removing the outer deadline");
 }
+
+// Trio test_nursery_start: cancelling the caller of `start` before `started` cancels the
+// task, and `start` returns that cancellation (caught here by the timeout around it).
+#[scoro::test(autojump)]
+async fn test_nursery_start_cancelled_before_started() {
+    let t0 = current_time();
+    let r = nursery(async |n| -> Result<(), TestError> {
+        let r = scoro::move_on_after(secs(1), n.start(|s| sleep_then_start(10, s))).await;
+        assert_eq!(r, None);
+        assert_eq!(current_time() - t0, secs(1));
+        Ok(())
+    })
+    .await;
+    assert_eq!(r, Ok(()));
+    assert_eq!(current_time() - t0, secs(1), "the nursery has no task left");
+}
+
+#[structured]
+async fn panic_around_started(status: TaskStatus<()>, before: bool) -> Result<(), TestError> {
+    checkpoint().await?;
+    if before {
+        panic!("before started");
+    }
+    status.started(());
+    checkpoint().await?;
+    panic!("after started");
+}
+
+#[structured]
+async fn start_panicking(before: bool, log: &Log) {
+    let _ = nursery(async |n| -> Result<(), TestError> {
+        n.start(|s| panic_around_started(s, before)).await?;
+        push(log, "start returned");
+        sleep_forever().await?;
+        Ok(())
+    })
+    .await;
+    push(log, "nursery returned");
+}
+
+// A panic before `started` comes out of `start` in its caller; after `started` it is a panic of
+// a child of the nursery. Either way it reaches `run`'s caller.
+#[test]
+fn test_nursery_start_child_panics() {
+    for (before, expected, log_expected) in [
+        (true, "before started", vec![]),
+        (false, "after started", vec!["start returned"]),
+    ] {
+        let log = Log::default();
+        let p = catch_unwind(AssertUnwindSafe(|| {
+            scoro::run(start_panicking(before, &log))
+        }))
+        .unwrap_err();
+        assert_eq!(panic_message(&*p), expected);
+        assert_eq!(entries(&log), log_expected);
+    }
+}
