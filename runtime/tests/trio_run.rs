@@ -1520,3 +1520,37 @@ fn test_nursery_start_child_panics() {
         assert_eq!(entries(&log), log_expected);
     }
 }
+
+// Trio test_cancel_shielding / test_cancel_shield_abort, the other way round: shielding a scope
+// while a task is blocked in it protects the task from a later cancellation outside.
+#[scoro::test(autojump)]
+async fn test_shield_while_blocked_protects() {
+    let t0 = current_time();
+    let outer = CancelScope::new();
+    let oh = outer.handle();
+    let inner = CancelScope::new();
+    let ih = inner.handle();
+    let slept = Cell::new(None);
+    let r = outer
+        .run(nursery(async |n| -> Result<(), TestError> {
+            n.start_soon(async {
+                let r = inner.run(sleep(secs(10))).await;
+                slept.set(Some((r, current_time() - t0)));
+            });
+            CancelScope::new()
+                .with_shield(true)
+                .run(wait_all_tasks_blocked())
+                .await
+                .unwrap()?;
+            ih.set_shield(true);
+            oh.cancel();
+            Ok(())
+        }))
+        .await;
+    assert_eq!(slept.get(), Some((Some(Ok(())), secs(10))));
+    assert_eq!(
+        r,
+        Some(Ok(())),
+        "nothing in the nursery saw the cancellation"
+    );
+}
