@@ -933,8 +933,8 @@ async fn move_deadline_while_blocked(new: u64) -> Duration {
     woke.get().unwrap()
 }
 
-// Trio test_basic_timeout / test_cancel_scope_deadline: moving a deadline while a task is
-// blocked under it takes effect at once, earlier or later.
+// Trio test_basic_timeout ("changing deadline"), with the task blocked: moving the deadline
+// takes effect at once, earlier, later, or into the past.
 #[test]
 fn test_basic_timeout_moved_while_blocked() {
     assert_eq!(run_autojump(move_deadline_while_blocked(2)), secs(2));
@@ -1182,12 +1182,13 @@ async fn very_deep_nesting() -> bool {
 
 // Trio: 5,000 nested cancel scopes, cancelled from the outside, with no recursion failure.
 // The nesting is real recursion through a `#[structured(boxed)]` function, so each level's poll
-// is a few stack frames deep: it runs on a thread with a 256 MiB stack (debug builds use a lot
-// of stack per frame).
+// is a few stack frames deep: it runs on a thread with a 64 MiB stack (a debug build overflows
+// the default 2 MiB test thread; about 16 MiB is enough). The cancel status tree itself is
+// recomputed iteratively, which is what Trio's test is about.
 #[test]
 fn test_very_deep_cancel_scope_nesting() {
     let caught = std::thread::Builder::new()
-        .stack_size(256 << 20)
+        .stack_size(64 << 20)
         .spawn(|| scoro::run(very_deep_nesting()))
         .unwrap()
         .join()
