@@ -7,8 +7,8 @@
 //! fast (a smoke run); `SCORO_BENCH_FILTER=name` runs the cases whose name contains `name`,
 //! and `SCORO_BENCH_PEERS=scoro,smol` only those peers (for profiling).
 //!
-//! Output: a table on stdout, `target/scoro-bench/results.json` (one object per case and
-//! size) and `target/scoro-bench/ratios.svg` (a bar chart of `ratio_best`).
+//! Output: a table on stdout and, for unfiltered runs, `target/scoro-bench/results.json` (one
+//! object per case and size) and `target/scoro-bench/ratios.svg` (a bar chart of `ratio_best`).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::{Cell, RefCell};
@@ -152,17 +152,16 @@ fn main() {
         print_row(&o);
         outcomes.push(o);
     }
+    println!("\n{} cases in {:.1?} ({} rounds each)", outcomes.len(), started.elapsed(), rounds);
+    if filter.is_some() || std::env::var_os("SCORO_BENCH_PEERS").is_some() {
+        println!("(a filtered run: target/scoro-bench/ is left as it was)");
+        return;
+    }
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/scoro-bench");
     std::fs::create_dir_all(&dir).expect("create target/scoro-bench");
     std::fs::write(dir.join("results.json"), to_json(&outcomes)).expect("write results.json");
     std::fs::write(dir.join("ratios.svg"), to_svg(&outcomes)).expect("write ratios.svg");
-    println!(
-        "\n{} cases in {:.1?} ({} rounds each); wrote {}",
-        outcomes.len(),
-        started.elapsed(),
-        rounds,
-        dir.join("results.json").display()
-    );
+    println!("wrote {} and ratios.svg", dir.join("results.json").display());
 }
 
 fn ratios(o: &Outcome) -> (Option<f64>, Option<f64>) {
