@@ -152,7 +152,12 @@ fn main() {
         print_row(&o);
         outcomes.push(o);
     }
-    println!("\n{} cases in {:.1?} ({} rounds each)", outcomes.len(), started.elapsed(), rounds);
+    println!(
+        "\n{} cases in {:.1?} ({} rounds each)",
+        outcomes.len(),
+        started.elapsed(),
+        rounds
+    );
     if filter.is_some() || std::env::var_os("SCORO_BENCH_PEERS").is_some() {
         println!("(a filtered run: target/scoro-bench/ is left as it was)");
         return;
@@ -161,7 +166,10 @@ fn main() {
     std::fs::create_dir_all(&dir).expect("create target/scoro-bench");
     std::fs::write(dir.join("results.json"), to_json(&outcomes)).expect("write results.json");
     std::fs::write(dir.join("ratios.svg"), to_svg(&outcomes)).expect("write ratios.svg");
-    println!("wrote {} and ratios.svg", dir.join("results.json").display());
+    println!(
+        "wrote {} and ratios.svg",
+        dir.join("results.json").display()
+    );
 }
 
 fn ratios(o: &Outcome) -> (Option<f64>, Option<f64>) {

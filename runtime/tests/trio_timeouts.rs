@@ -214,7 +214,8 @@ async fn test_nested_timeouts_outermost_catches() {
 async fn test_fail_after_nested_directly_in_an_expiring_scope() {
     let r = move_on_after(secs(5), fail_after(secs(5), sleep_forever())).await;
     let inner = r.expect("the outer scope sees a value, not a cancellation");
-    let passed_through = inner.expect("fail_after did not catch: its enclosing scope is cancelled too");
+    let passed_through =
+        inner.expect("fail_after did not catch: its enclosing scope is cancelled too");
     let cancel = passed_through.unwrap_err();
     assert_eq!(cancel.reason(), scoro::CancelReason::Deadline);
 }

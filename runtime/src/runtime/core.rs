@@ -213,25 +213,32 @@ impl Core {
     /// Panics in their destructors are collected; the first is resumed after all are dropped,
     /// unless the thread is already panicking.
     pub(crate) fn drop_owned_tasks(&self, owner: u64) {
+        self.drop_tasks_where(|t| t.owner == owner);
+    }
+
+    /// Drops every live task that `select` picks, repeating until none is left: a destructor
+    /// may start another such task (a child holding the `&Nursery`), and none may outlive its
+    /// owner. A task already dropped by an earlier one's destructor (a nursery's guard) is
+    /// skipped: its generation no longer matches. The first destructor panic is resumed at
+    /// the end, unless the thread is already unwinding.
+    fn drop_tasks_where(&self, select: impl Fn(&TaskSlot) -> bool) {
         let mut first_panic = None;
-        // A destructor may start another task of the same owner (a child holding the
-        // `&Nursery`): repeat until none is left, so that no task outlives its owner.
         loop {
-            let owned: Vec<TaskRef> = {
+            let picked: Vec<TaskRef> = {
                 let s = self.sched.borrow();
                 s.tasks
                     .iter()
-                    .filter(|(_, t)| t.state != TaskState::Free && t.owner == owner)
+                    .filter(|(_, t)| t.state != TaskState::Free && select(t))
                     .map(|(index, t)| TaskRef {
                         index,
                         generation: t.generation,
                     })
                     .collect()
             };
-            if owned.is_empty() {
+            if picked.is_empty() {
                 break;
             }
-            for t in owned.into_iter().rev() {
+            for t in picked.into_iter().rev() {
                 if let Err(p) =
                     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.drop_task(t)))
                 {
@@ -844,37 +851,7 @@ impl Core {
             }
         }
         let _close = Close(&self.shared);
-        let mut first_panic = None;
-        loop {
-            let live: Vec<TaskRef> = {
-                let s = self.sched.borrow();
-                s.tasks
-                    .iter()
-                    .filter(|(_, t)| t.state != TaskState::Free)
-                    .map(|(index, t)| TaskRef {
-                        index,
-                        generation: t.generation,
-                    })
-                    .collect()
-            };
-            if live.is_empty() {
-                break;
-            }
-            // A task whose nursery is dropped first is dropped by the nursery's guard and then
-            // skipped here (its generation no longer matches).
-            for t in live.into_iter().rev() {
-                if let Err(p) =
-                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.drop_task(t)))
-                {
-                    first_panic.get_or_insert(p);
-                }
-            }
-        }
-        if let Some(p) = first_panic
-            && !std::thread::panicking()
-        {
-            std::panic::resume_unwind(p);
-        }
+        self.drop_tasks_where(|_| true);
     }
 
     /// Enters this core on the current thread.
