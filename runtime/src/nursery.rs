@@ -188,6 +188,8 @@ pub(crate) struct NurseryState<E> {
     outer_cancel: RefCell<Option<E>>,
     panic: RefCell<Option<Box<dyn Any + Send>>>,
     handle: RefCell<Option<Rc<ScopeShared>>>,
+    /// The nursery's own cancellation stopped a task and was absorbed here.
+    caught: Cell<bool>,
 }
 
 impl<E: MaybeCancelled> NurseryState<E> {
@@ -196,6 +198,7 @@ impl<E: MaybeCancelled> NurseryState<E> {
         if e.is_cancel_requested() {
             if core.scope_cancel_called(self.status) == Some(true) {
                 // The nursery cancelled its own tasks: not an error.
+                self.caught.set(true);
                 return;
             }
             let mut outer = self.outer_cancel.borrow_mut();
@@ -524,7 +527,7 @@ where
         exit.cancel_called
     });
     if let Some(h) = state.handle.borrow_mut().take() {
-        h.exited(cancel_called, false);
+        h.exited(cancel_called, state.caught.get() && body_cancel.is_none());
     }
     drop(guard);
     if let Some(p) = state.panic.borrow_mut().take() {
@@ -563,6 +566,7 @@ impl<E> Future for EnterNursery<E> {
                 outer_cancel: RefCell::new(None),
                 panic: RefCell::new(None),
                 handle: RefCell::new(None),
+                caught: Cell::new(false),
             })
         }))
     }

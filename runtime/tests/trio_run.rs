@@ -1555,3 +1555,29 @@ async fn test_shield_while_blocked_protects() {
         "nothing in the nursery saw the cancellation"
     );
 }
+
+// Trio: `nursery.cancel_scope.cancelled_caught` is true when cancelling the nursery stopped a
+// task and the nursery absorbed that cancellation. scoro reports it on `cancel_handle()`.
+#[scoro::test(autojump)]
+async fn test_nursery_cancel_handle_reports_caught() {
+    let handles = std::cell::RefCell::new(Vec::new());
+    let r = scoro::nursery(async |n| -> Result<(), CancelRequested> {
+        handles.borrow_mut().push(n.cancel_handle());
+        n.start_soon(scoro::sleep_forever());
+        scoro::testing::wait_all_tasks_blocked().await?;
+        n.cancel();
+        Ok(())
+    })
+    .await;
+    assert!(r.is_ok());
+    let r = scoro::nursery(async |n| -> Result<(), CancelRequested> {
+        handles.borrow_mut().push(n.cancel_handle());
+        n.start_soon(scoro::checkpoint());
+        Ok(())
+    })
+    .await;
+    assert!(r.is_ok());
+    let handles = handles.into_inner();
+    assert!(handles[0].cancel_called() && handles[0].cancelled_caught());
+    assert!(!handles[1].cancel_called() && !handles[1].cancelled_caught());
+}
