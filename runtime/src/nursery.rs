@@ -340,7 +340,9 @@ impl<'scope, 'env, E: MaybeCancelled> Nursery<'scope, 'env, E> {
         context::with_core(|core| core.cancel_status(self.state.status, CancelReason::Explicit));
     }
 
-    /// A handle to the nursery's cancel scope.
+    /// A handle to the nursery's cancel scope: it can cancel the nursery from anywhere in the
+    /// runtime, and afterwards tells whether it was cancelled (`cancel_called`) and whether that
+    /// cancellation stopped a task and was absorbed by the nursery (`cancelled_caught`).
     pub fn cancel_handle(&self) -> CancelHandle {
         let shared = self
             .state
