@@ -51,5 +51,9 @@ async fn measure() -> usize {
 
 #[test]
 fn scopes_whose_deadline_never_fires_allocate_nothing() {
-    assert_eq!(scoro::run(measure()), 0, "allocations during 20,000 scope entries");
+    assert_eq!(
+        scoro::run(measure()),
+        0,
+        "allocations during 20,000 scope entries"
+    );
 }
