@@ -371,17 +371,32 @@ where
 {
     type Output = ();
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let mut this = self.project();
-        let outcome = match poll_catching(this.future.as_mut(), cx) {
-            Poll::Pending => return Poll::Pending,
-            Poll::Ready(o) => o.map(IntoTaskResult::into_task_result),
+        let this = self.project();
+        let Poll::Ready(outcome) = run_child(this.future, cx) else {
+            return Poll::Pending;
         };
-        let outcome = drop_catching(this.future, outcome);
         if let Some(state) = this.state.take() {
             state.child_finished(outcome);
         }
         Poll::Ready(())
     }
+}
+
+/// Polls a child's call; once it has finished (or panicked), drops it and gives its outcome as
+/// the nursery sees it.
+fn run_child<F, E>(
+    mut future: Pin<&mut Option<F>>,
+    cx: &mut Context<'_>,
+) -> Poll<Result<Result<(), E>, Box<dyn Any + Send>>>
+where
+    F: Future,
+    F::Output: IntoTaskResult<E>,
+{
+    let outcome = match poll_catching(future.as_mut(), cx) {
+        Poll::Pending => return Poll::Pending,
+        Poll::Ready(o) => o.map(IntoTaskResult::into_task_result),
+    };
+    Poll::Ready(drop_catching(future, outcome))
 }
 
 /// Polls an optional future, catching a panic.
@@ -739,12 +754,10 @@ where
 {
     type Output = ();
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let mut this = self.project();
-        let outcome = match poll_catching(this.future.as_mut(), cx) {
-            Poll::Pending => return Poll::Pending,
-            Poll::Ready(o) => o.map(IntoTaskResult::into_task_result),
+        let this = self.project();
+        let Poll::Ready(outcome) = run_child(this.future, cx) else {
+            return Poll::Pending;
         };
-        let outcome = drop_catching(this.future, outcome);
         let shared = this.shared;
         context::with_core(|core| core.free_status(shared.status));
         if shared.adopted.get() {
