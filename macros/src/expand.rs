@@ -3,17 +3,18 @@
 //! A `#[structured] async fn` becomes a plain `fn` returning
 //! `::scoro::CoroutineCall<impl ::core::future::Future<Output = T>>`. Its body becomes an
 //! `async move` block (the state machine), rewritten by [`crate::rewrite`], and handed to the
-//! runtime's `unsafe fn coroutine` with the function's name.
+//! runtime's `coroutine` (or `boxed`) with the function's name.
 //!
 //! Conventions of the generated code:
 //! - paths are absolute (`::scoro::..`, `::core::..`);
 //! - identifiers we invent have `Span::mixed_site()`, so user code cannot see or shadow them;
-//! - the `unsafe` keyword and block, and the return type `CoroutineCall<impl Future<..>>`
-//!   around the user's `T`, have `Span::call_site()`: `#![forbid(unsafe_code)]` crates accept
-//!   the former (rustc skips `unsafe_code` for tokens of an external macro), and the latter
-//!   gets this crate's edition-2024 capture rules, so that in edition-2021 crates the future
-//!   still captures elided lifetimes (the `edition2021` tests fail without it);
-//! - user code is never placed inside a generated `unsafe` block.
+//! - the return type `CoroutineCall<impl Future<..>>` around the user's `T` has
+//!   `Span::call_site()`: it gets this crate's edition-2024 capture rules, so that in
+//!   edition-2021 crates the future still captures elided lifetimes (the `edition2021` tests
+//!   fail without it);
+//! - no `unsafe` at all: every path the generated code names (`::scoro`, `::core`) can be
+//!   redirected by the user's crate root (`extern crate self as core;`), so none of it may sit
+//!   in an `unsafe` block. Soundness is checked by the runtime (see `scoro`'s `runtime::task`).
 //!
 //! When validation reports errors the item is still expanded as well as possible (or emitted
 //! as written), next to the `compile_error!`s, so one mistake gives one error.
@@ -30,7 +31,7 @@ use syn::{
 
 use crate::args::{self, Attr, StructuredOptions};
 use crate::parse::{self, Function, Item};
-use crate::rewrite::{Rewriter, bind_value, pin_return_type, unsafe_call};
+use crate::rewrite::{Rewriter, bind_value, pin_return_type};
 use crate::validate::{self, Errors, Verdict};
 
 /// `#[structured]` on any item.
@@ -150,7 +151,7 @@ fn mentions_self(tokens: TokenStream) -> bool {
 //         #[deny(unused_must_use)]
 //         [vis] fn name<G>(args') -> ::scoro::CoroutineCall<impl Future<Output = T>> where W {
 //             let __scoro_future = async move { /* rebind args */ body' };
-//             unsafe { ::scoro::__private::coroutine(__scoro_future, PREFIX, "name") }
+//             ::scoro::__private::coroutine(__scoro_future, PREFIX, "name")
 //         }
 // A declaration without a body only gets the new return type.
 fn structured_fn(
@@ -191,7 +192,7 @@ fn structured_fn(
 // Input:  [attrs] async fn name(args) -> T { body }      (under #[scoro::main] or #[scoro::test])
 // Output: EXTRA_ATTRS [attrs] #[deny(unused_must_use)] fn name(args) -> T {
 //             let __scoro_future = async move { body' };
-//             WRAP(unsafe { ::scoro::__private::coroutine(__scoro_future, PREFIX, "name") })
+//             WRAP(::scoro::__private::coroutine(__scoro_future, PREFIX, "name"))
 //         }
 fn entry_point(
     attr: Attr,
@@ -273,10 +274,11 @@ fn entry_point(
 
 // Input:  a signature `async fn name(args) -> T` and its body
 // Output: `let __scoro_future = async move { pin T; rebind args; body' };` and the expression
-//         `unsafe { ::scoro::__private::coroutine(__scoro_future, PREFIX, "name") }`;
+//         `::scoro::__private::coroutine(__scoro_future, PREFIX, "name")`;
 //         `sig` loses `async`, and its arguments are renamed where their patterns moved inside.
-// With `boxed`, the `async move` block is put in `Box::pin(..)`, so the state machine has a
-// fixed size and the function may await itself.
+// With `boxed`, `::scoro::__private::boxed` puts the state machine in a box (registered with
+// the runtime while it is polled, so nurseries inside it pass their placement check), so it
+// has a fixed size and the function may await itself.
 fn coroutine(
     sig: &mut Signature,
     mut body: Block,
@@ -293,12 +295,14 @@ fn coroutine(
 
     let future = syn::Ident::new("__scoro_future", Span::mixed_site());
     let body = bind_value(&sig.output, &body);
-    let mut state = quote!(async move { #pin_return #(#rebind)* #body });
-    if boxed {
-        state = quote!(::std::boxed::Box::pin(#state));
-    }
+    let state = quote!(async move { #pin_return #(#rebind)* #body });
     let name = syn::LitStr::new(&name, Span::call_site());
-    let call = unsafe_call(quote!(::scoro::__private::coroutine(#future, #prefix, #name)));
+    let wrap = if boxed {
+        quote!(boxed)
+    } else {
+        quote!(coroutine)
+    };
+    let call = quote!(::scoro::__private::#wrap(#future, #prefix, #name));
     (quote!(let #future = #state;), call)
 }
 

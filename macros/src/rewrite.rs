@@ -1,7 +1,7 @@
 //! Rewrites the body of a `#[structured]` function so that it can only await coroutine calls.
 //!
-//! - `EXPR.await` goes through the hidden `Awaitable` trait, which only `CoroutineCall`
-//!   implements, with a token that only macro output can make.
+//! - `EXPR.await` goes through the hidden, sealed `Awaitable` trait, which only
+//!   `CoroutineCall` implements.
 //! - `async { .. }` and `async move { .. }` blocks become `CoroutineCall`s.
 //! - Async closures stay async closures (nurseries need their signature inference), but their
 //!   body is wrapped in `closure_body`, which only runs when a nursery polls it.
@@ -10,8 +10,8 @@
 //! of macro invocations that parse as comma-separated expressions (`println!`, `vec!`, ...).
 //! It never enters nested items (`fn`, `impl`, `mod`, ...): they are not part of this body.
 //!
-//! Every `unsafe` keyword and block written here carries `Span::call_site()` and contains only
-//! generated tokens; user code never ends up inside one.
+//! Nothing written here is `unsafe`: these rules are for people (they turn the misuses people
+//! write into errors that say what to do instead); soundness is checked by the runtime.
 
 use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
 use quote::{ToTokens, quote, quote_spanned};
@@ -46,7 +46,7 @@ impl<'a> Rewriter<'a> {
     }
 
     // Input:  EXPR.await
-    // Output: ::scoro::__private::Awaitable::__scoro_await(EXPR, unsafe { token() }).await
+    // Output: ::scoro::__private::Awaitable::__scoro_await(EXPR).await
     //
     // Awaiting anything but a `CoroutineCall` fails twice: once for the argument of
     // `__scoro_await` and once for the `.await` of its result. Rustc reports the second only if
@@ -63,16 +63,15 @@ impl<'a> Rewriter<'a> {
         } = expr;
         let tokens = base.to_token_stream();
         let (first, last) = (first_span(tokens.clone()), last_span(tokens));
-        let token = unsafe_call(quote!(::scoro::__private::token()));
         let method = syn::Ident::new("__scoro_await", last);
         let function = quote_spanned!(first=> ::scoro::__private::Awaitable::#method);
-        let mut arguments = Group::new(Delimiter::Parenthesis, quote!(#base, #token));
+        let mut arguments = Group::new(Delimiter::Parenthesis, quote!(#base));
         arguments.set_span(last);
         Expr::Verbatim(quote!(#(#attrs)* #function #arguments #dot_token #await_token))
     }
 
     // Input:  async move? { body }
-    // Output: { let __scoro_block = async move? { body }; unsafe { coroutine(__scoro_block, PREFIX, "f::{async block}") } }
+    // Output: { let __scoro_block = async move? { body }; ::scoro::__private::coroutine(__scoro_block, PREFIX, "f::{async block}") }
     //
     // The outer braces sit on the `async` keyword, so that errors about the resulting call
     // ("`CoroutineCall<{async block}>` is not a future", an unused call) point at the block.
@@ -81,7 +80,7 @@ impl<'a> Rewriter<'a> {
         let var = syn::Ident::new("__scoro_block", Span::mixed_site());
         let prefix = self.prefix;
         let name = syn::LitStr::new(&self.block_name, Span::call_site());
-        let call = unsafe_call(quote!(::scoro::__private::coroutine(#var, #prefix, #name)));
+        let call = quote!(::scoro::__private::coroutine(#var, #prefix, #name));
         let mut block = Group::new(
             Delimiter::Brace,
             quote! {
@@ -96,7 +95,7 @@ impl<'a> Rewriter<'a> {
 
     // Input:  async move? |args| -> R? body
     // Output: async move? |args| -> R? {
-    //             ::scoro::__private::closure_body(unsafe { token() }, async { body }).await
+    //             ::scoro::__private::closure_body(async { body }).await
     //         }
     //
     // The inner block is not `move`, so each captured variable keeps the capture mode the
@@ -104,13 +103,12 @@ impl<'a> Rewriter<'a> {
     fn rewrite_async_closure(&mut self, closure: &mut ExprClosure) {
         let pin_return = pin_return_type(&closure.output);
         let body = bind_value(&closure.output, &closure.body);
-        let token = unsafe_call(quote!(::scoro::__private::token()));
         // The braces sit on the user's body, which names the closure's future in messages
         // (`{async closure body@src/main.rs:5:30}`).
         // (A real block, not verbatim braces: syn would add braces of its own around a
         // verbatim body when the closure declares its return type.)
         let call = quote! {
-            ::scoro::__private::closure_body(#token, async {
+            ::scoro::__private::closure_body(async {
                 #pin_return
                 #body
             }).await
@@ -239,13 +237,6 @@ impl ToTokens for MacroArgs {
             }
         }
     }
-}
-
-/// `unsafe { CALL }` where the keyword and braces carry `Span::call_site()`. Rustc does not
-/// apply `unsafe_code` to tokens of an external macro, so `#![forbid(unsafe_code)]` crates can
-/// use the attributes. `call` must be generated code only.
-pub(crate) fn unsafe_call(call: TokenStream) -> TokenStream {
-    quote_spanned!(Span::call_site()=> unsafe { #call })
 }
 
 // Input:  the declared output type `T` of a function or async closure

@@ -94,15 +94,6 @@ pin_project_lite::pin_project! {
     }
 }
 
-/// Restores the current-task marker after a foreign poll, also when it panics.
-struct RestoreTask(u32);
-
-impl Drop for RestoreTask {
-    fn drop(&mut self) {
-        context::set_current_task(self.0);
-    }
-}
-
 impl<F: Future> Future for Compat<F> {
     type Output = Result<F::Output, CancelRequested>;
 
@@ -123,7 +114,7 @@ impl<F: Future> Future for Compat<F> {
         };
         let mut foreign_cx = Context::from_waker(&waker);
         let polled = {
-            let _restore = RestoreTask(context::set_current_task(context::NO_TASK));
+            let _outside = context::leave_task();
             future.poll(&mut foreign_cx)
         };
         match polled {

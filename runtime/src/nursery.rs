@@ -32,7 +32,7 @@ use std::error::Error;
 use std::fmt;
 use std::future::Future;
 use std::io;
-use std::marker::PhantomData;
+use std::marker::{PhantomData, PhantomPinned};
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
 use std::rc::Rc;
@@ -218,16 +218,30 @@ impl<E: MaybeCancelled> NurseryState<E> {
     }
 
     fn record_panic(&self, p: Box<dyn Any + Send>, core: &Core) {
-        let first = {
-            let mut slot = self.panic.borrow_mut();
-            let first = slot.is_none();
-            if first {
-                *slot = Some(p);
+        let mut slot = self.panic.borrow_mut();
+        if slot.is_some() {
+            drop(slot);
+            // Only the first panic is kept; a later payload's destructor may panic too.
+            if let Err(again) = panic::catch_unwind(AssertUnwindSafe(move || drop(p))) {
+                std::mem::forget(again);
             }
-            first
-        };
-        if first {
-            core.cancel_status(self.status, CancelReason::SiblingFailed);
+            return;
+        }
+        *slot = Some(p);
+        drop(slot);
+        core.cancel_status(self.status, CancelReason::SiblingFailed);
+    }
+
+    /// Records a child's (or the body's) outcome. User code runs here (`MaybeCancelled`, the
+    /// error's destructor); if it panics, the panic is recorded like a task's.
+    fn record_outcome(&self, outcome: Result<Result<(), E>, Box<dyn Any + Send>>, core: &Core) {
+        let recorded = panic::catch_unwind(AssertUnwindSafe(|| match outcome {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => self.record_error(e, core),
+            Err(p) => self.record_panic(p, core),
+        }));
+        if let Err(p) = recorded {
+            self.record_panic(p, core);
         }
     }
 
@@ -242,11 +256,7 @@ impl<E: MaybeCancelled> NurseryState<E> {
 
     fn child_finished(&self, outcome: Result<Result<(), E>, Box<dyn Any + Send>>) {
         context::with_core(|core| {
-            match outcome {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => self.record_error(e, core),
-                Err(p) => self.record_panic(p, core),
-            }
+            self.record_outcome(outcome, core);
             self.child_exited(core);
         });
     }
@@ -290,7 +300,7 @@ impl<'scope, 'env, E: MaybeCancelled> Nursery<'scope, 'env, E> {
             future: Some(future),
             state: Some(self.state.clone()),
         };
-        let boxed: Pin<Box<dyn Future<Output = ()> + 'scope>> = Box::pin(wrapper);
+        let boxed: Pin<Box<dyn task::TaskFuture + 'scope>> = Box::pin(wrapper);
         // SAFETY: the task belongs to this nursery (owner id), which waits for it before its
         // state machine finishes, and drops it first if that state machine is dropped earlier.
         // The nursery state machine outlives `'scope` uses (module invariants, `runtime::task`).
@@ -394,7 +404,10 @@ where
 {
     let outcome = match poll_catching(future.as_mut(), cx) {
         Poll::Pending => return Poll::Pending,
-        Poll::Ready(o) => o.map(IntoTaskResult::into_task_result),
+        // The conversion into the nursery's error type is user code too.
+        Poll::Ready(o) => o.and_then(|v| {
+            panic::catch_unwind(AssertUnwindSafe(|| IntoTaskResult::into_task_result(v)))
+        }),
     };
     Poll::Ready(drop_catching(future, outcome))
 }
@@ -497,7 +510,7 @@ where
     E: MaybeCancelled,
     B: for<'scope> AsyncFnOnce(&'scope Nursery<'scope, 'env, E>) -> Result<T, E>,
 {
-    let state: Rc<NurseryState<E>> = EnterNursery(PhantomData).await;
+    let state: Rc<NurseryState<E>> = EnterNursery::new().await;
     let nursery = Nursery {
         state: state.clone(),
         _scope: PhantomData,
@@ -515,23 +528,30 @@ where
     .await;
     let mut value = None;
     let mut body_cancel = None;
-    context::with_core(|core| match body_outcome {
-        Ok(Ok(v)) => value = Some(v),
-        Ok(Err(e)) => {
-            if e.is_cancel_requested() {
-                // Kept aside: if nothing else happened, it is the nursery's outcome.
-                if core.scope_cancel_called(state.status) != Some(true)
-                    && state.outer_cancel.borrow().is_none()
-                {
-                    *state.outer_cancel.borrow_mut() = Some(e);
+    context::with_core(|core| {
+        // `MaybeCancelled` and the error's destructor are user code: a panic there is recorded
+        // like a panic of the body, and the children are still waited for.
+        let recorded = panic::catch_unwind(AssertUnwindSafe(|| match body_outcome {
+            Ok(Ok(v)) => value = Some(v),
+            Ok(Err(e)) => {
+                if e.is_cancel_requested() {
+                    // Kept aside: if nothing else happened, it is the nursery's outcome.
+                    if core.scope_cancel_called(state.status) != Some(true)
+                        && state.outer_cancel.borrow().is_none()
+                    {
+                        *state.outer_cancel.borrow_mut() = Some(e);
+                    } else {
+                        body_cancel = Some(e);
+                    }
                 } else {
-                    body_cancel = Some(e);
+                    state.record_error(e, core);
                 }
-            } else {
-                state.record_error(e, core);
             }
+            Err(p) => state.record_panic(p, core),
+        }));
+        if let Err(p) = recorded {
+            state.record_panic(p, core);
         }
-        Err(p) => state.record_panic(p, core),
     });
     WaitChildren {
         state: &state,
@@ -564,13 +584,34 @@ where
     }
 }
 
-/// Enters the nursery's scope in the current task.
-struct EnterNursery<E>(PhantomData<E>);
+/// Enters the nursery's scope in the current task, after checking that the nursery's state
+/// machine (which this future is part of while it is awaited) lies in the memory of the task
+/// running it: the placement half of the no-leak argument (see `runtime::task`). Nothing that
+/// could start a child exists before this check.
+struct EnterNursery<E> {
+    /// A byte of the state machine, whose address is checked (a zero-sized future might not
+    /// have one inside it).
+    marker: u8,
+    _error: PhantomData<E>,
+    _pinned: PhantomPinned,
+}
+
+impl<E> EnterNursery<E> {
+    fn new() -> Self {
+        EnterNursery {
+            marker: 0,
+            _error: PhantomData,
+            _pinned: PhantomPinned,
+        }
+    }
+}
 
 impl<E> Future for EnterNursery<E> {
     type Output = Rc<NurseryState<E>>;
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Rc<NurseryState<E>>> {
+        let placed = context::check_placement(std::ptr::from_ref(&self.marker).addr(), "nursery");
         let task = task::verify(cx);
+        debug_assert_eq!(placed, task);
         Poll::Ready(context::with_core(|core| {
             let status = core.enter_scope(task, Default::default(), None);
             Rc::new(NurseryState {
@@ -601,12 +642,25 @@ impl<E> Drop for NurseryGuard<E> {
             return;
         }
         let state = &self.state;
-        context::try_with_core(|core| {
-            core.drop_owned_tasks(state.owner);
+        let dropped = context::try_with_core(|core| {
+            if !core.owns(state.task) {
+                return None;
+            }
+            let dropped = panic::catch_unwind(AssertUnwindSafe(|| {
+                core.drop_owned_tasks(state.owner);
+            }));
             core.abandon_scope(state.task.index, state.status);
+            Some(dropped)
         });
+        let Some(Some(dropped)) = dropped else {
+            // The children borrow what this nursery's caller owns; they cannot be left alive.
+            unreachable_run("a nursery")
+        };
         if let Some(h) = state.handle.borrow_mut().take() {
             h.exited(false, false);
+        }
+        if let Err(p) = dropped {
+            panic::resume_unwind(p);
         }
     }
 }
@@ -624,8 +678,9 @@ pin_project_lite::pin_project! {
 impl<F: Future> Future for PollBody<F> {
     type Output = Result<F::Output, Box<dyn Any + Send>>;
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let task = task::verify(cx);
         let this = self.project();
+        context::check_placement(std::ptr::from_mut(this.trusted).addr(), "nursery");
+        let task = task::verify(cx);
         let trusted = *this.trusted;
         let future = this.future;
         let result = panic::catch_unwind(AssertUnwindSafe(move || {
@@ -633,10 +688,8 @@ impl<F: Future> Future for PollBody<F> {
                 future.poll(cx)
             } else {
                 let waker = context::with_core(|core| core.remote_waker(task));
-                let start = &*future as *const F as usize;
-                let len = std::mem::size_of::<F>();
                 let mut body_cx = Context::from_waker(&waker);
-                context::poll_nursery_body(start, len, &mut body_cx, |cx| future.poll(cx))
+                context::poll_nursery_body(&mut body_cx, |cx| future.poll(cx))
             }
         }));
         match result {
@@ -658,6 +711,7 @@ struct WaitChildren<'a, E> {
 impl<E> Future for WaitChildren<'_, E> {
     type Output = ();
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        context::check_placement(std::ptr::from_ref(&self.yielded).addr(), "nursery");
         let task = task::verify(cx);
         if self.state.live.get() == 0 {
             if self.yielded || self.state.waiting.get() {
@@ -691,8 +745,19 @@ impl<V> TaskStatus<V> {
     /// If the caller of `start` has been cancelled in the meantime, the task stays where it is
     /// (under that cancelled caller, which is waiting for it) and `start` returns `value` only
     /// if the task then finishes without error.
+    ///
+    /// # Panics
+    /// Outside a task of the run that made this `TaskStatus` (it was kept past the end of its
+    /// run and used in another one).
     pub fn started(self, value: V) {
         let shared = &self.shared;
+        let own_run = context::try_with_core(|core| core.owns(shared.waiter)) == Some(true);
+        if !own_run {
+            panic!(
+                "`TaskStatus::started` was called outside the scoro run whose `Nursery::start` made \
+                 it; a `TaskStatus` belongs to one run and cannot be used in another"
+            );
+        }
         if shared.started.replace(true) {
             return;
         }
@@ -785,7 +850,7 @@ where
     V: 'scope,
     E: MaybeCancelled + 'scope,
 {
-    let task = CurrentTask.await;
+    let task = Placed::new("Nursery::start").await;
     let shared: Rc<StartShared<V>> = context::with_core(|core| {
         let caller_status = core.task_status(task);
         Rc::new(StartShared {
@@ -818,15 +883,21 @@ where
         nursery: nursery.state.clone(),
         outcome: outcome.clone(),
     };
-    let boxed: Pin<Box<dyn Future<Output = ()> + 'scope>> = Box::pin(wrapper);
+    let boxed: Pin<Box<dyn task::TaskFuture + 'scope>> = Box::pin(wrapper);
     // SAFETY: until it is adopted, the task is owned by this start call, whose guard drops it if
     // this state machine is dropped first; once adopted it is owned by the nursery, which waits
     // for it or drops it (module invariants). Both outlive the `'scope` borrows it holds.
     let erased = unsafe { task::erase(boxed) };
     nursery.state.live.set(nursery.state.live.get() + 1);
-    let child_ref = context::with_core(|core| {
-        core.spawn_owned(erased, shared.status, name, task, shared.owner)
-    });
+    // `started` may already have been called (by the closure that made the call): then the
+    // child belongs to the nursery from the start.
+    let (owner, parent) = if shared.adopted.get() {
+        (shared.nursery_owner, shared.nursery_task)
+    } else {
+        (shared.owner, task)
+    };
+    let child_ref =
+        context::with_core(|core| core.spawn_owned(erased, shared.status, name, parent, owner));
     shared.child.set(Some(child_ref));
     WaitStart { shared: &shared }.await;
     guard.done = true;
@@ -861,13 +932,27 @@ impl<V, E> Drop for StartGuard<'_, V, E> {
             return;
         }
         let shared = &self.shared;
-        context::try_with_core(|core| {
+        let dropped = context::try_with_core(|core| {
+            if !core.owns(shared.waiter) {
+                return None;
+            }
+            let dropped = panic::catch_unwind(AssertUnwindSafe(|| {
+                if !shared.finished.get() {
+                    core.drop_owned_tasks(shared.owner);
+                }
+            }));
             if !shared.finished.get() {
-                core.drop_owned_tasks(shared.owner);
                 self.nursery.live.set(self.nursery.live.get() - 1);
             }
             core.free_status(shared.status);
+            Some(dropped)
         });
+        let Some(Some(dropped)) = dropped else {
+            unreachable_run("a pending `Nursery::start`")
+        };
+        if let Err(p) = dropped {
+            panic::resume_unwind(p);
+        }
     }
 }
 
@@ -879,6 +964,7 @@ struct WaitStart<'a, V> {
 impl<V> Future for WaitStart<'_, V> {
     type Output = ();
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        context::check_placement(std::ptr::from_ref(&self.shared).addr(), "Nursery::start");
         task::verify(cx);
         if self.shared.adopted.get() || self.shared.finished.get() {
             Poll::Ready(())
@@ -888,12 +974,40 @@ impl<V> Future for WaitStart<'_, V> {
     }
 }
 
-/// Gives the slab index of the task polling it.
-pub(crate) struct CurrentTask;
+/// Checks the placement of the state machine awaiting it (see `EnterNursery`) and gives the
+/// slab index of the task polling it.
+struct Placed {
+    marker: u8,
+    what: &'static str,
+    _pinned: PhantomPinned,
+}
 
-impl Future for CurrentTask {
+impl Placed {
+    fn new(what: &'static str) -> Self {
+        Placed {
+            marker: 0,
+            what,
+            _pinned: PhantomPinned,
+        }
+    }
+}
+
+impl Future for Placed {
     type Output = u32;
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<u32> {
+        context::check_placement(std::ptr::from_ref(&self.marker).addr(), self.what);
         Poll::Ready(task::verify(cx))
     }
+}
+
+/// A guard that owns tasks borrowing its caller's data was dropped where it cannot reach the
+/// run those tasks belong to. Skipping them would let them outlive what they borrow.
+#[cold]
+#[inline(never)]
+fn unreachable_run(what: &str) -> ! {
+    eprintln!(
+        "scoro: {what} was dropped outside the run its tasks belong to; its tasks borrow data \
+         that may be gone, so the process aborts"
+    );
+    std::process::abort()
 }

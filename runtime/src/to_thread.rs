@@ -8,10 +8,12 @@
 //! - [`run_sync`] may borrow from its caller. Its closure is sent to a worker with the
 //!   lifetime erased (in `erase_job`, the only `unsafe` of this module). That is sound because
 //!   the call's future neither finishes nor is dropped before the worker is done with the
-//!   closure: it completes only after the worker stored the result, and its destructor (which
-//!   only a teardown can reach, since started scoro calls are never leaked: see
-//!   `runtime::task`) blocks until the worker has stored the result. Storing the result is
-//!   the last thing the worker does with anything that borrows.
+//!   closure: it completes only after the worker stored the result, and its destructor blocks
+//!   until the worker has stored the result. Storing the result is the last thing the worker
+//!   does with anything that borrows. The destructor is sure to run before the borrowed data
+//!   goes away because the call checks, before it starts the worker and on every poll, that it
+//!   lies inside the task running it (the placement half of the no-leak argument, see
+//!   `runtime::task`): a call boxed and forgotten, or pinned anywhere else, panics instead.
 //! - Cancellation of `run_sync` is not delivered while the function runs: the call waits, and
 //!   returns the function's value (the next checkpoint sees the cancellation). Cancellation of
 //!   `run_sync_abandon` returns at once; the function finishes alone and its value is dropped.
@@ -36,6 +38,7 @@ use crate::runtime::task;
 use crate::sync::{CapacityLimiter, Resource};
 use std::cell::RefCell;
 use std::future::Future;
+use std::marker::PhantomPinned;
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -132,6 +135,7 @@ where
     RunSync {
         state: RunState::Start(f),
         abandon,
+        _pinned: PhantomPinned,
     }
     .await
 }
@@ -378,14 +382,42 @@ enum RunState<F, T> {
     Done,
 }
 
-/// Runs the function on a worker and waits for it (the caller holds a limiter token).
-struct RunSync<F, T> {
-    state: RunState<F, T>,
-    abandon: bool,
-}
+pin_project_lite::pin_project! {
+    /// Runs the function on a worker and waits for it (the caller holds a limiter token).
+    ///
+    /// `!Unpin`: it checks its placement before it erases the function's lifetime (see
+    /// `runtime::task`), so it must not move afterwards.
+    struct RunSync<F, T> {
+        state: RunState<F, T>,
+        abandon: bool,
+        #[pin]
+        _pinned: PhantomPinned,
+    }
 
-// `RunSync` never pins its fields structurally.
-impl<F, T> Unpin for RunSync<F, T> {}
+    impl<F, T> PinnedDrop for RunSync<F, T> {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            match std::mem::replace(this.state, RunState::Done) {
+                RunState::Running(completion) => {
+                    if *this.abandon {
+                        completion.abandoned.store(true, Ordering::Release);
+                    } else {
+                        // Only a teardown gets here (the call's state lies in a task, which the
+                        // runtime drops instead of forgetting): the function borrows from the
+                        // caller, so wait for it.
+                        completion.link.tear_down();
+                        completion.wait();
+                    }
+                }
+                RunState::Start(_) => {
+                    // Dropped holding a token it never used.
+                    context::try_with_core(|core| core.local::<ThreadLimiter>().release());
+                }
+                RunState::Done => {}
+            }
+        }
+    }
+}
 
 impl<F, T> Future for RunSync<F, T>
 where
@@ -394,16 +426,22 @@ where
 {
     type Output = Result<T, CancelRequested>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        // The placement half of the no-leak argument, before the function's lifetime is
+        // erased and on every later poll (see `runtime::task`).
+        context::check_placement(
+            std::ptr::from_mut(this.abandon).addr(),
+            "to_thread::run_sync",
+        );
         let task = task::verify(cx);
-        let this = &mut *self;
         context::with_core(|core| {
             loop {
-                match std::mem::replace(&mut this.state, RunState::Done) {
+                match std::mem::replace(this.state, RunState::Done) {
                     RunState::Start(f) => {
                         // No cancellation check here: `run` checked on entry, and a token
                         // handed to a waiting call is used even if it was cancelled since.
-                        this.state = RunState::Running(start(f, task, core));
+                        *this.state = RunState::Running(start(f, task, core));
                     }
                     RunState::Running(completion) => {
                         if let Some(outcome) = completion.take() {
@@ -412,7 +450,7 @@ where
                                 Err(p) => panic::resume_unwind(p),
                             };
                         }
-                        if this.abandon {
+                        if *this.abandon {
                             if let Some(c) = core.check_cancel(task) {
                                 completion.abandoned.store(true, Ordering::Release);
                                 return Poll::Ready(Err(c));
@@ -421,7 +459,7 @@ where
                         }
                         // Without `abandon`, only the worker's completion wakes the task:
                         // cancellation waits for the function.
-                        this.state = RunState::Running(completion);
+                        *this.state = RunState::Running(completion);
                         return Poll::Pending;
                     }
                     RunState::Done => panic!("`to_thread::run_sync` polled after it finished"),
@@ -466,7 +504,8 @@ where
     // SAFETY: the returned `Completion` is kept by a `RunSync` future until the job has
     // called `finish`: the future completes only after `take` found the outcome, and its
     // destructor calls `wait` (for an abandoned call, `F` and `T` are `'static` anyway). The
-    // future itself is never leaked (see `runtime::task`), so `'a` outlives all of that. By
+    // future passed the placement check just before this call, so it lies pinned in a task
+    // and is dropped, never forgotten, before `'a` ends (see `runtime::task`). By
     // the time `finish` returns, `f` has been consumed; afterwards the job only drops its
     // `Arc` of the completion (the last one only if the future already took the outcome, so
     // no `T` is dropped there) and touches `'static` data. See the module invariants.
@@ -489,52 +528,40 @@ fn finished_on_runtime(task: TaskRef, abandoned: bool) {
     });
 }
 
-impl<F, T> Drop for RunSync<F, T> {
-    fn drop(&mut self) {
-        match std::mem::replace(&mut self.state, RunState::Done) {
-            RunState::Running(completion) => {
-                if self.abandon {
-                    completion.abandoned.store(true, Ordering::Release);
-                } else {
-                    // Only a teardown gets here (see the module invariants): the function
-                    // borrows from the caller, so wait for it.
-                    completion.link.tear_down();
-                    completion.wait();
-                }
-            }
-            RunState::Start(_) => {
-                // Dropped holding a token it never used.
-                context::try_with_core(|core| core.local::<ThreadLimiter>().release());
-            }
-            RunState::Done => {}
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::coroutine::__private::Boxed;
     use crate::lowlevel::RuntimeHandle;
 
-    /// Polls `inner` with the task's own context until `until` is set (or once, without
-    /// one), then drops it: the teardown path that safe code cannot reach. Returns whether
-    /// `inner` was still pending.
-    struct PollThenDrop<'a, F> {
-        inner: Option<Pin<Box<F>>>,
-        until: Option<&'a AtomicBool>,
+    pin_project_lite::pin_project! {
+        /// Polls `inner` with the task's own context until `until` is set (or once, without
+        /// one), then drops it: a teardown in miniature. The call lies in a box registered by
+        /// `Boxed` (as in a `#[structured(boxed)]` function), so its placement check passes.
+        /// Returns whether `inner` was still pending.
+        struct PollThenDrop<'a, F> {
+            #[pin]
+            inner: Option<Boxed<F>>,
+            until: Option<&'a AtomicBool>,
+        }
     }
 
     impl<F: Future> Future for PollThenDrop<'_, F> {
         type Output = bool;
-        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<bool> {
+        fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<bool> {
             let task = task::verify(cx);
-            let inner = self.inner.as_mut().expect("polled after it finished");
-            if inner.as_mut().poll(cx).is_ready() {
-                self.inner = None;
+            let mut this = self.project();
+            let inner = this
+                .inner
+                .as_mut()
+                .as_pin_mut()
+                .expect("polled after it finished");
+            if inner.poll(cx).is_ready() {
+                this.inner.set(None);
                 return Poll::Ready(false);
             }
-            if self.until.is_none_or(|u| u.load(Ordering::SeqCst)) {
-                self.inner = None;
+            if this.until.is_none_or(|u| u.load(Ordering::SeqCst)) {
+                this.inner.set(None);
                 return Poll::Ready(true);
             }
             context::with_core(|core| core.yield_now(task));
@@ -542,16 +569,23 @@ mod tests {
         }
     }
 
+    fn boxed<F: Future>(call: CoroutineCall<F>) -> Boxed<F> {
+        let (future, name) = call.into_parts();
+        crate::coroutine::__private::boxed(future, name.prefix, name.name)
+            .into_parts()
+            .0
+    }
+
     fn poll_once_then_drop<F: Future>(call: CoroutineCall<F>) -> PollThenDrop<'static, F> {
         PollThenDrop {
-            inner: Some(Box::pin(call.into_parts().0)),
+            inner: Some(boxed(call)),
             until: None,
         }
     }
 
     fn drop_once<F: Future>(call: CoroutineCall<F>, started: &AtomicBool) -> PollThenDrop<'_, F> {
         PollThenDrop {
-            inner: Some(Box::pin(call.into_parts().0)),
+            inner: Some(boxed(call)),
             until: Some(started),
         }
     }

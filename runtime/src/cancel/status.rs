@@ -26,11 +26,13 @@ use std::time::{Duration, Instant};
 /// "No node" / "no task" in index links.
 pub(crate) const NONE: u32 = u32::MAX;
 
-/// A node of the status tree: slab index plus generation.
+/// A node of the status tree: the run it belongs to, slab index and generation. An id of
+/// another run is never live in this one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct StatusId {
     pub(crate) index: u32,
     pub(crate) generation: u32,
+    pub(crate) run: u32,
 }
 
 #[derive(Debug)]
@@ -72,6 +74,8 @@ pub(crate) struct NodeSettings {
 
 #[derive(Debug, Default)]
 pub(crate) struct StatusTree {
+    /// The run this tree belongs to (see `runtime::core::RunId`); 0 in unit tests.
+    pub(crate) run: u32,
     nodes: Vec<Node>,
     free: Vec<u32>,
     stack: Vec<u32>,
@@ -88,12 +92,22 @@ impl StatusTree {
         &mut self.nodes[index as usize]
     }
 
-    /// Is `id` a live node?
+    /// The id of node `index` (live or not) as it is now.
+    #[inline]
+    pub(crate) fn id(&self, index: u32, generation: u32) -> StatusId {
+        StatusId {
+            index,
+            generation,
+            run: self.run,
+        }
+    }
+
+    /// Is `id` a live node of this tree?
     #[inline]
     pub(crate) fn is_live(&self, id: StatusId) -> bool {
         self.nodes
             .get(id.index as usize)
-            .is_some_and(|n| n.live && n.generation == id.generation)
+            .is_some_and(|n| n.live && n.generation == id.generation && id.run == self.run)
     }
 
     /// Creates a node under `parent` (or a root) with its effective state computed.
@@ -136,6 +150,7 @@ impl StatusTree {
         StatusId {
             index,
             generation: self.nodes[index as usize].generation,
+            run: self.run,
         }
     }
 

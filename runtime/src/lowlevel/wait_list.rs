@@ -233,6 +233,7 @@ mod tests {
         TaskRef {
             index: i,
             generation: 0,
+            run: 0,
         }
     }
 

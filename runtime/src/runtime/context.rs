@@ -1,42 +1,131 @@
-//! Thread-local context: which runtime is running on this thread, which task is being polled,
-//! and which nursery body (if any) is being polled.
+//! Thread-local context: which runtime is running on this thread, which task is being polled
+//! and which memory that poll may place erasing state in, and which nursery body (if any) is
+//! being polled.
 //!
 //! Invariants:
 //! - `CORE` is non-null exactly while an [`EnterGuard`] is alive on this thread. The guard is
 //!   created by `Runtime::run` from a `&Core` that outlives it, so dereferencing the pointer
 //!   while it is non-null is valid. Callers only ever receive a `&Core` whose lifetime is that
 //!   of a closure call, so no reference outlives the guard.
-//! - `TASK` holds the slab index of the task whose future is being polled, or `NO_TASK`.
-//!   Together with the task waker's vtable it is how scoro futures recognise that the runtime
-//!   itself is polling them (see `task::verify`).
-//! - `BODY` describes the nursery body future being polled, if any: its address range and the
-//!   data pointer of the restricted waker it was polled with. A `ClosureBody` (the wrapper the
-//!   macro puts around async closures in structured bodies) runs only when it lies inside that
-//!   range and sees that waker; it then polls the closure's body with the task's own waker.
-//!   Anything inside the body future's memory is either the body itself or pinned inside it,
-//!   and the nursery drops the body before its own storage goes away, so a closure future that
-//!   passes the check can never be leaked while it holds borrowed children.
+//! - `POLLING` holds the slab index of the task whose future is being polled (or `NO_TASK`)
+//!   and the address range of that task's allocation, set by the scheduler around each poll
+//!   (`task::TaskFuture::poll_task`) and cleared while foreign code or a destructor runs.
+//!   `BOXES` holds the ranges of the boxes that `Boxed` wrappers being polled right now have
+//!   registered. [`check_placement`] accepts an address only inside one of these ranges:
+//!   that is the placement half of the no-leak argument (see `runtime::task`).
+//! - `BODY` holds the waker data of the restricted waker a nursery body is polled with, if
+//!   any. A `ClosureBody` (the wrapper the macro puts around async closures in structured
+//!   bodies) polled with that waker switches back to the task's own waker, so that the scoro
+//!   calls it awaits work; anywhere else it panics with a message that says what to do. This is
+//!   for people, not for soundness: erasing state inside the closure checks its placement.
 
 use super::core::Core;
 use super::task;
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::ptr;
 use std::task::{Context, Poll};
 
 /// Marks "no task is being polled".
 pub(crate) const NO_TASK: u32 = u32::MAX;
 
-#[derive(Clone, Copy)]
-struct BodyFrame {
+/// The task being polled and the address range of its allocation.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Polling {
+    task: u32,
     start: usize,
     end: usize,
-    waker_data: *const (),
+}
+
+impl Polling {
+    /// No task is being polled.
+    pub(crate) const NONE: Polling = Polling {
+        task: NO_TASK,
+        start: 0,
+        end: 0,
+    };
+
+    /// Task `task`, whose future occupies `len` bytes from `start`.
+    #[inline]
+    pub(crate) fn task(task: u32, start: usize, len: usize) -> Polling {
+        Polling {
+            task,
+            start,
+            end: start + len,
+        }
+    }
 }
 
 thread_local! {
     static CORE: Cell<*const Core> = const { Cell::new(ptr::null()) };
-    static TASK: Cell<u32> = const { Cell::new(NO_TASK) };
-    static BODY: Cell<Option<BodyFrame>> = const { Cell::new(None) };
+    static POLLING: Cell<Polling> = const { Cell::new(Polling::NONE) };
+    static BOXES: RefCell<Vec<(usize, usize)>> = const { RefCell::new(Vec::new()) };
+    static BODY: Cell<Option<*const ()>> = const { Cell::new(None) };
+}
+
+/// Sets `POLLING` for as long as it lives, restoring the previous value (also on unwinding).
+pub(crate) struct PollingGuard {
+    previous: Polling,
+}
+
+impl PollingGuard {
+    #[inline]
+    pub(crate) fn enter(polling: Polling) -> PollingGuard {
+        PollingGuard {
+            previous: POLLING.with(|p| p.replace(polling)),
+        }
+    }
+}
+
+impl Drop for PollingGuard {
+    #[inline]
+    fn drop(&mut self) {
+        POLLING.with(|p| p.set(self.previous));
+    }
+}
+
+/// Checks that `addr`, an address inside some erasing state (a nursery's state machine, a
+/// pending `start`, a `run_sync` call, a `Boxed` wrapper), lies in the memory the runtime is
+/// polling right now: the allocation of the current task or a box registered by a `Boxed`
+/// wrapper being polled. Returns the current task's index; panics (before anything is erased)
+/// otherwise. `what` names the operation in the message.
+#[inline]
+pub(crate) fn check_placement(addr: usize, what: &str) -> u32 {
+    let polling = POLLING.with(|p| p.get());
+    if polling.task != NO_TASK
+        && ((polling.start <= addr && addr < polling.end)
+            || BOXES.with(|b| b.borrow().iter().any(|&(s, e)| s <= addr && addr < e)))
+    {
+        polling.task
+    } else {
+        misplaced(what)
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn misplaced(what: &str) -> ! {
+    panic!(
+        "`{what}` was run outside the memory of the scoro task running it (its future was boxed, \
+         pinned elsewhere or polled by hand), where nothing guarantees that it is dropped before \
+         what it borrows; `.await` it in a `#[structured]` function, start it in a nursery or \
+         pass it to `scoro::run`"
+    )
+}
+
+/// Registers the box `[start, start + len)` as memory erasing state may lie in, while the
+/// returned guard lives. Only `Boxed` calls this, after passing the placement check itself.
+pub(crate) fn register_box(start: usize, len: usize) -> BoxGuard {
+    BOXES.with(|b| b.borrow_mut().push((start, start + len)));
+    BoxGuard(())
+}
+
+/// Unregisters the innermost box when dropped.
+pub(crate) struct BoxGuard(());
+
+impl Drop for BoxGuard {
+    fn drop(&mut self) {
+        BOXES.with(|b| b.borrow_mut().pop());
+    }
 }
 
 /// Keeps `CORE` pointing at a runtime for as long as it lives.
@@ -64,7 +153,7 @@ impl EnterGuard {
 impl Drop for EnterGuard {
     fn drop(&mut self) {
         CORE.with(|c| c.set(self.previous));
-        TASK.with(|t| t.set(NO_TASK));
+        POLLING.with(|p| p.set(Polling::NONE));
         BODY.with(|b| b.set(None));
     }
 }
@@ -104,34 +193,28 @@ fn no_runtime() -> ! {
 /// The task being polled right now, if any.
 #[inline]
 pub(crate) fn current_task_index() -> u32 {
-    TASK.with(|t| t.get())
+    POLLING.with(|p| p.get().task)
 }
 
-/// Sets the task being polled, returning the previous value.
+/// Marks that no task is being polled (while foreign code or a destructor runs) until the
+/// returned guard is dropped.
 #[inline]
-pub(crate) fn set_current_task(index: u32) -> u32 {
-    TASK.with(|t| t.replace(index))
+pub(crate) fn leave_task() -> PollingGuard {
+    PollingGuard::enter(Polling::NONE)
 }
 
-/// Polls a nursery body with the restricted waker `waker`, recording the body's address range
-/// so that the `ClosureBody` inside it can recognise the poll.
+/// Polls a nursery body with the restricted waker in `cx`, recording that waker so that the
+/// `ClosureBody` inside the body can recognise the poll.
 pub(crate) fn poll_nursery_body<T>(
-    body_start: usize,
-    body_len: usize,
     cx: &mut Context<'_>,
     poll: impl FnOnce(&mut Context<'_>) -> Poll<T>,
 ) -> Poll<T> {
-    let frame = BodyFrame {
-        start: body_start,
-        end: body_start + body_len,
-        waker_data: cx.waker().data(),
-    };
-    let saved = BODY.with(|b| b.replace(Some(frame)));
+    let saved = BODY.with(|b| b.replace(Some(cx.waker().data())));
     let _restore = RestoreBody(saved);
     poll(cx)
 }
 
-struct RestoreBody(Option<BodyFrame>);
+struct RestoreBody(Option<*const ()>);
 
 impl Drop for RestoreBody {
     fn drop(&mut self) {
@@ -139,25 +222,15 @@ impl Drop for RestoreBody {
     }
 }
 
-/// The check behind `__private::ClosureBody`: runs `poll` with the task's own waker only when a
-/// nursery is polling the closure future that contains the wrapper at `addr`.
+/// The check behind `__private::ClosureBody`: runs `poll` with the task's own waker when a
+/// nursery body is being polled with its restricted waker `cx`; panics anywhere else.
 pub(crate) fn closure_body_poll<T>(
-    addr: usize,
     cx: &mut Context<'_>,
     poll: impl FnOnce(&mut Context<'_>) -> Poll<T>,
 ) -> Poll<T> {
-    let frame = BODY.with(|b| b.get());
+    let body = BODY.with(|b| b.get());
     let task = current_task_index();
-    let legit = match frame {
-        Some(f) => {
-            f.start <= addr
-                && addr < f.end
-                && ptr::eq(cx.waker().data(), f.waker_data)
-                && task != NO_TASK
-        }
-        None => false,
-    };
-    if !legit {
+    if task == NO_TASK || body.is_none_or(|data| !ptr::eq(cx.waker().data(), data)) {
         foreign_closure_poll();
     }
     let saved = BODY.with(|b| b.replace(None));

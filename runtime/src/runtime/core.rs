@@ -39,11 +39,29 @@ use std::sync::Arc;
 use std::task::{Context, Waker};
 use std::time::{Duration, Instant};
 
-/// A task: slab index plus generation.
+/// A task: the run it belongs to, slab index and generation. A `TaskRef` of another run (kept
+/// by some object across runs) never names a task of this one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct TaskRef {
     pub(crate) index: u32,
     pub(crate) generation: u32,
+    pub(crate) run: u32,
+}
+
+/// Gives each run (each `Core`) an id of its own, so that ids of tasks and cancel statuses are
+/// never confused between runs. Ids are never reused: when they run out, no runtime can be
+/// created any more.
+static NEXT_RUN: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
+
+fn new_run_id() -> std::io::Result<u32> {
+    use std::sync::atomic::Ordering;
+    NEXT_RUN
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |id| id.checked_add(1))
+        .map_err(|_| {
+            std::io::Error::other(
+                "scoro: this process has created 4,294,967,295 runtimes, the most it can tell apart",
+            )
+        })
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,6 +95,7 @@ struct TaskSlot {
 const MAINTENANCE_INTERVAL: u32 = 64;
 
 pub(crate) struct Sched {
+    run: u32,
     tasks: PagedVec<TaskSlot>,
     free_tasks: Vec<u32>,
     live_tasks: usize,
@@ -113,11 +132,14 @@ impl Core {
         let io = IoDriver::new()?;
         let shared = Arc::new(Shared::new(io.registry())?);
         let signals = SignalState::new(io.registry())?;
+        let run = new_run_id()?;
         let mut statuses = StatusTree::default();
+        statuses.run = run;
         let root_status = statuses.create(NONE, NodeSettings::default());
         let now = clock.now();
         Ok(Core {
             sched: RefCell::new(Sched {
+                run,
                 tasks: PagedVec::default(),
                 free_tasks: Vec::new(),
                 live_tasks: 0,
@@ -193,6 +215,12 @@ impl Core {
         self.spawn_owned(future, status, name, parent, 0)
     }
 
+    /// Does task `t` belong to this run? (It may have finished.)
+    #[inline]
+    pub(crate) fn owns(&self, t: TaskRef) -> bool {
+        t.run == self.sched.borrow().run
+    }
+
     /// A fresh id for an owner of tasks (a nursery or a pending `start`).
     pub(crate) fn new_owner_id(&self) -> u64 {
         let id = self.next_owner.get();
@@ -232,6 +260,7 @@ impl Core {
                     .map(|(index, t)| TaskRef {
                         index,
                         generation: t.generation,
+                        run: s.run,
                     })
                     .collect()
             };
@@ -293,6 +322,7 @@ impl Core {
         let t = TaskRef {
             index,
             generation: s.tasks[index].generation,
+            run: s.run,
         };
         s.queue.push_back(t);
         t
@@ -304,6 +334,7 @@ impl Core {
         TaskRef {
             index,
             generation: s.tasks[index].generation,
+            run: s.run,
         }
     }
 
@@ -339,13 +370,18 @@ impl Core {
     pub(crate) fn remote_waker(&self, index: u32) -> Waker {
         let mut s = self.sched.borrow_mut();
         let generation = s.tasks[index].generation;
+        let run = s.run;
         s.tasks[index].has_remote_waker = true;
         s.remote_wakers
             .entry(index)
             .or_insert_with(|| {
                 Waker::from(Arc::new(RemoteWaker {
                     shared: self.shared.clone(),
-                    task: TaskRef { index, generation },
+                    task: TaskRef {
+                        index,
+                        generation,
+                        run,
+                    },
                 }))
             })
             .clone()
@@ -364,9 +400,8 @@ impl Core {
             fut
         };
         if let Some(fut) = fut {
-            let prev = context::set_current_task(context::NO_TASK);
+            let _outside = context::leave_task();
             drop(fut);
-            context::set_current_task(prev);
         }
     }
 
@@ -387,11 +422,9 @@ impl Core {
                 None => return,
             }
         };
-        let prev = context::set_current_task(t.index);
         let waker = task::task_waker(t.index);
         let mut cx = Context::from_waker(&waker);
-        let ready = fut.as_mut().poll(&mut cx).is_ready();
-        context::set_current_task(prev);
+        let ready = fut.as_mut().poll_task(t.index, &mut cx).is_ready();
         let mut s = self.sched.borrow_mut();
         if !s.is_live(t) {
             drop(s);
@@ -431,10 +464,7 @@ impl Core {
     pub(crate) fn task_status(&self, index: u32) -> StatusId {
         let s = self.sched.borrow();
         let i = s.tasks[index].status;
-        StatusId {
-            index: i,
-            generation: s.statuses.node(i).generation,
-        }
+        s.statuses.id(i, s.statuses.node(i).generation)
     }
 
     /// Cancels the scope of status `id` (no-op if it has exited).
@@ -663,6 +693,7 @@ impl Core {
         let t = TaskRef {
             index,
             generation: s.tasks[index].generation,
+            run: s.run,
         };
         if !s.idle_waiters.contains(&t) {
             s.idle_waiters.push(t);
@@ -818,7 +849,7 @@ impl Core {
                 break;
             }
             s.timers.pop();
-            let id = StatusId { index, generation };
+            let id = s.statuses.id(index, generation);
             if !s.statuses.is_live(id) {
                 continue;
             }
@@ -870,9 +901,11 @@ pub(crate) struct ScopeExit {
 impl Sched {
     #[inline]
     fn is_live(&self, t: TaskRef) -> bool {
-        self.tasks
-            .get(t.index)
-            .is_some_and(|s| s.generation == t.generation && s.state != TaskState::Free)
+        t.run == self.run
+            && self
+                .tasks
+                .get(t.index)
+                .is_some_and(|s| s.generation == t.generation && s.state != TaskState::Free)
     }
 
     fn free_task(&mut self, index: u32) {
@@ -992,14 +1025,14 @@ impl Sched {
     fn prune_timers(&mut self) {
         let statuses = &self.statuses;
         self.timers.retain(|&Reverse((d, index, generation))| {
-            let id = StatusId { index, generation };
+            let id = statuses.id(index, generation);
             statuses.is_live(id) && statuses.node(index).registered == Some(d)
         });
     }
 
     fn next_deadline(&mut self) -> Option<Instant> {
         while let Some(&Reverse((d, index, generation))) = self.timers.peek() {
-            let id = StatusId { index, generation };
+            let id = self.statuses.id(index, generation);
             if self.statuses.is_live(id) && self.statuses.node(index).registered == Some(d) {
                 return Some(d);
             }
@@ -1026,6 +1059,7 @@ impl Sched {
                 let t = TaskRef {
                     index: head,
                     generation: self.tasks[head].generation,
+                    run: self.run,
                 };
                 self.unblock(head);
                 self.wake(t);
@@ -1044,6 +1078,7 @@ impl Sched {
             let t = TaskRef {
                 index: head,
                 generation: self.tasks[head].generation,
+                run: self.run,
             };
             self.unblock(head);
             self.wake(t);

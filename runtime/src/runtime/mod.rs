@@ -133,7 +133,7 @@ impl Runtime {
             future: Some(future),
             out: out.clone(),
         };
-        let boxed: Pin<Box<dyn Future<Output = ()> + '_>> = Box::pin(root);
+        let boxed: Pin<Box<dyn task::TaskFuture + '_>> = Box::pin(root);
         // SAFETY: this function does not return or unwind before the root task has finished or
         // been dropped: `run_until` returns only once `out` is filled (the root finished), and
         // on unwinding `ShutdownOnDrop` drops every remaining task first (module invariant).

@@ -1,51 +1,92 @@
-//! Task storage: the lifetime erasure of nursery children and the task waker.
+//! Task storage: the lifetime erasure of tasks, the placement of erasing state, and the task
+//! waker.
 //!
 //! This module holds the unsafe code that the no-leak argument justifies.
 //!
-//! **The no-leak argument.** A nursery child may borrow data that lives only for `'scope`
-//! (the nursery call). The scheduler stores children as `'static` trait objects, so the
-//! lifetime is erased here. That is sound because a child's future is always dropped before
-//! `'scope` ends:
-//! 1. the nursery future does not finish until every child has finished (and been dropped);
-//! 2. if the nursery future is dropped before it finishes, its guard first drops every child
-//!    still stored in the scheduler (`Core::drop_nursery_children`);
-//! 3. the nursery future itself is never leaked: it lives inside a `CoroutineCall` state
-//!    machine, and safe code cannot take a started state machine out of the runtime. The
-//!    await token is `unsafe` to make; every scoro future checks that the runtime is polling
-//!    it for the current task (`verify`), and the one plain future that user code can hold,
-//!    an async closure written in a structured body, runs only while a nursery polls it in
-//!    place (`context::closure_body_poll`). A state machine the runtime polls is owned by a
-//!    task, and tasks are dropped by the runtime, never forgotten.
+//! **The no-leak argument** (DESIGN.md, decision 2). A nursery child may borrow data that
+//! lives only for `'scope` (the nursery call); a `to_thread::run_sync` job may borrow its
+//! caller's data. The scheduler stores tasks as `'static` trait objects and worker threads run
+//! `'static` jobs, so those lifetimes are erased. Nothing at compile time stops safe code from
+//! getting hold of a started scoro call (a `macro_rules!` expansion hides `.await`s from the
+//! macro, and `__private` hands out the plain future), so the argument is checked at run time,
+//! by the operations that erase, in two halves:
 //!
-//! **The task waker** carries the task's slab index and a vtable private to this module, so no
-//! code outside this crate can make one. It is handed only to futures of this crate and to
-//! `#[structured]` state machines, never to foreign futures (those get a `RemoteWaker`), so
-//! seeing it in a `Context` proves that the runtime is polling the current task. Its
-//! functions touch no memory: waking through it is a no-op, because scoro futures wake tasks
-//! through the scheduler directly.
+//! 1. *Placement.* Before its first erasure, and on every later poll, the state that owns
+//!    erased work (a nursery's state machine, a pending `start`, a `run_sync` call) checks with
+//!    [`context::check_placement`] that it lies inside the memory the runtime is polling right
+//!    now: the allocation of the task being polled (the root task of `run` is one too), or a
+//!    box registered by a [`Boxed`](crate::coroutine::__private::Boxed) wrapper that itself
+//!    passed the check and is being polled. Otherwise it panics before anything is erased.
+//!    Such state is `!Unpin` and polled through `Pin`, so once checked it cannot move; and
+//!    since it lies inside a task allocation, that allocation cannot be freed or reused
+//!    without running its destructor first. Safe code can keep a future from being dropped
+//!    only by moving it into memory of its own: `Box::pin` + `mem::forget`, an `Rc` cycle, a
+//!    thread-local, `Box::leak`, a future pinned on some native stack (`pin!` inside a `poll`,
+//!    another thread's stack): each is outside every allowed region, so the check refuses it.
+//!    This holds whatever produced the future: a user `Future` impl, a `macro_rules!`
+//!    expansion, an `async` block made by a macro, `#[structured(boxed)]` (its box is
+//!    registered by `Boxed`), an async closure called by hand, or a poll from another task or
+//!    another run (whose allocation is a different one).
+//! 2. *Ordering.* Pinning only promises "dropped before the memory is reused", so every task
+//!    allocation is dropped (not merely left unreused) before the frame or owner its borrows
+//!    point into can end: `run` drops every task before it returns or unwinds
+//!    (`Core::shutdown`); a nursery waits for its children, and its guard drops those still
+//!    stored (`Core::drop_owned_tasks`) if its state machine is dropped first; a pending
+//!    `start` owns its child until the child is adopted by the nursery (also when `started` is
+//!    called before the child is spawned); a `run_sync` call waits for its thread in its
+//!    destructor. A guard that cannot reach its run aborts the process instead of skipping.
+//!
+//! Because the state that owns erased work lies in a task allocation, and task allocations are
+//! dropped in that order, the erased borrows are never used after what they borrow is gone.
+//!
+//! **The task waker** carries the task's slab index and a vtable private to this module. It is
+//! handed only to futures of this crate and to `#[structured]` state machines, never to foreign
+//! futures (those get a `RemoteWaker`). Seeing it in a `Context` tells a scoro future which
+//! task is polling it; soundness does not rest on it. Its functions touch no memory: waking
+//! through it is a no-op, because scoro futures wake tasks through the scheduler directly.
 
-use super::context;
+use super::context::{self, Polling};
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, RawWaker, RawWakerVTable, Waker};
+use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
+
+/// What the scheduler stores for a task: a future that, when polled, tells the thread-local
+/// context which memory it occupies (for the placement check).
+pub(crate) trait TaskFuture {
+    /// Polls the task `index`, with its allocation recorded as the memory being polled.
+    fn poll_task(self: Pin<&mut Self>, index: u32, cx: &mut Context<'_>) -> Poll<()>;
+}
+
+impl<F: Future<Output = ()>> TaskFuture for F {
+    #[inline]
+    fn poll_task(mut self: Pin<&mut Self>, index: u32, cx: &mut Context<'_>) -> Poll<()> {
+        // SAFETY: the reference is used only for its address; nothing is moved out of the pin.
+        // (For a `!Unpin` future a `&mut` asserts no uniqueness, so this does not disturb the
+        // future's references into itself, as a shared reference to the whole would.)
+        let start = std::ptr::from_mut(unsafe { self.as_mut().get_unchecked_mut() }).addr();
+        let _polling =
+            context::PollingGuard::enter(Polling::task(index, start, std::mem::size_of::<Self>()));
+        self.poll(cx)
+    }
+}
 
 /// A task's state machine with its borrowed lifetime erased.
-pub(crate) type ErasedFuture = Pin<Box<dyn Future<Output = ()> + 'static>>;
+pub(crate) type ErasedFuture = Pin<Box<dyn TaskFuture + 'static>>;
 
 /// Erases the lifetime of a task's future so that the scheduler can store it.
 ///
 /// # Safety
 /// The caller must guarantee that the future is dropped before `'a` ends: it must belong to a
-/// nursery (or `run`) that waits for it or drops it before returning (see the module docs).
-pub(crate) unsafe fn erase<'a>(future: Pin<Box<dyn Future<Output = ()> + 'a>>) -> ErasedFuture {
+/// nursery (or `run`) that waits for it or drops it before returning, and that owner must have
+/// passed the placement check (see the module docs).
+pub(crate) unsafe fn erase<'a>(future: Pin<Box<dyn TaskFuture + 'a>>) -> ErasedFuture {
     // SAFETY: only the lifetime bound changes; the layout of the fat pointer is identical. The
     // caller guarantees that the future is dropped before `'a` ends, so nothing it borrows is
     // used after it is gone.
     unsafe {
-        std::mem::transmute::<
-            Pin<Box<dyn Future<Output = ()> + 'a>>,
-            Pin<Box<dyn Future<Output = ()> + 'static>>,
-        >(future)
+        std::mem::transmute::<Pin<Box<dyn TaskFuture + 'a>>, Pin<Box<dyn TaskFuture + 'static>>>(
+            future,
+        )
     }
 }
 
@@ -119,7 +160,7 @@ mod tests {
                 }
             }
             let guard = SetOnDrop(&mut dropped);
-            let fut: Pin<Box<dyn Future<Output = ()> + '_>> = Box::pin(async move {
+            let fut: Pin<Box<dyn TaskFuture + '_>> = Box::pin(async move {
                 let _g = guard;
             });
             // SAFETY: dropped at the end of this block, before `dropped` is read.
