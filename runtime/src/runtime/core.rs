@@ -1100,3 +1100,36 @@ impl Sched {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::pin::Pin;
+
+    // A task or status id kept past its run (by a leaked waiter, a stashed handle) must never
+    // name a task or scope of another run, even where slot and generation coincide.
+    #[test]
+    fn ids_of_another_run_are_never_live_here() {
+        let first = Core::new(Clock::Real).unwrap();
+        let second = Core::new(Clock::Real).unwrap();
+        let spawn = |core: &Core| {
+            let future: Pin<Box<dyn task::TaskFuture>> = Box::pin(async {});
+            core.spawn(future, core.root_status, TaskName::new("t", "t"), NONE)
+        };
+        let old = spawn(&first);
+        let new = spawn(&second);
+        assert_eq!((old.index, old.generation), (new.index, new.generation));
+        assert_ne!(old.run, new.run);
+        assert!(second.sched.borrow().is_live(new));
+        assert!(!second.sched.borrow().is_live(old));
+        second.wake(old);
+        assert!(!second.owns(old));
+        let old_status = first.create_status(first.root_status);
+        let new_status = second.create_status(second.root_status);
+        assert_eq!(old_status.index, new_status.index);
+        assert!(second.sched.borrow().statuses.is_live(new_status));
+        assert!(!second.sched.borrow().statuses.is_live(old_status));
+        second.cancel_status(old_status, CancelReason::Explicit);
+        assert_eq!(second.scope_cancel_called(new_status), Some(false));
+    }
+}
