@@ -5,6 +5,8 @@
 //! - The handler only does async-signal-safe work: atomic increments, `write(2)` on the
 //!   non-blocking self-pipe, and, when a second Ctrl-C arrives after the runtime already began
 //!   shutting down, `signal(SIGINT, SIG_DFL)` + `raise(SIGINT)` so the process dies at once.
+//!   It leaves `errno` as it found it, so the code it interrupted never sees a value the
+//!   handler's own calls set.
 //! - A signal's handler is installed while at least one user needs it (refcounted) and the
 //!   previous disposition is restored when the last one goes, so a program outside `run`
 //!   keeps its normal Ctrl-C behaviour.
@@ -45,7 +47,27 @@ static INSTALLED: Mutex<Installed> = Mutex::new(Installed {
     previous: [None; NSIG],
 });
 
+/// The calling thread's `errno`.
+fn errno_location() -> *mut libc::c_int {
+    // SAFETY: `__errno_location` has no preconditions; it returns the address of the calling
+    // thread's `errno`, valid for the thread's lifetime. It is what C's `errno` macro expands
+    // to, so it may be used wherever `errno` may, signal handlers included.
+    unsafe { libc::__errno_location() }
+}
+
 extern "C" fn handler(sig: libc::c_int) {
+    // SAFETY: `errno_location` points at this thread's `errno`, which only this thread
+    // touches; reading it is a plain load.
+    let saved = unsafe { *errno_location() };
+    handle(sig);
+    // SAFETY: as above; restoring the value hides from the interrupted code whatever
+    // `write`, `signal` or `raise` left in `errno`.
+    unsafe { *errno_location() = saved };
+}
+
+/// The work of [`handler`]: async-signal-safe calls and atomics only (no allocation, no lock,
+/// no panic).
+fn handle(sig: libc::c_int) {
     let Ok(i) = usize::try_from(sig) else { return };
     if i >= NSIG {
         return;
