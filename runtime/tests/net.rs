@@ -10,10 +10,11 @@ use scoro::net::{
 };
 use scoro::testing::wait_all_tasks_blocked;
 use scoro::{
-    CancelReason, CancelRequested, CancelScope, MaybeCancelled, current_time, move_on_after,
-    nursery, structured,
+    CancelReason, CancelRequested, CancelScope, CoroutineCall, MaybeCancelled, current_time,
+    move_on_after, nursery, structured,
 };
 use std::cell::Cell;
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
@@ -549,4 +550,141 @@ async fn waiting_on_a_bad_descriptor_is_an_error() {
         let e = wait_writable(fd).await.unwrap_err();
         assert!(!e.is_cancel_requested(), "{e}");
     }
+}
+
+/// Runs `op` in a scope cancelled just before, and returns the cancellation `op` reported
+/// (`None` if it returned something else: it was no checkpoint).
+#[structured]
+async fn in_cancelled_scope<T, F>(op: CoroutineCall<F>) -> Option<CancelReason>
+where
+    T: std::fmt::Debug,
+    F: Future<Output = io::Result<T>>,
+{
+    let scope = CancelScope::new();
+    let handle = scope.handle();
+    let reason = Cell::new(None);
+    let outcome = scope
+        .run(async {
+            handle.cancel();
+            let r = op.await;
+            match &r {
+                Err(e) => reason.set(CancelRequested::try_from(e).ok().map(|c| c.reason())),
+                Ok(v) => println!("not a checkpoint: returned Ok({v:?})"),
+            }
+            r
+        })
+        .await;
+    assert_eq!(outcome.is_none(), reason.get().is_some());
+    reason.get()
+}
+
+/// Runs `op` next to a child started just before; says whether the child ran during `op`
+/// (whether `op` yielded to the scheduler).
+#[structured]
+async fn yields<F: Future>(op: CoroutineCall<F>) -> bool {
+    let ran = Cell::new(false);
+    let r = nursery(async |n| -> Result<bool, CancelRequested> {
+        n.start_soon(async {
+            ran.set(true);
+        });
+        let _ = op.await;
+        Ok(ran.get())
+    })
+    .await;
+    r.unwrap()
+}
+
+// Every call that can block is a checkpoint, whatever its arguments (Trio's rule for
+// zero-length sends and receives): with an empty buffer, `read_exact` and `write_all` still
+// report a cancellation, and still yield, on buffers and on sockets alike.
+#[scoro::test]
+async fn empty_read_exact_and_write_all_are_checkpoints() -> io::Result<()> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let mut client = TcpStream::connect(listener.local_addr()?).await?;
+    let (mut server, _) = listener.accept().await?;
+    let explicit = Some(CancelReason::Explicit);
+
+    assert_eq!(
+        in_cancelled_scope((&mut &b"abc"[..]).read_exact(&mut [])).await,
+        explicit
+    );
+    assert_eq!(
+        in_cancelled_scope(client.read_exact(&mut [])).await,
+        explicit
+    );
+    assert_eq!(
+        in_cancelled_scope(Vec::new().write_all(&[])).await,
+        explicit
+    );
+    assert_eq!(in_cancelled_scope(server.write_all(&[])).await, explicit);
+
+    assert!(yields((&mut &b"abc"[..]).read_exact(&mut [])).await);
+    assert!(yields(client.read_exact(&mut [])).await);
+    assert!(yields(Vec::new().write_all(&[])).await);
+    assert!(yields(server.write_all(&[])).await);
+
+    // Outside a cancelled scope they succeed and move nothing: the stream is intact.
+    client.read_exact(&mut []).await?;
+    server.write_all(&[]).await?;
+    server.write_all(b"x").await?;
+    let mut one = [0; 1];
+    client.read_exact(&mut one).await?;
+    assert_eq!(&one, b"x");
+    Ok(())
+}
+
+// The other calls that take something that may be empty were already checkpoints through
+// the read, write or wait they always do; this keeps them so.
+#[scoro::test]
+async fn other_calls_with_empty_arguments_are_checkpoints() -> io::Result<()> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let mut client = TcpStream::connect(listener.local_addr()?).await?;
+    let (mut server, _) = listener.accept().await?;
+    let udp = UdpSocket::bind("127.0.0.1:0").await?;
+    let to = udp.local_addr()?;
+    let explicit = Some(CancelReason::Explicit);
+
+    assert_eq!(in_cancelled_scope(server.write(&[])).await, explicit);
+    assert_eq!(in_cancelled_scope(client.read(&mut [])).await, explicit);
+    assert_eq!(in_cancelled_scope(Vec::new().write(&[])).await, explicit);
+    assert_eq!(
+        in_cancelled_scope((&mut &b""[..]).read(&mut [])).await,
+        explicit
+    );
+    let mut bytes = Vec::new();
+    assert_eq!(
+        in_cancelled_scope((&mut &b""[..]).read_to_end(&mut bytes)).await,
+        explicit
+    );
+    let mut text = String::new();
+    assert_eq!(
+        in_cancelled_scope((&mut &b""[..]).read_to_string(&mut text)).await,
+        explicit
+    );
+    let (mut from, mut into) = (&b""[..], Vec::new());
+    assert_eq!(
+        in_cancelled_scope(scoro::io::copy(&mut from, &mut into)).await,
+        explicit
+    );
+    let mut reader = BufReader::new(&b""[..]);
+    assert_eq!(
+        in_cancelled_scope(reader.read_line(&mut text)).await,
+        explicit
+    );
+    assert_eq!(
+        in_cancelled_scope(reader.read_until(b'\n', &mut bytes)).await,
+        explicit
+    );
+    assert_eq!(in_cancelled_scope(reader.read(&mut [])).await, explicit);
+    assert_eq!(in_cancelled_scope(udp.send_to(&[], to)).await, explicit);
+
+    assert!(yields(server.write(&[])).await);
+    assert!(yields((&mut &b""[..]).read_to_end(&mut bytes)).await);
+    assert!(yields(scoro::io::copy(&mut &b""[..], &mut Vec::new())).await);
+    assert!(yields(BufReader::new(&b""[..]).read_line(&mut text)).await);
+    assert!(yields(udp.send_to(&[], to)).await);
+    let mut buf = [0; 4];
+    let (n, _) = udp.recv_from(&mut buf).await?;
+    assert_eq!(n, 0, "the empty datagram was sent");
+    Ok(())
 }

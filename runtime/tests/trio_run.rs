@@ -1057,6 +1057,79 @@ async fn cancel_unbound() {
         .await;
     assert_eq!(r, None);
 
+    // Unshield before entry: the handle's setting replaces the one the scope was built with,
+    // so the outer cancellation reaches the body at its first checkpoint.
+    let outer = CancelScope::new();
+    let oh = outer.handle();
+    let scope = CancelScope::new().with_shield(true);
+    let h = scope.handle();
+    h.set_shield(false);
+    let reached = Cell::new(false);
+    let r = outer
+        .run(scope.run(async {
+            oh.cancel();
+            let r = checkpoint().await;
+            reached.set(true);
+            r
+        }))
+        .await;
+    assert_eq!(r, None, "the outer scope caught its cancellation");
+    assert!(reached.get());
+    assert!(oh.cancelled_caught());
+    assert!(!h.cancel_called());
+
+    // The same for the deadline: removing it before entry wins over `with_deadline`, and
+    // setting one wins over `with_timeout`.
+    let now = current_time();
+    let scope = CancelScope::new().with_deadline(now);
+    let h = scope.handle();
+    h.set_deadline(None);
+    assert_eq!(scope.run(checkpoint()).await, Some(Ok(())));
+    assert!(!h.cancel_called());
+    let scope = CancelScope::new().with_timeout(secs(100));
+    let h = scope.handle();
+    h.set_deadline(Some(now));
+    assert_eq!(scope.run(checkpoint()).await, None);
+    assert_eq!(h.deadline(), Some(now));
+
+    // A deadline that passed before entry cancels with reason `Deadline`, whether or not
+    // `cancel_called` was asked first (asking makes it sticky, not explicit).
+    for ask_first in [false, true] {
+        let scope = CancelScope::new().with_deadline(now);
+        let h = scope.handle();
+        if ask_first {
+            assert!(h.cancel_called());
+        }
+        let reason = Cell::new(None);
+        let r = scope
+            .run(async {
+                let r = checkpoint().await;
+                reason.set(r.err().map(|c| c.reason()));
+                r
+            })
+            .await;
+        assert_eq!(r, None);
+        assert_eq!(
+            reason.get(),
+            Some(CancelReason::Deadline),
+            "ask_first: {ask_first}"
+        );
+    }
+    // ... and `cancel` before entry is explicit, even with a passed deadline.
+    let scope = CancelScope::new().with_deadline(now);
+    let h = scope.handle();
+    h.cancel();
+    let reason = Cell::new(None);
+    let r = scope
+        .run(async {
+            let r = checkpoint().await;
+            reason.set(r.err().map(|c| c.reason()));
+            r
+        })
+        .await;
+    assert_eq!(r, None);
+    assert_eq!(reason.get(), Some(CancelReason::Explicit));
+
     // Reusing a scope is impossible: `run` takes it by value. Cancelling after exit changes
     // nothing but `cancel_called`.
     let scope = CancelScope::new();
@@ -1083,8 +1156,9 @@ async fn cancel_unbound() {
     assert!(scope.handle().cancel_called());
 }
 
-// Trio: cancel and shield work before the scope is entered; `cancel_called` follows the
-// deadline before entry; a scope cannot be reused.
+// Trio: cancel and shield work before the scope is entered, and a handle's shield or
+// deadline set then replaces the scope's own setting; `cancel_called` follows the deadline
+// before entry (with reason `Deadline`); a scope cannot be reused.
 #[test]
 fn test_cancel_unbound() {
     run_with_clock(&MockClock::new(), cancel_unbound());

@@ -29,9 +29,14 @@ pub(crate) struct ScopeShared {
     cancel_called: Cell<bool>,
     caught: Cell<bool>,
     shield: Cell<bool>,
+    /// Set when `set_shield` was called before entry: overrides the scope's own setting.
+    shield_set: Cell<bool>,
     deadline: Cell<Option<Instant>>,
     /// Set when `set_deadline` was called before entry: overrides the scope's own setting.
     deadline_set: Cell<bool>,
+    /// Before entry, why `cancel_called` became true: `cancel` (`Explicit`) or the deadline
+    /// seen passing by `cancel_called()` (`Deadline`); the first wins. Entry cancels with it.
+    reason: Cell<Option<CancelReason>>,
 }
 
 impl ScopeShared {
@@ -143,7 +148,8 @@ impl CancelScope {
     }
 
     /// Shields the body from cancellation of the enclosing scopes (its own cancellation and
-    /// deadline still apply).
+    /// deadline still apply). A handle's [`set_shield`](CancelHandle::set_shield) before `run`
+    /// replaces this setting, whichever was called last.
     pub fn with_shield(mut self, shield: bool) -> Self {
         self.shield = shield;
         self
@@ -217,6 +223,9 @@ impl CancelHandle {
     /// is not a checkpoint itself.
     pub fn cancel(&self) {
         self.shared.cancel_called.set(true);
+        if self.shared.reason.get().is_none() {
+            self.shared.reason.set(Some(CancelReason::Explicit));
+        }
         if let Some(id) = self.active() {
             context::try_with_core(|core| core.cancel_status(id, CancelReason::Explicit));
         }
@@ -238,6 +247,9 @@ impl CancelHandle {
             && d <= now()
         {
             self.shared.cancel_called.set(true);
+            if self.shared.reason.get().is_none() {
+                self.shared.reason.set(Some(CancelReason::Deadline));
+            }
         }
         self.shared.cancel_called.get()
     }
@@ -259,7 +271,9 @@ impl CancelHandle {
     }
 
     /// Changes the deadline (`None` removes it). Takes effect at once, also for tasks blocked
-    /// in the scope: moving the deadline into the past cancels them now.
+    /// in the scope: moving the deadline into the past cancels them now. Before the scope
+    /// runs, this replaces what [`with_deadline`](CancelScope::with_deadline) or
+    /// [`with_timeout`](CancelScope::with_timeout) set.
     pub fn set_deadline(&self, at: Option<Instant>) {
         self.shared.deadline.set(at);
         if let Some(id) = self.active() {
@@ -270,11 +284,14 @@ impl CancelHandle {
     }
 
     /// Shields or unshields the scope. Takes effect at once: unshielding a scope inside a
-    /// cancelled one cancels the tasks blocked in it.
+    /// cancelled one cancels the tasks blocked in it. Before the scope runs, this replaces
+    /// what [`with_shield`](CancelScope::with_shield) set.
     pub fn set_shield(&self, shield: bool) {
         self.shared.shield.set(shield);
         if let Some(id) = self.active() {
             context::try_with_core(|core| core.set_shield(id, shield));
+        } else if !self.shared.entered.get() {
+            self.shared.shield_set.set(true);
         }
     }
 }
@@ -333,11 +350,11 @@ where
                             deadline = s.deadline.get();
                             timeout = None;
                         }
-                        if s.shield.get() {
-                            shield = true;
+                        if s.shield_set.get() {
+                            shield = s.shield.get();
                         }
                         if s.cancel_called.get() {
-                            cancel_called = Some(CancelReason::Explicit);
+                            cancel_called = Some(s.reason.get().unwrap_or(CancelReason::Explicit));
                         }
                     }
                     let status = core.enter_scope(

@@ -4,7 +4,8 @@
 //! - Every method is a checkpoint: the required methods are checkpoints by contract (they are
 //!   written with `#[structured]` on top of scoro's I/O), and every provided method checks for
 //!   cancellation at least once through them, so none can return `Ok` from a cancelled scope
-//!   without having done its work.
+//!   without having done its work. That holds whatever the arguments: with an empty buffer,
+//!   `read_exact` and `write_all` have no read or write to do and call `checkpoint` instead.
 //! - What a cancelled provided method loses is stated in its docs: `read_to_end` keeps every
 //!   byte it read in the caller's buffer; `read_exact`, `read_to_string` and `write_all`
 //!   report the cancellation without saying how far they got.
@@ -63,6 +64,7 @@ pub trait Read {
 
     /// Reads exactly `buf.len()` bytes.
     ///
+    /// A checkpoint, also when `buf` is empty (then it reads nothing).
     /// Fails with [`UnexpectedEof`](io::ErrorKind::UnexpectedEof) if the stream ends first.
     /// On any error, including cancellation, how much of `buf` was filled is not reported:
     /// use [`read`](Read::read) in a loop when partial progress matters.
@@ -72,6 +74,13 @@ pub trait Read {
     ) -> CoroutineCall<impl Future<Output = io::Result<()>>> {
         CoroutineCall::internal(
             async move {
+                if buf.is_empty() {
+                    // Nothing to read, yet still a checkpoint: every call that can block is
+                    // one, whatever its arguments (the reader is not asked for 0 bytes: a
+                    // socket would wait for data to say so).
+                    crate::checkpoint().into_parts().0.await?;
+                    return Ok(());
+                }
                 let total = buf.len();
                 let mut filled = 0;
                 while filled < total {
@@ -198,12 +207,18 @@ pub trait Write {
 
     /// Writes all of `buf`.
     ///
+    /// A checkpoint, also when `buf` is empty (then it writes nothing).
     /// Fails with [`WriteZero`](io::ErrorKind::WriteZero) if the sink stops accepting
     /// bytes. On any error, including cancellation, how much was written is not reported:
     /// use [`write`](Write::write) in a loop when partial progress matters.
     fn write_all(&mut self, buf: &[u8]) -> CoroutineCall<impl Future<Output = io::Result<()>>> {
         CoroutineCall::internal(
             async move {
+                if buf.is_empty() {
+                    // Nothing to write, yet still a checkpoint (see `read_exact`).
+                    crate::checkpoint().into_parts().0.await?;
+                    return Ok(());
+                }
                 let mut rest = buf;
                 while !rest.is_empty() {
                     let result = self.write(rest).into_parts().0.await;

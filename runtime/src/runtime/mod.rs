@@ -34,12 +34,16 @@ use std::task::{Context, Poll};
 ///
 /// While `run` is active, Ctrl-C (SIGINT) that no task listens for cancels every task (reason
 /// [`CancelReason::Interrupt`](crate::CancelReason::Interrupt)) so that cleanup code runs; a
-/// second Ctrl-C ends the process at once.
+/// second Ctrl-C ends the process at once. The handler is installed when `run` starts and the
+/// previous disposition comes back when it returns (unless another runtime is still running):
+/// before and after, Ctrl-C does whatever it did (by default, it ends the process).
 ///
 /// # Panics
 /// When called on a thread that is already running a scoro runtime (inside a task, `.await` the
-/// call or start it in a nursery instead), or when the operating system refuses to create the
-/// runtime's poller (use [`Builder::build`] to get that as an error).
+/// call or start it in a nursery instead); when the operating system refuses to create the
+/// runtime's poller, its waker or its descriptor for signals (`scoro: could not create the
+/// runtime: ..`; use [`Builder::build`] to get that as an error); or when it refuses the SIGINT
+/// handler (`scoro: could not install the Ctrl-C (SIGINT) handler: ..`, see [`Runtime::run`]).
 ///
 /// ```
 /// #[scoro::structured]
@@ -82,7 +86,12 @@ impl Builder {
     }
 
     /// Creates the runtime. Fails when the operating system refuses the poller, its waker or
-    /// the signal handler.
+    /// the runtime's descriptor for signals (a duplicate of a process-wide pipe).
+    ///
+    /// Building installs no signal handler: Ctrl-C is taken over only while
+    /// [`Runtime::run`] runs, so a program may build a runtime early and still be interrupted
+    /// as usual before it runs. So a refused handler is not among the errors of `build`: it
+    /// is reported by `run`, which panics (see [`Runtime::run`]).
     pub fn build(self) -> std::io::Result<Runtime> {
         let clock = match self.clock {
             Some(m) => Clock::Mock(m),
@@ -117,6 +126,22 @@ impl fmt::Debug for Runtime {
 
 impl Runtime {
     /// Runs `main` to completion and returns its value. See [`run`](crate::run).
+    ///
+    /// Ctrl-C handling is active from the start of this call to its end: the SIGINT handler is
+    /// installed when it starts (a SIGINT that arrived before, while the runtime was only
+    /// built or between two runs, does not cancel this run), and SIGINT gets its previous
+    /// disposition back when it returns, if no other runtime or signal listener still holds
+    /// it.
+    ///
+    /// # Panics
+    /// - When called on a thread that is already running a scoro runtime.
+    /// - When `sigaction` refuses the SIGINT handler: `scoro: could not install the Ctrl-C
+    ///   (SIGINT) handler: ..`, before `main` starts. `run` has no error to return, and
+    ///   running without the Ctrl-C handling it promises would be worse; the operating system
+    ///   only refuses invalid arguments, so this is not expected to happen.
+    /// - Each run after the first starts from a fresh scheduler: when the operating system
+    ///   refuses its poller, waker or signal descriptor, `scoro: could not create the
+    ///   runtime: ..`.
     pub fn run<F: Future>(&mut self, main: CoroutineCall<F>) -> F::Output {
         let core = match self.core.take() {
             Some(c) => c,
@@ -126,6 +151,12 @@ impl Runtime {
             ),
         };
         let enter = core.enter();
+        // Ctrl-C is this run's from here until the tasks are gone (the guard drops after
+        // `shutdown`, also when unwinding), and not before: a built runtime that is not
+        // running leaves SIGINT alone.
+        let ctrl_c = core.signals.handle_ctrl_c().unwrap_or_else(|e| {
+            panic!("scoro: could not install the Ctrl-C (SIGINT) handler: {e}")
+        });
         let shutdown = ShutdownOnDrop(&core);
         let (future, name) = main.into_parts();
         let out: OutputSlot<F::Output> = Rc::new(RefCell::new(None));
@@ -143,6 +174,7 @@ impl Runtime {
         self.interrupted = core.signals.interrupted.get();
         let injected_panic = core.take_injected_panic();
         drop(shutdown);
+        drop(ctrl_c);
         drop(enter);
         drop(core);
         if let Some(p) = injected_panic {

@@ -5,9 +5,14 @@
 //! - The handler only does async-signal-safe work: atomic increments, `write(2)` on the
 //!   non-blocking self-pipe, and, when a second Ctrl-C arrives after the runtime already began
 //!   shutting down, `signal(SIGINT, SIG_DFL)` + `raise(SIGINT)` so the process dies at once.
+//!   It leaves `errno` as it found it, so the code it interrupted never sees a value the
+//!   handler's own calls set.
 //! - A signal's handler is installed while at least one user needs it (refcounted) and the
 //!   previous disposition is restored when the last one goes, so a program outside `run`
-//!   keeps its normal Ctrl-C behaviour.
+//!   keeps its normal Ctrl-C behaviour. A runtime is a SIGINT user only while it runs (from
+//!   the start of `Runtime::run` to its end), not from when it is built: building one
+//!   acquires the descriptors, so that running it has nothing left that can fail but
+//!   `sigaction` itself.
 //! - Each runtime registers its own duplicate of the pipe's read end with its `mio::Poll`
 //!   (edge-triggered, so every runtime hears every write) and compares the per-signal counters
 //!   with the values it saw last; draining the pipe is only housekeeping.
@@ -45,7 +50,27 @@ static INSTALLED: Mutex<Installed> = Mutex::new(Installed {
     previous: [None; NSIG],
 });
 
+/// The calling thread's `errno`.
+fn errno_location() -> *mut libc::c_int {
+    // SAFETY: `__errno_location` has no preconditions; it returns the address of the calling
+    // thread's `errno`, valid for the thread's lifetime. It is what C's `errno` macro expands
+    // to, so it may be used wherever `errno` may, signal handlers included.
+    unsafe { libc::__errno_location() }
+}
+
 extern "C" fn handler(sig: libc::c_int) {
+    // SAFETY: `errno_location` points at this thread's `errno`, which only this thread
+    // touches; reading it is a plain load.
+    let saved = unsafe { *errno_location() };
+    handle(sig);
+    // SAFETY: as above; restoring the value hides from the interrupted code whatever
+    // `write`, `signal` or `raise` left in `errno`.
+    unsafe { *errno_location() = saved };
+}
+
+/// The work of [`handler`]: async-signal-safe calls and atomics only (no allocation, no lock,
+/// no panic).
+fn handle(sig: libc::c_int) {
     let Ok(i) = usize::try_from(sig) else { return };
     if i >= NSIG {
         return;
@@ -184,6 +209,8 @@ pub(crate) fn arm_exit_on_next_sigint() {
 /// poller, and what it has seen so far.
 pub(crate) struct SignalState {
     fd: Option<OwnedFd>,
+    /// The runtime is running and holds the SIGINT handler (see [`SignalState::handle_ctrl_c`]).
+    handling_ctrl_c: Cell<bool>,
     last_sigint: Cell<u64>,
     /// Set when Ctrl-C cancelled the run.
     pub(crate) interrupted: Cell<bool>,
@@ -202,45 +229,67 @@ pub(crate) trait SignalListener {
 }
 
 impl SignalState {
-    /// Installs the Ctrl-C handler and registers the pipe with `registry`.
+    /// Creates the signal pipe if needed and registers this runtime's duplicate of its read
+    /// end with `registry`. Installs no handler: Ctrl-C is only taken over while the runtime
+    /// runs ([`handle_ctrl_c`](SignalState::handle_ctrl_c)).
     ///
     /// Under miri, which cannot install signal handlers, the runtime simply has no Ctrl-C
     /// handling.
     pub(crate) fn new(registry: &mio::Registry) -> io::Result<SignalState> {
+        let state = |fd| SignalState {
+            fd,
+            handling_ctrl_c: Cell::new(false),
+            last_sigint: Cell::new(0),
+            interrupted: Cell::new(false),
+            receivers: RefCell::new(Vec::new()),
+        };
         if cfg!(miri) {
-            return Ok(SignalState {
-                fd: None,
-                last_sigint: Cell::new(0),
-                interrupted: Cell::new(false),
-                receivers: RefCell::new(Vec::new()),
-            });
+            return Ok(state(None));
         }
-        install(libc::SIGINT)?;
+        {
+            let _installed = INSTALLED.lock().unwrap_or_else(|e| e.into_inner());
+            ensure_pipe()?;
+        }
         let read = PIPE_READ.load(Ordering::Acquire);
         // SAFETY: `read` is the pipe's read end, open for the life of the process.
         let dup = unsafe { libc::fcntl(read, libc::F_DUPFD_CLOEXEC, 0) };
         if dup < 0 {
-            let e = io::Error::last_os_error();
-            release(libc::SIGINT);
-            return Err(e);
+            return Err(io::Error::last_os_error());
         }
         // SAFETY: `dup` is a fresh descriptor that nothing else owns.
         let fd = unsafe { OwnedFd::from_raw_fd(dup) };
         let raw: RawFd = fd.as_raw_fd();
-        if let Err(e) = registry.register(
+        registry.register(
             &mut mio::unix::SourceFd(&raw),
             SIGNAL_TOKEN,
             mio::Interest::READABLE,
-        ) {
-            release(libc::SIGINT);
-            return Err(e);
+        )?;
+        Ok(state(Some(fd)))
+    }
+
+    /// Takes over Ctrl-C for as long as the returned guard lives (the duration of one run):
+    /// installs the SIGINT handler (refcounted with every other running runtime and signal
+    /// listener) and from then on turns each SIGINT into cancellation. SIGINTs that arrived
+    /// before are not this run's. Dropping the guard gives SIGINT back to its previous
+    /// disposition, if nothing else holds it.
+    ///
+    /// Fails only if `sigaction` refuses the handler. Under miri it does nothing.
+    pub(crate) fn handle_ctrl_c(&self) -> io::Result<CtrlCGuard<'_>> {
+        if self.fd.is_some() && !self.handling_ctrl_c.get() {
+            // Read the counter before installing, so that a SIGINT reaching our handler is
+            // never taken for an old one.
+            self.last_sigint.set(count(libc::SIGINT));
+            install(libc::SIGINT)?;
+            self.handling_ctrl_c.set(true);
         }
-        Ok(SignalState {
-            fd: Some(fd),
-            last_sigint: Cell::new(count(libc::SIGINT)),
-            interrupted: Cell::new(false),
-            receivers: RefCell::new(Vec::new()),
-        })
+        Ok(CtrlCGuard(self))
+    }
+
+    /// Stops handling Ctrl-C (see [`handle_ctrl_c`](SignalState::handle_ctrl_c)).
+    fn stop_handling_ctrl_c(&self) {
+        if self.handling_ctrl_c.replace(false) {
+            release(libc::SIGINT);
+        }
     }
 
     fn drain(&self) {
@@ -259,9 +308,16 @@ impl SignalState {
 
 impl Drop for SignalState {
     fn drop(&mut self) {
-        if self.fd.is_some() {
-            release(libc::SIGINT);
-        }
+        self.stop_handling_ctrl_c();
+    }
+}
+
+/// Ctrl-C handling of a running runtime: see [`SignalState::handle_ctrl_c`].
+pub(crate) struct CtrlCGuard<'a>(&'a SignalState);
+
+impl Drop for CtrlCGuard<'_> {
+    fn drop(&mut self) {
+        self.0.stop_handling_ctrl_c();
     }
 }
 
