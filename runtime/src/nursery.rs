@@ -234,12 +234,13 @@ impl<E: MaybeCancelled> NurseryState<E> {
 
     /// Records a child's (or the body's) outcome. User code runs here (`MaybeCancelled`, the
     /// error's destructor); if it panics, the panic is recorded like a task's.
+    #[inline]
     fn record_outcome(&self, outcome: Result<Result<(), E>, Box<dyn Any + Send>>, core: &Core) {
-        let recorded = panic::catch_unwind(AssertUnwindSafe(|| match outcome {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => self.record_error(e, core),
-            Err(p) => self.record_panic(p, core),
-        }));
+        let recorded = match outcome {
+            Ok(Ok(())) => return,
+            Ok(Err(e)) => panic::catch_unwind(AssertUnwindSafe(|| self.record_error(e, core))),
+            Err(p) => panic::catch_unwind(AssertUnwindSafe(|| self.record_panic(p, core))),
+        };
         if let Err(p) = recorded {
             self.record_panic(p, core);
         }

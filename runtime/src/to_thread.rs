@@ -342,6 +342,9 @@ struct Completion<T> {
     finished: Condvar,
     /// The waiting task gave up (abandoned call): do not wake it.
     abandoned: AtomicBool,
+    /// The job's limiter token was given back (by whichever of the call and
+    /// `finished_on_runtime` sees the outcome first, on the runtime thread).
+    released: Arc<AtomicBool>,
     link: Arc<JobLink>,
 }
 
@@ -445,6 +448,10 @@ where
                     }
                     RunState::Running(completion) => {
                         if let Some(outcome) = completion.take() {
+                            // The worker may have finished before the runtime ran its
+                            // `finished_on_runtime`: the token is given back before the call
+                            // returns either way.
+                            give_back(core, &completion.released);
                             return match outcome {
                                 Ok(v) => Poll::Ready(Ok(v)),
                                 Err(p) => panic::resume_unwind(p),
@@ -479,10 +486,12 @@ where
         runtime: Arc::as_ptr(&core.shared) as usize,
         state: Mutex::new(LinkState::default()),
     });
+    let released = Arc::new(AtomicBool::new(false));
     let completion = Arc::new(Completion {
         outcome: Mutex::new(Outcome::Running),
         finished: Condvar::new(),
         abandoned: AtomicBool::new(false),
+        released: released.clone(),
         link: link.clone(),
     });
     let shared = core.shared.clone();
@@ -497,7 +506,7 @@ where
         drop(for_job);
         // Nothing borrowed is touched from here on.
         let _ = shared.push(Injected::Call(Box::new(move || {
-            finished_on_runtime(me, abandoned);
+            finished_on_runtime(me, abandoned, &released);
         })));
     };
     let boxed: Box<dyn FnOnce() + Send + '_> = Box::new(job);
@@ -518,10 +527,17 @@ where
     completion
 }
 
-/// Runs on the runtime thread when a job has finished: returns its token and wakes its task.
-fn finished_on_runtime(task: TaskRef, abandoned: bool) {
-    context::with_core(|core| {
+/// Gives a finished job's token back, once.
+fn give_back(core: &Core, released: &AtomicBool) {
+    if !released.swap(true, Ordering::AcqRel) {
         core.local::<ThreadLimiter>().release();
+    }
+}
+
+/// Runs on the runtime thread when a job has finished: returns its token and wakes its task.
+fn finished_on_runtime(task: TaskRef, abandoned: bool, released: &AtomicBool) {
+    context::with_core(|core| {
+        give_back(core, released);
         if !abandoned {
             core.wake(task);
         }

@@ -7,9 +7,10 @@
 //!   created by `Runtime::run` from a `&Core` that outlives it, so dereferencing the pointer
 //!   while it is non-null is valid. Callers only ever receive a `&Core` whose lifetime is that
 //!   of a closure call, so no reference outlives the guard.
-//! - `POLLING` holds the slab index of the task whose future is being polled (or `NO_TASK`)
-//!   and the address range of that task's allocation, set by the scheduler around each poll
-//!   (`task::TaskFuture::poll_task`) and cleared while foreign code or a destructor runs.
+//! - `TASK` holds the slab index of the task whose future is being polled (or `NO_TASK`) and
+//!   `REGION` the address range of that task's allocation, set by the scheduler around each
+//!   poll (`task::TaskFuture::poll_task`); `TASK` is cleared while foreign code or a destructor
+//!   runs.
 //!   `BOXES` holds the ranges of the boxes that `Boxed` wrappers being polled right now have
 //!   registered. [`check_placement`] accepts an address only inside one of these ranges:
 //!   that is the placement half of the no-leak argument (see `runtime::task`).
@@ -28,58 +29,38 @@ use std::task::{Context, Poll};
 /// Marks "no task is being polled".
 pub(crate) const NO_TASK: u32 = u32::MAX;
 
-/// The task being polled and the address range of its allocation.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Polling {
-    task: u32,
-    start: usize,
-    end: usize,
-}
-
-impl Polling {
-    /// No task is being polled.
-    pub(crate) const NONE: Polling = Polling {
-        task: NO_TASK,
-        start: 0,
-        end: 0,
-    };
-
-    /// Task `task`, whose future occupies `len` bytes from `start`.
-    #[inline]
-    pub(crate) fn task(task: u32, start: usize, len: usize) -> Polling {
-        Polling {
-            task,
-            start,
-            end: start + len,
-        }
-    }
-}
-
 thread_local! {
     static CORE: Cell<*const Core> = const { Cell::new(ptr::null()) };
-    static POLLING: Cell<Polling> = const { Cell::new(Polling::NONE) };
+    static TASK: Cell<u32> = const { Cell::new(NO_TASK) };
+    /// The address range of the allocation of the task in `TASK`; stale (and ignored) while
+    /// `TASK` is `NO_TASK`.
+    static REGION: Cell<(usize, usize)> = const { Cell::new((0, 0)) };
     static BOXES: RefCell<Vec<(usize, usize)>> = const { RefCell::new(Vec::new()) };
     static BODY: Cell<Option<*const ()>> = const { Cell::new(None) };
 }
 
-/// Sets `POLLING` for as long as it lives, restoring the previous value (also on unwinding).
-pub(crate) struct PollingGuard {
-    previous: Polling,
+/// Polls task `index`, whose future occupies `len` bytes from `start`: records both for the
+/// length of `poll`, then marks that no task is being polled. Task polls never nest, and a
+/// panic out of one ends the run (whose `EnterGuard` clears the marker), so there is nothing
+/// to restore.
+#[inline]
+pub(crate) fn polling_task<T>(index: u32, start: usize, len: usize, poll: impl FnOnce() -> T) -> T {
+    REGION.with(|r| r.set((start, start + len)));
+    TASK.with(|t| t.set(index));
+    let out = poll();
+    TASK.with(|t| t.set(NO_TASK));
+    out
 }
 
-impl PollingGuard {
-    #[inline]
-    pub(crate) fn enter(polling: Polling) -> PollingGuard {
-        PollingGuard {
-            previous: POLLING.with(|p| p.replace(polling)),
-        }
-    }
+/// Marks that no task is being polled while foreign code or a destructor runs, restoring the
+/// task (whose region is left as it was) when dropped, also on unwinding.
+pub(crate) struct OutsideTask {
+    previous: u32,
 }
 
-impl Drop for PollingGuard {
-    #[inline]
+impl Drop for OutsideTask {
     fn drop(&mut self) {
-        POLLING.with(|p| p.set(self.previous));
+        TASK.with(|t| t.set(self.previous));
     }
 }
 
@@ -90,12 +71,13 @@ impl Drop for PollingGuard {
 /// otherwise. `what` names the operation in the message.
 #[inline]
 pub(crate) fn check_placement(addr: usize, what: &str) -> u32 {
-    let polling = POLLING.with(|p| p.get());
-    if polling.task != NO_TASK
-        && ((polling.start <= addr && addr < polling.end)
+    let task = current_task_index();
+    let (start, end) = REGION.with(|r| r.get());
+    if task != NO_TASK
+        && ((start <= addr && addr < end)
             || BOXES.with(|b| b.borrow().iter().any(|&(s, e)| s <= addr && addr < e)))
     {
-        polling.task
+        task
     } else {
         misplaced(what)
     }
@@ -153,7 +135,7 @@ impl EnterGuard {
 impl Drop for EnterGuard {
     fn drop(&mut self) {
         CORE.with(|c| c.set(self.previous));
-        POLLING.with(|p| p.set(Polling::NONE));
+        TASK.with(|t| t.set(NO_TASK));
         BODY.with(|b| b.set(None));
     }
 }
@@ -193,14 +175,16 @@ fn no_runtime() -> ! {
 /// The task being polled right now, if any.
 #[inline]
 pub(crate) fn current_task_index() -> u32 {
-    POLLING.with(|p| p.get().task)
+    TASK.with(|t| t.get())
 }
 
 /// Marks that no task is being polled (while foreign code or a destructor runs) until the
 /// returned guard is dropped.
 #[inline]
-pub(crate) fn leave_task() -> PollingGuard {
-    PollingGuard::enter(Polling::NONE)
+pub(crate) fn leave_task() -> OutsideTask {
+    OutsideTask {
+        previous: TASK.with(|t| t.replace(NO_TASK)),
+    }
 }
 
 /// Polls a nursery body with the restricted waker in `cx`, recording that waker so that the

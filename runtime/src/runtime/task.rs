@@ -45,7 +45,7 @@
 //! task is polling it; soundness does not rest on it. Its functions touch no memory: waking
 //! through it is a no-op, because scoro futures wake tasks through the scheduler directly.
 
-use super::context::{self, Polling};
+use super::context;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
@@ -64,9 +64,7 @@ impl<F: Future<Output = ()>> TaskFuture for F {
         // (For a `!Unpin` future a `&mut` asserts no uniqueness, so this does not disturb the
         // future's references into itself, as a shared reference to the whole would.)
         let start = std::ptr::from_mut(unsafe { self.as_mut().get_unchecked_mut() }).addr();
-        let _polling =
-            context::PollingGuard::enter(Polling::task(index, start, std::mem::size_of::<Self>()));
-        self.poll(cx)
+        context::polling_task(index, start, std::mem::size_of::<Self>(), || self.poll(cx))
     }
 }
 
