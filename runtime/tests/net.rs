@@ -20,6 +20,9 @@ use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 use std::time::Duration;
 
+mod common;
+use common::yields;
+
 #[structured]
 async fn echo(mut stream: TcpStream) -> io::Result<()> {
     let mut buf = [0; 1024];
@@ -576,22 +579,6 @@ where
         .await;
     assert_eq!(outcome.is_none(), reason.get().is_some());
     reason.get()
-}
-
-/// Runs `op` next to a child started just before; says whether the child ran during `op`
-/// (whether `op` yielded to the scheduler).
-#[structured]
-async fn yields<F: Future>(op: CoroutineCall<F>) -> bool {
-    let ran = Cell::new(false);
-    let r = nursery(async |n| -> Result<bool, CancelRequested> {
-        n.start_soon(async {
-            ran.set(true);
-        });
-        let _ = op.await;
-        Ok(ran.get())
-    })
-    .await;
-    r.unwrap()
 }
 
 // Every call that can block is a checkpoint, whatever its arguments (Trio's rule for

@@ -19,6 +19,9 @@ use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
 
+mod common;
+use common::yields;
+
 /// Trio's "some exception" (`KeyError`, `ValueError`) next to a cancellation, in one error
 /// type that nurseries can filter.
 #[derive(Clone, Debug, PartialEq)]
@@ -1401,22 +1404,6 @@ async fn test_cancel_points() {
             ("suspend", true)
         ]
     );
-}
-
-/// Runs `op` in a nursery body next to a child that was started just before, and says whether
-/// the child ran during `op` (that is, whether `op` yielded to the scheduler).
-#[structured]
-async fn yields<F: Future>(op: CoroutineCall<F>) -> bool {
-    let ran = Cell::new(false);
-    let r = nursery(async |n| -> Result<bool, CancelRequested> {
-        n.start_soon(async {
-            ran.set(true);
-        });
-        let _ = op.await;
-        Ok(ran.get())
-    })
-    .await;
-    r.unwrap()
 }
 
 // Trio test_trivial_yields / "every scoro async fn that can block yields at least once, even
