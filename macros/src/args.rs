@@ -10,44 +10,7 @@ use syn::parse::Parser;
 use syn::punctuated::Punctuated;
 use syn::{Meta, Token};
 
-use crate::validate::Errors;
-
-/// Which attribute is being expanded; used to word messages.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) enum Attr {
-    Structured,
-    Main,
-    Test,
-}
-
-impl Attr {
-    /// The attribute as users write it, in backticks, for messages.
-    pub(crate) fn display(self) -> &'static str {
-        match self {
-            Attr::Structured => "`#[structured]`",
-            Attr::Main => "`#[scoro::main]`",
-            Attr::Test => "`#[scoro::test]`",
-        }
-    }
-
-    /// The options this attribute accepts.
-    fn accepted(self) -> &'static [&'static str] {
-        match self {
-            Attr::Structured => &["boxed"],
-            Attr::Main => &[],
-            Attr::Test => &["autojump"],
-        }
-    }
-
-    /// The attribute written with `option`, e.g. `#[structured(boxed)]`.
-    fn with_option(self, option: &str) -> String {
-        match self {
-            Attr::Structured => format!("`#[structured({option})]`"),
-            Attr::Main => format!("`#[scoro::main({option})]`"),
-            Attr::Test => format!("`#[scoro::test({option})]`"),
-        }
-    }
-}
+use crate::diag::{Attr, Errors};
 
 /// Options of `#[structured]`.
 #[derive(Clone, Copy, Default, Debug)]

@@ -29,10 +29,11 @@ use syn::{
     Token, TraitItem, Type,
 };
 
-use crate::args::{self, Attr, StructuredOptions};
+use crate::args::{self, StructuredOptions};
+use crate::diag::{Attr, Errors};
 use crate::parse::{self, Function, Item};
 use crate::rewrite::{Rewriter, bind_value, pin_return_type};
-use crate::validate::{self, Errors, Verdict};
+use crate::validate::{self, Verdict};
 
 /// `#[structured]` on any item.
 pub(crate) fn structured(args: TokenStream, input: TokenStream) -> TokenStream {

@@ -10,6 +10,7 @@
 //! that reports an error still emits the item, so that one mistake gives one error.
 
 mod args;
+mod diag;
 mod expand;
 mod parse;
 mod rewrite;

@@ -4,34 +4,10 @@
 //! item still expands and one mistake gives one error instead of a cascade of type errors. The
 //! only problem it cannot repair is a missing `async`: such an item is emitted as written.
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::Span;
 use syn::{Attribute, Signature};
 
-use crate::args::Attr;
-
-/// The errors found while expanding one attribute, combined into one `syn::Error`.
-#[derive(Default)]
-pub(crate) struct Errors(Option<syn::Error>);
-
-impl Errors {
-    pub(crate) fn push(&mut self, error: syn::Error) {
-        match &mut self.0 {
-            Some(errors) => errors.combine(error),
-            None => self.0 = Some(error),
-        }
-    }
-
-    pub(crate) fn error(&mut self, span: Span, message: impl std::fmt::Display) {
-        self.push(syn::Error::new(span, message));
-    }
-
-    /// One `compile_error!` per error, or nothing.
-    pub(crate) fn into_compile_errors(self) -> TokenStream {
-        self.0
-            .map(syn::Error::into_compile_error)
-            .unwrap_or_default()
-    }
-}
+use crate::diag::{Attr, Errors};
 
 /// Whether a function can be expanded after validation.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
