@@ -8,6 +8,7 @@
 //! every problem at the user's own tokens), then `expand` it, with `rewrite` turning the
 //! body's `.await`s, `async` blocks and async closures into their scoro forms. An attribute
 //! that reports an error still emits the item, so that one mistake gives one error.
+#![deny(dead_code)]
 
 mod args;
 mod diag;

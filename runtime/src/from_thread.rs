@@ -15,11 +15,12 @@
 //!   worker.
 
 use crate::lowlevel::{RunFinished, RuntimeHandle};
+use crate::poison::{self, lock};
 use crate::runtime::context;
 use crate::runtime::shared::Injected;
 use crate::to_thread;
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 
 /// Runs `f` on the thread of the runtime behind `handle`, blocks the calling thread until it
@@ -136,11 +137,6 @@ unsafe fn erase_call<'a>(
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // The protected data stays consistent across panics (they are caught around `f`).
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 /// Blocks until the call has run or was dropped; gives up (taking `f` back) when the
 /// rendezvous is interrupted before the runtime started `f`.
 fn wait_for<F, T>(call: &Call<F, T>) -> Result<thread::Result<T>, RunFinished> {
@@ -159,7 +155,7 @@ fn wait_for<F, T>(call: &Call<F, T>) -> Result<thread::Result<T>, RunFinished> {
                 return Err(RunFinished);
             }
         }
-        rv = call.rv.cond.wait(rv).unwrap_or_else(|e| e.into_inner());
+        rv = poison::wait(&call.rv.cond, rv);
     }
 }
 

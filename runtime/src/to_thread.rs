@@ -31,6 +31,7 @@ use crate::CoroutineCall;
 use crate::cancel::CancelRequested;
 use crate::from_thread::Rendezvous;
 use crate::lowlevel::RunFinished;
+use crate::poison::{self, lock};
 use crate::runtime::context;
 use crate::runtime::core::{Core, TaskRef};
 use crate::runtime::shared::{Injected, Shared};
@@ -42,7 +43,7 @@ use std::marker::PhantomPinned;
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex};
 use std::task::{Context, Poll};
 use std::thread;
 use std::time::Duration;
@@ -172,11 +173,6 @@ struct Worker {
 /// `submit` never holds both.
 static IDLE: Mutex<Vec<Arc<Worker>>> = Mutex::new(Vec::new());
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Nothing here can leave the protected data inconsistent when panicking.
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 /// Runs `job` on an idle worker, or on a new one.
 fn submit(job: Job) -> std::io::Result<()> {
     let idle = lock(&IDLE).pop();
@@ -212,12 +208,9 @@ fn worker_loop(me: Arc<Worker>, first: Job) {
                 break j;
             }
             if retiring {
-                let (s, timeout) = me
-                    .wake
-                    .wait_timeout(slot, IDLE_TIMEOUT)
-                    .unwrap_or_else(|e| e.into_inner());
+                let (s, timed_out) = poison::wait_timeout(&me.wake, slot, IDLE_TIMEOUT);
                 slot = s;
-                if timeout.timed_out() && slot.is_none() {
+                if timed_out && slot.is_none() {
                     let mut idle = lock(&IDLE);
                     if let Some(i) = idle.iter().position(|w| Arc::ptr_eq(w, &me)) {
                         idle.remove(i);
@@ -227,7 +220,7 @@ fn worker_loop(me: Arc<Worker>, first: Job) {
                     retiring = false;
                 }
             } else {
-                slot = me.wake.wait(slot).unwrap_or_else(|e| e.into_inner());
+                slot = poison::wait(&me.wake, slot);
             }
         };
     }
@@ -370,7 +363,7 @@ impl<T> Completion<T> {
     fn wait(&self) {
         let mut o = lock(&self.outcome);
         while matches!(*o, Outcome::Running) {
-            o = self.finished.wait(o).unwrap_or_else(|e| e.into_inner());
+            o = poison::wait(&self.finished, o);
         }
         let outcome = std::mem::replace(&mut *o, Outcome::Taken);
         drop(o);

@@ -59,7 +59,7 @@ struct WakeupInner<T> {
 
 impl<T> WakeupInner<T> {
     fn lock(&self) -> MutexGuard<'_, WakeState<T>> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        crate::poison::lock(&self.state)
     }
 }
 

@@ -7,10 +7,6 @@
 //!   sees `None` instead of somebody else's entry.
 //! - The list never calls user code and never touches the scheduler: callers wake the tasks
 //!   that `notify_front` returns.
-#![allow(
-    dead_code,
-    reason = "the whole API serves the sync and channel primitives"
-)]
 
 use crate::runtime::core::TaskRef;
 use crate::runtime::slab::PagedVec;
@@ -109,12 +105,6 @@ impl<T> WaitList<T> {
     fn entry(&self, key: WaitKey) -> Option<&Entry<T>> {
         self.entries
             .get(key.index)
-            .filter(|e| e.generation == key.generation && e.state.is_some())
-    }
-
-    fn entry_mut(&mut self, key: WaitKey) -> Option<&mut Entry<T>> {
-        self.entries
-            .get_mut(key.index)
             .filter(|e| e.generation == key.generation && e.state.is_some())
     }
 
@@ -217,11 +207,6 @@ impl<T> WaitList<T> {
             index = e.next;
             Some((key, e.task, &e.payload))
         })
-    }
-
-    /// Mutable access to an entry's payload.
-    pub(crate) fn payload_mut(&mut self, key: WaitKey) -> Option<&mut Option<T>> {
-        self.entry_mut(key).map(|e| &mut e.payload)
     }
 }
 

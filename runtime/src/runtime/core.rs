@@ -141,7 +141,6 @@ pub(crate) struct Core {
     injected: RefCell<Vec<Injected>>,
     pub(crate) signals: SignalState,
     next_owner: Cell<u64>,
-    #[allow(dead_code, reason = "used by the thread limiter and signal receivers")]
     locals: RefCell<HashMap<TypeId, Rc<dyn Any>>>,
     injected_panic: RefCell<Option<Box<dyn Any + Send>>>,
 }
@@ -187,7 +186,6 @@ impl Core {
 
     /// Per-runtime state of another module (the worker-thread limiter, signal receivers, ...),
     /// created on first use and dropped with the runtime.
-    #[allow(dead_code, reason = "used by the thread limiter and signal receivers")]
     pub(crate) fn local<T: Default + 'static>(&self) -> Rc<T> {
         let mut locals = self.locals.borrow_mut();
         let any = locals

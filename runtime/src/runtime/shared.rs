@@ -53,8 +53,7 @@ impl Shared {
     }
 
     fn lock(&self) -> MutexGuard<'_, Vec<Injected>> {
-        // A panic while holding this lock cannot leave the Vec inconsistent.
-        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+        crate::poison::lock(&self.queue)
     }
 
     /// Queues `item` for the run loop. Gives it back if the run has ended.

@@ -136,7 +136,7 @@ pub(crate) fn install(sig: i32) -> io::Result<()> {
             format!("signal {sig} cannot be caught or must not be handled asynchronously"),
         ));
     }
-    let mut inst = INSTALLED.lock().unwrap_or_else(|e| e.into_inner());
+    let mut inst = crate::poison::lock(&INSTALLED);
     ensure_pipe()?;
     if inst.users[i] == 0 {
         // SAFETY: zeroed is a valid `sigaction`; we fill in the handler and mask below.
@@ -165,7 +165,7 @@ pub(crate) fn release(sig: i32) {
     let Some(i) = usize::try_from(sig).ok().filter(|&i| i > 0 && i < NSIG) else {
         return;
     };
-    let mut inst = INSTALLED.lock().unwrap_or_else(|e| e.into_inner());
+    let mut inst = crate::poison::lock(&INSTALLED);
     if inst.users[i] == 0 {
         return;
     }
@@ -247,7 +247,7 @@ impl SignalState {
             return Ok(state(None));
         }
         {
-            let _installed = INSTALLED.lock().unwrap_or_else(|e| e.into_inner());
+            let _installed = crate::poison::lock(&INSTALLED);
             ensure_pipe()?;
         }
         let read = PIPE_READ.load(Ordering::Acquire);

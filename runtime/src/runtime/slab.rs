@@ -52,13 +52,6 @@ impl<T> PagedVec<T> {
             .and_then(|p| p.get(index as usize & (PAGE - 1)))
     }
 
-    #[inline]
-    pub(crate) fn get_mut(&mut self, index: u32) -> Option<&mut T> {
-        self.pages
-            .get_mut((index >> PAGE_BITS) as usize)
-            .and_then(|p| p.get_mut(index as usize & (PAGE - 1)))
-    }
-
     /// The slots with their indices, in index order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (u32, &T)> {
         self.pages

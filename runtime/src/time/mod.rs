@@ -121,7 +121,7 @@ pub fn sleep_until(
 
 /// Sleeps until the task is cancelled; the only way out is `Err(CancelRequested)`.
 pub fn sleep_forever() -> CoroutineCall<impl Future<Output = Result<Infallible, CancelRequested>>> {
-    CoroutineCall::internal(SleepForever { blocked: false }, "scoro", "sleep_forever")
+    CoroutineCall::internal(SleepForever, "scoro", "sleep_forever")
 }
 
 #[derive(Clone, Copy)]
@@ -213,19 +213,16 @@ impl Drop for Sleep {
     }
 }
 
-struct SleepForever {
-    blocked: bool,
-}
+struct SleepForever;
 
 impl Future for SleepForever {
     type Output = Result<Infallible, CancelRequested>;
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let task = task::verify(cx);
         context::with_core(|core| {
             if let Some(c) = core.check_cancel(task) {
                 return Poll::Ready(Err(c));
             }
-            self.blocked = true;
             core.block_cancellable(task);
             Poll::Pending
         })
