@@ -99,6 +99,14 @@ impl<F> CoroutineCall<F> {
         }
     }
 
+    /// The call's state machine, for this crate's own code to `.await` inline in another of
+    /// its state machines: the one way crate code awaits its own calls (what the macro's
+    /// rewritten `.await` does in user code).
+    #[inline(always)]
+    pub(crate) fn inline(self) -> F {
+        self.future
+    }
+
     /// Takes the call apart so that the runtime can start it.
     pub(crate) fn into_parts(self) -> (F, TaskName) {
         (self.future, self.name)

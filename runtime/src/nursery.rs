@@ -147,6 +147,13 @@ impl<E> IntoIterator for ErrorGroup<E> {
     }
 }
 
+impl<E: MaybeCancelled> MaybeCancelled for ErrorGroup<E> {
+    /// True when every error in the group is a cancellation.
+    fn is_cancel_requested(&self) -> bool {
+        self.iter().all(MaybeCancelled::is_cancel_requested)
+    }
+}
+
 /// What a nursery child may return: `()`, or a `Result` whose error converts into the
 /// nursery's error type.
 pub trait IntoTaskResult<E> {

@@ -86,7 +86,7 @@ pub fn wait_for_ctrl_c() -> CoroutineCall<impl Future<Output = Result<(), Cancel
             // The runtime itself holds the SIGINT handler, so this cannot fail.
             let mut rx = open_signal_receiver(&[SIGINT])
                 .unwrap_or_else(|e| panic!("scoro: could not listen for Ctrl-C: {e}"));
-            rx.recv().into_parts().0.await.map(drop)
+            rx.recv().inline().await.map(drop)
         },
         "scoro::signal",
         "wait_for_ctrl_c",

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 macro_rules! aw {
     ($e:expr) => {
-        $e.into_parts().0.await
+        $e.inline().await
     };
 }
 

@@ -127,9 +127,9 @@ where
     F: FnOnce() -> T + Send,
     T: Send,
 {
-    crate::checkpoint_if_cancelled().into_parts().0.await?;
+    crate::checkpoint_if_cancelled().inline().await?;
     let limiter = context::with_core(|core| core.local::<ThreadLimiter>());
-    let permit = limiter.0.acquire().into_parts().0.await?;
+    let permit = limiter.0.acquire().inline().await?;
     // The token now belongs to the job: the runtime gives it back when the function has
     // returned (`finished_on_runtime`), even if this call is gone by then.
     std::mem::forget(permit);
@@ -665,7 +665,7 @@ mod tests {
                 drop(busy);
                 assert_eq!(limiter.0.borrowed(), 0);
                 // And the limiter still works.
-                assert_eq!(run_sync(|| 5).into_parts().0.await, Ok(5));
+                assert_eq!(run_sync(|| 5).inline().await, Ok(5));
                 assert_eq!(
                     limiter.0.borrowed(),
                     0,

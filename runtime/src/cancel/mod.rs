@@ -10,7 +10,6 @@
 pub(crate) mod scope;
 pub(crate) mod status;
 
-use crate::nursery::ErrorGroup;
 use std::convert::Infallible;
 use std::error::Error;
 use std::fmt;
@@ -179,13 +178,6 @@ impl<T: MaybeCancelled> MaybeCancelled for Option<T> {
             Some(v) => v.is_cancel_requested(),
             None => false,
         }
-    }
-}
-
-impl<E: MaybeCancelled> MaybeCancelled for ErrorGroup<E> {
-    /// True when every error in the group is a cancellation.
-    fn is_cancel_requested(&self) -> bool {
-        self.iter().all(MaybeCancelled::is_cancel_requested)
     }
 }
 

@@ -140,12 +140,7 @@ impl<R: Read> BufReader<R> {
             async move {
                 self.make_room();
                 let filled = self.filled;
-                let n = self
-                    .inner
-                    .read(&mut self.buf[filled..])
-                    .into_parts()
-                    .0
-                    .await?;
+                let n = self.inner.read(&mut self.buf[filled..]).inline().await?;
                 self.filled += n;
                 Ok(n)
             },
@@ -161,9 +156,9 @@ impl<R: Read> BufReader<R> {
         CoroutineCall::internal(
             async move {
                 if self.pos == self.filled {
-                    self.fill_more().into_parts().0.await?;
+                    self.fill_more().inline().await?;
                 } else {
-                    crate::checkpoint().into_parts().0.await?;
+                    crate::checkpoint().inline().await?;
                 }
                 Ok(&self.buf[self.pos..self.filled])
             },
@@ -189,12 +184,12 @@ impl<R: Read> BufReader<R> {
                         .position(|&b| b == delim)
                     {
                         if !checked {
-                            crate::checkpoint().into_parts().0.await?;
+                            crate::checkpoint().inline().await?;
                         }
                         return Ok(scanned + i + 1);
                     }
                     scanned = self.filled - self.pos;
-                    let n = self.fill_more().into_parts().0.await?;
+                    let n = self.fill_more().inline().await?;
                     checked = true;
                     if n == 0 {
                         return Ok(self.filled - self.pos);
@@ -239,7 +234,7 @@ impl<R: Read> BufReader<R> {
     ) -> CoroutineCall<impl Future<Output = io::Result<usize>>> {
         CoroutineCall::internal(
             async move {
-                let len = self.fill_until(delim).into_parts().0.await?;
+                let len = self.fill_until(delim).inline().await?;
                 buf.extend_from_slice(&self.buf[self.pos..self.pos + len]);
                 self.consume(len);
                 Ok(len)
@@ -264,7 +259,7 @@ impl<R: Read> BufReader<R> {
     ) -> CoroutineCall<impl Future<Output = io::Result<usize>>> {
         CoroutineCall::internal(
             async move {
-                let len = self.fill_until(b'\n').into_parts().0.await?;
+                let len = self.fill_until(b'\n').inline().await?;
                 let line = std::str::from_utf8(&self.buf[self.pos..self.pos + len]).map_err(|e| {
                     io::Error::new(
                         io::ErrorKind::InvalidData,
@@ -287,9 +282,9 @@ impl<R: Read> Read for BufReader<R> {
             async move {
                 if self.pos == self.filled && out.len() >= self.capacity {
                     // Nothing buffered and a large read: skip the copy.
-                    return self.inner.read(out).into_parts().0.await;
+                    return self.inner.read(out).inline().await;
                 }
-                let available = self.fill_buf().into_parts().0.await?;
+                let available = self.fill_buf().inline().await?;
                 let n = available.len().min(out.len());
                 out[..n].copy_from_slice(&available[..n]);
                 self.consume(n);

@@ -73,13 +73,13 @@ where
             let mut buf = vec![0u8; 8 * 1024];
             let mut total = 0u64;
             loop {
-                let n = match reader.read(&mut buf).into_parts().0.await {
+                let n = match reader.read(&mut buf).inline().await {
                     Ok(0) => return Ok(total),
                     Ok(n) => n,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                     Err(e) => return Err(e),
                 };
-                writer.write_all(&buf[..n]).into_parts().0.await?;
+                writer.write_all(&buf[..n]).inline().await?;
                 total += n as u64;
             }
         },

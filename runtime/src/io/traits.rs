@@ -78,13 +78,13 @@ pub trait Read {
                     // Nothing to read, yet still a checkpoint: every call that can block is
                     // one, whatever its arguments (the reader is not asked for 0 bytes: a
                     // socket would wait for data to say so).
-                    crate::checkpoint().into_parts().0.await?;
+                    crate::checkpoint().inline().await?;
                     return Ok(());
                 }
                 let total = buf.len();
                 let mut filled = 0;
                 while filled < total {
-                    let result = self.read(&mut buf[filled..]).into_parts().0.await;
+                    let result = self.read(&mut buf[filled..]).inline().await;
                     match result {
                         Ok(0) => {
                             return Err(io::Error::new(
@@ -121,7 +121,7 @@ pub trait Read {
                 loop {
                     let len = buf.len();
                     buf.resize(len + chunk, 0);
-                    let result = self.read(&mut buf[len..]).into_parts().0.await;
+                    let result = self.read(&mut buf[len..]).inline().await;
                     match result {
                         Ok(0) => {
                             buf.truncate(len);
@@ -159,7 +159,7 @@ pub trait Read {
         CoroutineCall::internal(
             async move {
                 let mut bytes = Vec::new();
-                self.read_to_end(&mut bytes).into_parts().0.await?;
+                self.read_to_end(&mut bytes).inline().await?;
                 let text = String::from_utf8(bytes).map_err(|e| {
                     io::Error::new(
                         io::ErrorKind::InvalidData,
@@ -216,12 +216,12 @@ pub trait Write {
             async move {
                 if buf.is_empty() {
                     // Nothing to write, yet still a checkpoint (see `read_exact`).
-                    crate::checkpoint().into_parts().0.await?;
+                    crate::checkpoint().inline().await?;
                     return Ok(());
                 }
                 let mut rest = buf;
                 while !rest.is_empty() {
-                    let result = self.write(rest).into_parts().0.await;
+                    let result = self.write(rest).inline().await;
                     match result {
                         Ok(0) => {
                             return Err(io::Error::new(
@@ -252,7 +252,7 @@ pub trait Write {
     fn flush(&mut self) -> CoroutineCall<impl Future<Output = io::Result<()>>> {
         CoroutineCall::internal(
             async move {
-                crate::checkpoint().into_parts().0.await?;
+                crate::checkpoint().inline().await?;
                 Ok(())
             },
             "scoro::io",
@@ -267,7 +267,7 @@ pub trait Write {
     /// The provided version only flushes.
     fn shutdown(&mut self) -> CoroutineCall<impl Future<Output = io::Result<()>>> {
         CoroutineCall::internal(
-            async move { self.flush().into_parts().0.await },
+            async move { self.flush().inline().await },
             "scoro::io",
             "Write::shutdown",
         )
@@ -299,7 +299,7 @@ impl Read for &[u8] {
     fn read(&mut self, buf: &mut [u8]) -> CoroutineCall<impl Future<Output = io::Result<usize>>> {
         CoroutineCall::internal(
             async move {
-                crate::checkpoint().into_parts().0.await?;
+                crate::checkpoint().inline().await?;
                 let n = buf.len().min(self.len());
                 let (head, tail) = self.split_at(n);
                 buf[..n].copy_from_slice(head);
@@ -317,7 +317,7 @@ impl Write for Vec<u8> {
     fn write(&mut self, buf: &[u8]) -> CoroutineCall<impl Future<Output = io::Result<usize>>> {
         CoroutineCall::internal(
             async move {
-                crate::checkpoint().into_parts().0.await?;
+                crate::checkpoint().inline().await?;
                 self.extend_from_slice(buf);
                 Ok(buf.len())
             },

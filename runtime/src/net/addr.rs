@@ -174,7 +174,7 @@ pub fn lookup_host(
 ) -> CoroutineCall<impl Future<Output = io::Result<Vec<SocketAddr>>>> {
     CoroutineCall::internal(
         async move {
-            crate::checkpoint().into_parts().0.await?;
+            crate::checkpoint().inline().await?;
             resolve(&addr).await
         },
         "scoro::net",
@@ -196,7 +196,7 @@ pub(crate) async fn resolve<A: ToSocketAddrs + ?Sized>(addr: &A) -> io::Result<V
                         io::Error::new(e.kind(), format!("could not resolve `{host}`: {e}"))
                     })
             });
-            lookup.into_parts().0.await??
+            lookup.inline().await??
         }
     };
     if addrs.is_empty() {

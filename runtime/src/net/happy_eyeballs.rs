@@ -54,7 +54,7 @@ pub fn open_tcp_stream(
 ) -> CoroutineCall<impl Future<Output = io::Result<TcpStream>> + '_> {
     CoroutineCall::internal(
         async move {
-            let addrs = lookup_host((host, port)).into_parts().0.await?;
+            let addrs = lookup_host((host, port)).inline().await?;
             let addrs = interleave_families(addrs);
             happy_eyeballs(&addrs, HAPPY_EYEBALLS_DELAY).await
         },
@@ -135,7 +135,7 @@ async fn happy_eyeballs(addrs: &[SocketAddr], delay: Duration) -> io::Result<Tcp
                 break;
             }
             // `None`: the delay passed. `Some(Ok)`: the attempt failed early.
-            if let Some(Err(c)) = move_on_after(delay, failed.wait()).into_parts().0.await {
+            if let Some(Err(c)) = move_on_after(delay, failed.wait()).inline().await {
                 if winner.borrow().is_some() {
                     // The winner cancelled the nursery: stop starting attempts.
                     break;

@@ -76,7 +76,7 @@ where
         async move {
             let outcome = nursery_trusted(async |n| -> Result<Infallible, io::Error> {
                 loop {
-                    match listener.accept().into_parts().0.await {
+                    match listener.accept().inline().await {
                         Ok((stream, _)) => n.start_soon(handler(stream)),
                         Err(e) if e.is_cancel_requested() => return Err(e),
                         Err(e) if out_of_resources(&e) => {
@@ -85,7 +85,7 @@ where
                                  trying again in {} ms",
                                 ACCEPT_BACKOFF.as_millis()
                             );
-                            crate::sleep(ACCEPT_BACKOFF).into_parts().0.await?;
+                            crate::sleep(ACCEPT_BACKOFF).inline().await?;
                         }
                         Err(e) => return Err(e),
                     }

@@ -57,7 +57,7 @@ pub(crate) async fn write<S: RawStream>(io: &Registered<S>, buf: &[u8]) -> io::R
 
 /// Shuts down the sending direction, as a checkpoint.
 pub(crate) async fn shutdown<S: RawStream>(io: &Registered<S>) -> io::Result<()> {
-    crate::checkpoint().into_parts().0.await?;
+    crate::checkpoint().inline().await?;
     match io.get_ref().shutdown_raw(Shutdown::Write) {
         // The peer already closed the connection: there is nothing left to shut down.
         Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),

@@ -62,7 +62,7 @@ impl TcpListener {
     ) -> CoroutineCall<impl Future<Output = io::Result<TcpListener>>> {
         CoroutineCall::internal(
             async move {
-                crate::checkpoint().into_parts().0.await?;
+                crate::checkpoint().inline().await?;
                 let mut last = None;
                 for a in resolve(&addr).await? {
                     match mio::net::TcpListener::bind(a) {
@@ -167,7 +167,7 @@ impl TcpStream {
     ) -> CoroutineCall<impl Future<Output = io::Result<TcpStream>>> {
         CoroutineCall::internal(
             async move {
-                crate::checkpoint_if_cancelled().into_parts().0.await?;
+                crate::checkpoint_if_cancelled().inline().await?;
                 let mut last = None;
                 for a in resolve(&addr).await? {
                     match connect_addr(a).await {
@@ -216,7 +216,7 @@ fn is_cancel(e: &io::Error) -> bool {
 
 /// Connects to one address, as a checkpoint.
 pub(crate) async fn connect_addr(addr: SocketAddr) -> io::Result<TcpStream> {
-    crate::checkpoint_if_cancelled().into_parts().0.await?;
+    crate::checkpoint_if_cancelled().inline().await?;
     let stream = TcpStream::from_mio(mio::net::TcpStream::connect(addr)?)?;
     stream
         .io

@@ -53,7 +53,7 @@ impl UdpSocket {
     ) -> CoroutineCall<impl Future<Output = io::Result<UdpSocket>>> {
         CoroutineCall::internal(
             async move {
-                crate::checkpoint().into_parts().0.await?;
+                crate::checkpoint().inline().await?;
                 let mut last = None;
                 for a in resolve(&addr).await? {
                     match mio::net::UdpSocket::bind(a) {

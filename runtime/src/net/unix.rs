@@ -62,7 +62,7 @@ impl UnixListener {
     ) -> CoroutineCall<impl Future<Output = io::Result<UnixListener>>> {
         CoroutineCall::internal(
             async move {
-                crate::checkpoint().into_parts().0.await?;
+                crate::checkpoint().inline().await?;
                 let path = path.as_ref();
                 let l = mio::net::UnixListener::bind(path).map_err(|e| {
                     io::Error::new(
@@ -150,7 +150,7 @@ impl UnixStream {
     ) -> CoroutineCall<impl Future<Output = io::Result<UnixStream>>> {
         CoroutineCall::internal(
             async move {
-                crate::checkpoint_if_cancelled().into_parts().0.await?;
+                crate::checkpoint_if_cancelled().inline().await?;
                 let path = path.as_ref();
                 let annotate = |e: io::Error| {
                     if crate::MaybeCancelled::is_cancel_requested(&e) {
