@@ -44,7 +44,6 @@ pub mod channel;
 mod combinators;
 pub mod compat;
 mod coroutine;
-pub mod from_thread;
 pub mod io;
 pub mod lowlevel;
 pub mod net;
@@ -54,8 +53,8 @@ mod runtime;
 pub mod signal;
 pub mod sync;
 pub mod testing;
+mod threads;
 mod time;
-pub mod to_thread;
 
 pub use cancel::{
     CancelHandle, CancelReason, CancelRequested, CancelScope, MaybeCancelled, TooSlow, fail_after,
@@ -66,6 +65,7 @@ pub use coroutine::{__private, CoroutineCall};
 pub use nursery::{ErrorGroup, IntoTaskResult, Nursery, TaskStatus, nursery};
 pub use runtime::{Builder, Runtime, run};
 pub use scoro_macros::{main, structured, test};
+pub use threads::{from_thread, to_thread};
 pub use time::{
     checkpoint, checkpoint_if_cancelled, current_effective_deadline, current_time, sleep,
     sleep_forever, sleep_until,

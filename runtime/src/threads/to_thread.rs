@@ -27,17 +27,15 @@
 //!   autojump the clock may jump while the function runs, and `wait_all_tasks_blocked`
 //!   does not wait for workers.
 
+use super::link::{CurrentJob, JobLink};
 use crate::CoroutineCall;
 use crate::cancel::CancelRequested;
-use crate::from_thread::Rendezvous;
-use crate::lowlevel::RunFinished;
 use crate::poison::{self, lock};
 use crate::runtime::context;
 use crate::runtime::core::{Core, TaskRef};
-use crate::runtime::shared::{Injected, Shared};
+use crate::runtime::shared::Injected;
 use crate::runtime::task;
 use crate::sync::{CapacityLimiter, Resource};
-use std::cell::RefCell;
 use std::future::Future;
 use std::marker::PhantomPinned;
 use std::panic::{self, AssertUnwindSafe};
@@ -239,88 +237,6 @@ unsafe fn erase_job<'a>(job: Box<dyn FnOnce() + Send + 'a>) -> Job {
     unsafe { std::mem::transmute::<Box<dyn FnOnce() + Send + 'a>, Job>(job) }
 }
 
-// ----- the link between a running job and `from_thread` -----------------------------------
-
-/// What a worker thread knows about the call it runs, so that `from_thread::run_sync` can
-/// tell when the call was torn down while it waits for the runtime (which is then blocked in
-/// the call's destructor, waiting for this thread: without the link they would deadlock).
-pub(crate) struct JobLink {
-    /// The address of the runtime's shared part, which identifies the runtime (only compared,
-    /// never used as a pointer).
-    runtime: usize,
-    state: Mutex<LinkState>,
-}
-
-#[derive(Default)]
-struct LinkState {
-    /// The call's future was dropped; nobody will run more `from_thread` calls for it.
-    gone: bool,
-    /// The `from_thread` call this job's thread is waiting in.
-    waiting: Option<Arc<Rendezvous>>,
-}
-
-impl JobLink {
-    /// Registers a `from_thread` call to `runtime` made by this job's thread. Fails when the
-    /// job's call has been torn down (its runtime waits for this thread).
-    pub(crate) fn enter_call(
-        &self,
-        runtime: &Arc<Shared>,
-        rv: &Arc<Rendezvous>,
-    ) -> Result<bool, RunFinished> {
-        if self.runtime != Arc::as_ptr(runtime) as usize {
-            return Ok(false);
-        }
-        let mut st = lock(&self.state);
-        if st.gone {
-            return Err(RunFinished);
-        }
-        st.waiting = Some(rv.clone());
-        Ok(true)
-    }
-
-    /// The `from_thread` call registered with `enter_call` is over.
-    pub(crate) fn leave_call(&self) {
-        lock(&self.state).waiting = None;
-    }
-
-    /// The call's future is being dropped: interrupt a `from_thread` wait of its thread.
-    fn tear_down(&self) {
-        let waiting = {
-            let mut st = lock(&self.state);
-            st.gone = true;
-            st.waiting.take()
-        };
-        if let Some(rv) = waiting {
-            rv.interrupt();
-        }
-    }
-}
-
-thread_local! {
-    static CURRENT_JOB: RefCell<Option<Arc<JobLink>>> = const { RefCell::new(None) };
-}
-
-/// The link of the `run_sync` job running on this thread, if any.
-pub(crate) fn current_job() -> Option<Arc<JobLink>> {
-    CURRENT_JOB.with(|j| j.borrow().clone())
-}
-
-/// Sets `CURRENT_JOB` for as long as it lives.
-struct CurrentJob;
-
-impl CurrentJob {
-    fn enter(link: Arc<JobLink>) -> CurrentJob {
-        CURRENT_JOB.with(|j| *j.borrow_mut() = Some(link));
-        CurrentJob
-    }
-}
-
-impl Drop for CurrentJob {
-    fn drop(&mut self) {
-        CURRENT_JOB.with(|j| *j.borrow_mut() = None);
-    }
-}
-
 // ----- the call ----------------------------------------------------------------------------
 
 enum Outcome<T> {
@@ -475,10 +391,7 @@ where
     F: FnOnce() -> T + Send,
     T: Send,
 {
-    let link = Arc::new(JobLink {
-        runtime: Arc::as_ptr(&core.shared) as usize,
-        state: Mutex::new(LinkState::default()),
-    });
+    let link = Arc::new(JobLink::new(&core.shared));
     let released = Arc::new(AtomicBool::new(false));
     let completion = Arc::new(Completion {
         outcome: Mutex::new(Outcome::Running),
@@ -541,7 +454,7 @@ fn finished_on_runtime(task: TaskRef, abandoned: bool, released: &AtomicBool) {
 mod tests {
     use super::*;
     use crate::coroutine::__private::Boxed;
-    use crate::lowlevel::RuntimeHandle;
+    use crate::lowlevel::{RunFinished, RuntimeHandle};
 
     pin_project_lite::pin_project! {
         /// Polls `inner` with the task's own context until `until` is set (or once, without

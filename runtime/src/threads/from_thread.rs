@@ -14,13 +14,13 @@
 //!   returns `RunFinished` instead of deadlocking with the runtime, which waits for that
 //!   worker.
 
+use super::link::{self, Rendezvous};
 use crate::lowlevel::{RunFinished, RuntimeHandle};
-use crate::poison::{self, lock};
+use crate::poison::lock;
 use crate::runtime::context;
 use crate::runtime::shared::Injected;
-use crate::to_thread;
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Mutex};
 use std::thread;
 
 /// Runs `f` on the thread of the runtime behind `handle`, blocks the calling thread until it
@@ -88,7 +88,7 @@ where
         }),
         rv: Arc::new(Rendezvous::default()),
     });
-    let link = to_thread::current_job();
+    let link = link::current_job();
     let linked = match &link {
         Some(link) => link.enter_call(shared, &call.rv)?,
         None => false,
@@ -140,23 +140,20 @@ unsafe fn erase_call<'a>(
 /// Blocks until the call has run or was dropped; gives up (taking `f` back) when the
 /// rendezvous is interrupted before the runtime started `f`.
 fn wait_for<F, T>(call: &Call<F, T>) -> Result<thread::Result<T>, RunFinished> {
-    let mut rv = lock(&call.rv.state);
-    loop {
-        {
-            let mut st = lock(&call.state);
-            if st.finished {
-                return st.outcome.take().ok_or(RunFinished);
-            }
-            if rv.interrupted && st.f.is_some() {
-                // The runtime is waiting for this thread and will not run `f`: take it back.
-                let f = st.f.take();
-                drop(st);
-                drop(f);
-                return Err(RunFinished);
-            }
+    call.rv.wait_until(|interrupted| {
+        let mut st = lock(&call.state);
+        if st.finished {
+            return Some(st.outcome.take().ok_or(RunFinished));
         }
-        rv = poison::wait(&call.rv.cond, rv);
-    }
+        if interrupted && st.f.is_some() {
+            // The runtime is waiting for this thread and will not run `f`: take it back.
+            let f = st.f.take();
+            drop(st);
+            drop(f);
+            return Some(Err(RunFinished));
+        }
+        None
+    })
 }
 
 struct CallState<F, T> {
@@ -168,33 +165,6 @@ struct CallState<F, T> {
 struct Call<F, T> {
     state: Mutex<CallState<F, T>>,
     rv: Arc<Rendezvous>,
-}
-
-/// Where a thread blocked in [`run_sync`] waits. Notified when the call finished, and when
-/// the call should give up (`interrupt`).
-#[derive(Default)]
-pub(crate) struct Rendezvous {
-    state: Mutex<RvState>,
-    cond: Condvar,
-}
-
-#[derive(Default)]
-struct RvState {
-    interrupted: bool,
-}
-
-impl Rendezvous {
-    /// Makes the waiting caller give up if the runtime has not started its function.
-    pub(crate) fn interrupt(&self) {
-        lock(&self.state).interrupted = true;
-        self.cond.notify_all();
-    }
-
-    fn notify(&self) {
-        // Taking the lock orders this notification after the waiter's last look.
-        drop(lock(&self.state));
-        self.cond.notify_all();
-    }
 }
 
 /// The queued job. Dropped unrun when the run ends first.
