@@ -860,7 +860,7 @@ where
 {
     let task = Placed::new("Nursery::start").await;
     let shared: Rc<StartShared<V>> = context::with_core(|core| {
-        let caller_status = core.task_status(task);
+        let caller_status = core.task_cancel_status(task);
         Rc::new(StartShared {
             nursery_status: nursery.state.status,
             nursery_owner: nursery.state.owner,

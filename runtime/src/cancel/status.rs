@@ -21,10 +21,11 @@
 //!   generation, so a stale id (from a handle of a scope that has exited) is recognised.
 
 use super::CancelReason;
+use crate::runtime::context::NO_TASK;
 use std::time::{Duration, Instant};
 
-/// "No node" / "no task" in index links.
-pub(crate) const NONE: u32 = u32::MAX;
+/// "No node" in the tree's index links (parents, children, siblings).
+pub(crate) const NO_STATUS: u32 = u32::MAX;
 
 /// A node of the status tree: the run it belongs to, slab index and generation. An id of
 /// another run is never live in this one.
@@ -58,8 +59,10 @@ pub(crate) struct Node {
     pub(crate) registered: Option<Instant>,
     pub(crate) cancelled: bool,
     pub(crate) reason: CancelReason,
+    /// The earliest deadline that applies here (this node's or an unshielded ancestor's).
     pub(crate) eff_deadline: Option<Instant>,
-    pub(crate) eff_owner: u32,
+    /// The node whose own deadline `eff_deadline` is (`NO_STATUS` without one).
+    pub(crate) eff_deadline_node: u32,
 }
 
 /// Settings of a node being created.
@@ -116,10 +119,10 @@ impl StatusTree {
             generation: 0,
             live: true,
             parent,
-            first_child: NONE,
-            next_sibling: NONE,
-            prev_sibling: NONE,
-            blocked_head: NONE,
+            first_child: NO_STATUS,
+            next_sibling: NO_STATUS,
+            prev_sibling: NO_STATUS,
+            blocked_head: NO_TASK,
             cancel_called: settings.cancel_called.is_some(),
             own_reason: settings.cancel_called.unwrap_or(CancelReason::Explicit),
             shield: settings.shield,
@@ -129,7 +132,7 @@ impl StatusTree {
             cancelled: false,
             reason: CancelReason::Explicit,
             eff_deadline: None,
-            eff_owner: NONE,
+            eff_deadline_node: NO_STATUS,
         };
         let index = match self.free.pop() {
             Some(i) => {
@@ -143,7 +146,7 @@ impl StatusTree {
                 i
             }
         };
-        if parent != NONE {
+        if parent != NO_STATUS {
             self.link_child(parent, index);
         }
         self.compute(index);
@@ -159,10 +162,10 @@ impl StatusTree {
         {
             let c = &mut self.nodes[child as usize];
             c.parent = parent;
-            c.prev_sibling = NONE;
+            c.prev_sibling = NO_STATUS;
             c.next_sibling = old_first;
         }
-        if old_first != NONE {
+        if old_first != NO_STATUS {
             self.nodes[old_first as usize].prev_sibling = child;
         }
         self.nodes[parent as usize].first_child = child;
@@ -173,28 +176,28 @@ impl StatusTree {
             let c = &self.nodes[child as usize];
             (c.parent, c.prev_sibling, c.next_sibling)
         };
-        if prev != NONE {
+        if prev != NO_STATUS {
             self.nodes[prev as usize].next_sibling = next;
-        } else if parent != NONE {
+        } else if parent != NO_STATUS {
             self.nodes[parent as usize].first_child = next;
         }
-        if next != NONE {
+        if next != NO_STATUS {
             self.nodes[next as usize].prev_sibling = prev;
         }
         let c = &mut self.nodes[child as usize];
-        c.parent = NONE;
-        c.prev_sibling = NONE;
-        c.next_sibling = NONE;
+        c.parent = NO_STATUS;
+        c.prev_sibling = NO_STATUS;
+        c.next_sibling = NO_STATUS;
     }
 
     /// Frees a node whose scope has exited. Any children it still has (which only happens when
     /// a scope is torn down out of order during a panic) are moved to its parent.
     pub(crate) fn free(&mut self, index: u32) {
         let parent = self.nodes[index as usize].parent;
-        while self.nodes[index as usize].first_child != NONE {
+        while self.nodes[index as usize].first_child != NO_STATUS {
             let child = self.nodes[index as usize].first_child;
             self.unlink_child(child);
-            if parent != NONE {
+            if parent != NO_STATUS {
                 self.link_child(parent, child);
             }
             self.nodes[child as usize].parent = parent;
@@ -213,11 +216,11 @@ impl StatusTree {
     /// and whether it went from not cancelled to cancelled.
     fn compute(&mut self, index: u32) -> (bool, bool) {
         let parent = self.nodes[index as usize].parent;
-        let (p_cancelled, p_reason, p_deadline, p_owner) = if parent == NONE {
-            (false, CancelReason::Explicit, None, NONE)
+        let (p_cancelled, p_reason, p_deadline, p_owner) = if parent == NO_STATUS {
+            (false, CancelReason::Explicit, None, NO_STATUS)
         } else {
             let p = &self.nodes[parent as usize];
-            (p.cancelled, p.reason, p.eff_deadline, p.eff_owner)
+            (p.cancelled, p.reason, p.eff_deadline, p.eff_deadline_node)
         };
         let n = &mut self.nodes[index as usize];
         let visible = p_cancelled && !n.shield;
@@ -228,21 +231,21 @@ impl StatusTree {
         } else {
             p_deadline.map(|d| (d, p_owner))
         };
-        let (eff_deadline, eff_owner) = match (n.deadline, inherited) {
+        let (eff_deadline, eff_deadline_node) = match (n.deadline, inherited) {
             (Some(d), Some((pd, po))) if pd < d => (Some(pd), po),
             (Some(d), _) => (Some(d), index),
             (None, Some((pd, po))) => (Some(pd), po),
-            (None, None) => (None, NONE),
+            (None, None) => (None, NO_STATUS),
         };
         let became_cancelled = cancelled && !n.cancelled;
         let changed = cancelled != n.cancelled
             || reason != n.reason
             || eff_deadline != n.eff_deadline
-            || eff_owner != n.eff_owner;
+            || eff_deadline_node != n.eff_deadline_node;
         n.cancelled = cancelled;
         n.reason = reason;
         n.eff_deadline = eff_deadline;
-        n.eff_owner = eff_owner;
+        n.eff_deadline_node = eff_deadline_node;
         (changed, became_cancelled)
     }
 
@@ -259,7 +262,7 @@ impl StatusTree {
             }
             if changed || i == index {
                 let mut c = self.nodes[i as usize].first_child;
-                while c != NONE {
+                while c != NO_STATUS {
                     stack.push(c);
                     c = self.nodes[c as usize].next_sibling;
                 }
@@ -274,7 +277,7 @@ impl StatusTree {
         out.push(index);
         while i < out.len() {
             let mut c = self.nodes[out[i] as usize].first_child;
-            while c != NONE {
+            while c != NO_STATUS {
                 out.push(c);
                 c = self.nodes[c as usize].next_sibling;
             }
@@ -329,7 +332,7 @@ impl StatusTree {
             Check::Cancelled(n.reason)
         } else {
             match n.eff_deadline {
-                Some(d) if d <= now => Check::DeadlinePassed(n.eff_owner),
+                Some(d) if d <= now => Check::DeadlinePassed(n.eff_deadline_node),
                 _ => Check::NotCancelled,
             }
         }
@@ -356,7 +359,7 @@ mod tests {
     fn cancel_propagates_to_unshielded_descendants_only() {
         let mut t = StatusTree::default();
         let mut newly = Vec::new();
-        let root = t.create(NONE, plain());
+        let root = t.create(NO_STATUS, plain());
         let a = t.create(root.index, plain());
         let shielded = t.create(
             a.index,
@@ -386,7 +389,7 @@ mod tests {
     fn outermost_reason_wins() {
         let mut t = StatusTree::default();
         let mut newly = Vec::new();
-        let outer = t.create(NONE, plain());
+        let outer = t.create(NO_STATUS, plain());
         let inner = t.create(outer.index, plain());
         t.cancel(inner.index, CancelReason::Deadline, &mut newly);
         assert_eq!(t.node(inner.index).reason, CancelReason::Deadline);
@@ -400,7 +403,7 @@ mod tests {
         let mut newly = Vec::new();
         let now = Instant::now();
         let outer = t.create(
-            NONE,
+            NO_STATUS,
             NodeSettings {
                 deadline: Some(now + Duration::from_secs(1)),
                 ..plain()
@@ -417,9 +420,9 @@ mod tests {
             t.node(inner.index).eff_deadline,
             Some(now + Duration::from_secs(1))
         );
-        assert_eq!(t.node(inner.index).eff_owner, outer.index);
+        assert_eq!(t.node(inner.index).eff_deadline_node, outer.index);
         t.set_shield(inner.index, true, &mut newly);
-        assert_eq!(t.node(inner.index).eff_owner, inner.index);
+        assert_eq!(t.node(inner.index).eff_deadline_node, inner.index);
         t.set_deadline(inner.index, None, &mut newly);
         assert_eq!(t.node(inner.index).eff_deadline, None);
         assert_eq!(
@@ -436,7 +439,7 @@ mod tests {
     fn deep_nesting_is_iterative() {
         let mut t = StatusTree::default();
         let mut newly = Vec::new();
-        let root = t.create(NONE, plain());
+        let root = t.create(NO_STATUS, plain());
         let mut last = root;
         let depth = if cfg!(miri) { 500 } else { 20_000 };
         for _ in 0..depth {
@@ -451,8 +454,8 @@ mod tests {
     fn freed_ids_are_stale_and_reparenting_recomputes() {
         let mut t = StatusTree::default();
         let mut newly = Vec::new();
-        let a = t.create(NONE, plain());
-        let b = t.create(NONE, plain());
+        let a = t.create(NO_STATUS, plain());
+        let b = t.create(NO_STATUS, plain());
         t.cancel(b.index, CancelReason::SiblingFailed, &mut newly);
         let c = t.create(a.index, plain());
         assert!(!t.node(c.index).cancelled);

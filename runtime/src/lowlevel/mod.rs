@@ -530,8 +530,7 @@ pub fn current_task() -> TaskInfo {
         TaskInfo {
             id: TaskId::of(core.task_ref(index)),
             name: core.task_name(index),
-            parent: (parent != crate::cancel::status::NONE)
-                .then(|| TaskId::of(core.task_ref(parent))),
+            parent: (parent != context::NO_TASK).then(|| TaskId::of(core.task_ref(parent))),
         }
     })
 }

@@ -19,13 +19,14 @@
 //!   I/O is polled, the clock read and deadlines fired between batches: at once when nothing is
 //!   runnable, else after every 64 task polls.
 
+use super::context::NO_TASK;
 use super::context::{self, EnterGuard};
 use super::io::IoDriver;
 use super::shared::{Injected, RemoteWaker, Shared};
 use super::signal::SignalState;
 use super::slab::PagedVec;
 use super::task::{self, ErasedFuture};
-use crate::cancel::status::{Check, NONE, NodeSettings, StatusId, StatusTree};
+use crate::cancel::status::{Check, NO_STATUS, NodeSettings, StatusId, StatusTree};
 use crate::cancel::{CancelReason, CancelRequested};
 use crate::coroutine::TaskName;
 use crate::time::clock::Clock;
@@ -100,7 +101,7 @@ struct TaskSlot {
     status: u32,
     name: TaskName,
     parent: u32,
-    /// Status whose blocked list this task is linked into, or `NONE`.
+    /// Status whose blocked list this task is linked into, or `NO_STATUS`.
     blocked_on: u32,
     blk_prev: u32,
     blk_next: u32,
@@ -153,7 +154,7 @@ impl Core {
         let run = new_run_id()?;
         let mut statuses = StatusTree::default();
         statuses.run = run;
-        let root_status = statuses.create(NONE, NodeSettings::default());
+        let root_status = statuses.create(NO_STATUS, NodeSettings::default());
         let now = clock.now();
         Ok(Core {
             sched: RefCell::new(Sched {
@@ -318,9 +319,9 @@ impl Core {
             status: status.index,
             name,
             parent,
-            blocked_on: NONE,
-            blk_prev: NONE,
-            blk_next: NONE,
+            blocked_on: NO_STATUS,
+            blk_prev: NO_TASK,
+            blk_next: NO_TASK,
             has_remote_waker: false,
             owner,
         };
@@ -489,7 +490,7 @@ impl Core {
     }
 
     /// The task's innermost cancel status.
-    pub(crate) fn task_status(&self, index: u32) -> StatusId {
+    pub(crate) fn task_cancel_status(&self, index: u32) -> StatusId {
         let s = self.sched.borrow();
         let i = s.tasks[index].status;
         s.statuses.id(i, s.statuses.node(i).generation)
@@ -539,7 +540,7 @@ impl Core {
             s.newly = newly;
             // Blocked tasks under `id` may now be under an earlier deadline.
             let n = s.statuses.node(id.index);
-            if let (Some(d), owner) = (n.eff_deadline, n.eff_owner) {
+            if let (Some(d), owner) = (n.eff_deadline, n.eff_deadline_node) {
                 s.register_deadline(owner, d);
             }
         }
@@ -553,7 +554,7 @@ impl Core {
             return false;
         }
         let parent = s.statuses.node(id.index).parent;
-        parent != NONE && s.check_status(parent, now).is_some()
+        parent != NO_STATUS && s.check_status(parent, now).is_some()
     }
 
     /// Has cancellation been requested of the scope of `id` itself (by `cancel()` or by its own
@@ -665,7 +666,7 @@ impl Core {
         // Process deadlines that passed but were not seen yet, here and above.
         let parent = s.statuses.node(id.index).parent;
         let _ = s.check_status(id.index, now);
-        if parent != NONE {
+        if parent != NO_STATUS {
             let _ = s.check_status(parent, now);
         }
         let n = s.statuses.node(id.index);
@@ -675,7 +676,7 @@ impl Core {
             cancel_called = true;
         }
         let n = s.statuses.node(id.index);
-        let parent_visible = parent != NONE && s.statuses.node(parent).cancelled && !n.shield;
+        let parent_visible = parent != NO_STATUS && s.statuses.node(parent).cancelled && !n.shield;
         if s.tasks.get(index).is_some_and(|t| t.status == id.index) {
             s.tasks[index].status = parent;
         }
@@ -971,7 +972,7 @@ impl Sched {
 
     fn block(&mut self, index: u32) {
         let slot = &self.tasks[index];
-        if slot.woken || slot.blocked_on != NONE {
+        if slot.woken || slot.blocked_on != NO_STATUS {
             return;
         }
         let status = slot.status;
@@ -979,16 +980,16 @@ impl Sched {
         {
             let slot = &mut self.tasks[index];
             slot.blocked_on = status;
-            slot.blk_prev = NONE;
+            slot.blk_prev = NO_TASK;
             slot.blk_next = head;
         }
-        if head != NONE {
+        if head != NO_TASK {
             self.tasks[head].blk_prev = index;
         }
         self.statuses.node_mut(status).blocked_head = index;
         let n = self.statuses.node(status);
         if let Some(d) = n.eff_deadline {
-            let owner = n.eff_owner;
+            let owner = n.eff_deadline_node;
             self.register_deadline(owner, d);
         }
     }
@@ -998,21 +999,21 @@ impl Sched {
             let slot = &self.tasks[index];
             (slot.blocked_on, slot.blk_prev, slot.blk_next)
         };
-        if status == NONE {
+        if status == NO_STATUS {
             return;
         }
-        if prev != NONE {
+        if prev != NO_TASK {
             self.tasks[prev].blk_next = next;
         } else {
             self.statuses.node_mut(status).blocked_head = next;
         }
-        if next != NONE {
+        if next != NO_TASK {
             self.tasks[next].blk_prev = prev;
         }
         let slot = &mut self.tasks[index];
-        slot.blocked_on = NONE;
-        slot.blk_prev = NONE;
-        slot.blk_next = NONE;
+        slot.blocked_on = NO_STATUS;
+        slot.blk_prev = NO_TASK;
+        slot.blk_next = NO_TASK;
     }
 
     /// Registers the effective deadline of every node under `index` that has blocked tasks:
@@ -1023,10 +1024,10 @@ impl Sched {
         self.statuses.subtree(index, &mut nodes);
         for &i in &nodes {
             let n = self.statuses.node(i);
-            if n.blocked_head != NONE
+            if n.blocked_head != NO_TASK
                 && let Some(d) = n.eff_deadline
             {
-                let owner = n.eff_owner;
+                let owner = n.eff_deadline_node;
                 self.register_deadline(owner, d);
             }
         }
@@ -1081,7 +1082,7 @@ impl Sched {
         for status in newly.drain(..) {
             loop {
                 let head = self.statuses.node(status).blocked_head;
-                if head == NONE {
+                if head == NO_TASK {
                     break;
                 }
                 let t = TaskRef {
@@ -1100,7 +1101,7 @@ impl Sched {
         // are woken so that they re-evaluate where they are.
         loop {
             let head = self.statuses.node(index).blocked_head;
-            if head == NONE {
+            if head == NO_TASK {
                 break;
             }
             let t = TaskRef {
@@ -1142,7 +1143,7 @@ mod tests {
         let second = Core::new(Clock::Real).unwrap();
         let spawn = |core: &Core| {
             let future: Pin<Box<dyn task::TaskFuture>> = Box::pin(async {});
-            core.spawn(future, core.root_status, TaskName::new("t", "t"), NONE)
+            core.spawn(future, core.root_status, TaskName::new("t", "t"), NO_TASK)
         };
         let old = spawn(&first);
         let new = spawn(&second);

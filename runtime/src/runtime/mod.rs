@@ -13,9 +13,9 @@ pub(crate) mod signal;
 pub(crate) mod slab;
 pub(crate) mod task;
 
+use self::context::NO_TASK;
 use self::core::Core;
 use crate::CoroutineCall;
-use crate::cancel::status::NONE;
 use crate::time::clock::Clock;
 use crate::time::clock::MockClock;
 use std::any::Any;
@@ -169,7 +169,7 @@ impl Runtime {
         // been dropped: `run_until` returns only once `out` is filled (the root finished), and
         // on unwinding `ShutdownOnDrop` drops every remaining task first (module invariant).
         let erased = unsafe { task::erase(boxed) };
-        core.spawn(erased, core.root_status, name, NONE);
+        core.spawn(erased, core.root_status, name, NO_TASK);
         core.run_until(&|| out.borrow().is_some());
         self.interrupted = core.signals.interrupted.get();
         let injected_panic = core.take_injected_panic();

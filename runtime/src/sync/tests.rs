@@ -34,7 +34,7 @@ pub(crate) fn spawn_raw(future: impl Future<Output = ()> + 'static) -> TaskRef {
             Box::pin(future),
             core.root_status,
             crate::coroutine::TaskName::new("sync_tests", "raw"),
-            crate::cancel::status::NONE,
+            context::NO_TASK,
         )
     })
 }
