@@ -55,6 +55,7 @@ pub mod sync;
 pub mod testing;
 mod threads;
 mod time;
+mod wait_list;
 
 pub use cancel::{
     CancelHandle, CancelReason, CancelRequested, CancelScope, MaybeCancelled, TooSlow, fail_after,

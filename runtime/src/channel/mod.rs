@@ -77,7 +77,7 @@ pub use error::{RecvError, SendError, TryRecvError, TrySendError};
 pub use receiver::Receiver;
 pub use sender::Sender;
 
-use crate::lowlevel::wait_list::WaitList;
+use crate::wait_list::WaitList;
 use state::Chan;
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;

@@ -3,10 +3,10 @@
 use super::state::{Chan, Waiter, notify_all, notify_handle};
 use super::{SendError, TrySendError};
 use crate::CoroutineCall;
-use crate::lowlevel::wait_list::{EntryState, WaitKey};
 use crate::runtime::context;
 use crate::runtime::core::Core;
 use crate::runtime::task;
+use crate::wait_list::{EntryState, WaitKey};
 use std::cell::Cell;
 use std::fmt;
 use std::future::Future;

@@ -1,8 +1,8 @@
 //! The state both ends of a channel share, and the moves of values between the buffer and
 //! the wait lists (see the invariants in the [module docs](super)).
 
-use crate::lowlevel::wait_list::{WaitKey, WaitList};
 use crate::sync::wake;
+use crate::wait_list::{WaitKey, WaitList};
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 

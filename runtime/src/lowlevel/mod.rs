@@ -13,7 +13,6 @@
 //! return `false`.
 
 mod io_wait;
-pub(crate) mod wait_list;
 
 use crate::CoroutineCall;
 use crate::cancel::{CancelReason, CancelRequested};
@@ -22,6 +21,7 @@ use crate::runtime::context;
 use crate::runtime::core::TaskRef;
 use crate::runtime::shared::{self, Injected, Shared};
 use crate::runtime::task;
+use crate::wait_list::{EntryState, WaitKey, WaitList};
 use std::cell::RefCell;
 use std::error::Error;
 use std::fmt;
@@ -29,7 +29,6 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
-use wait_list::{EntryState, WaitKey, WaitList};
 
 pub use io_wait::{wait_readable, wait_writable};
 

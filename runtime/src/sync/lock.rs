@@ -17,8 +17,8 @@
 use super::{Acquire, Resource};
 use crate::CoroutineCall;
 use crate::cancel::CancelRequested;
-use crate::lowlevel::wait_list::WaitList;
 use crate::runtime::context;
+use crate::wait_list::WaitList;
 use std::cell::{Cell, RefCell, RefMut};
 use std::fmt;
 use std::future::Future;
@@ -36,7 +36,7 @@ pub(crate) struct LockState {
 impl LockState {
     /// Marks the lock as held by the entry `key` of its wait list (which must be waiting): if
     /// the lock is free, the entry is served at once and its task woken.
-    pub(crate) fn serve_if_free(&self, key: crate::lowlevel::wait_list::WaitKey) {
+    pub(crate) fn serve_if_free(&self, key: crate::wait_list::WaitKey) {
         if self.locked.get() {
             return;
         }

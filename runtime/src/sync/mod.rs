@@ -62,10 +62,10 @@ pub use lock::{Lock, LockGuard};
 pub use semaphore::{Semaphore, SemaphorePermit};
 
 use crate::cancel::CancelRequested;
-use crate::lowlevel::wait_list::{EntryState, WaitKey, WaitList};
 use crate::runtime::context;
 use crate::runtime::core::{Core, TaskRef};
 use crate::runtime::task;
+use crate::wait_list::{EntryState, WaitKey, WaitList};
 use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;

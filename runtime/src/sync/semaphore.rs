@@ -7,7 +7,7 @@
 use super::{Acquire, Resource};
 use crate::CoroutineCall;
 use crate::cancel::CancelRequested;
-use crate::lowlevel::wait_list::WaitList;
+use crate::wait_list::WaitList;
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::Future;
