@@ -1,0 +1,154 @@
+//! What a nursery reports: [`ErrorGroup`], and what its children may return
+//! ([`IntoTaskResult`]).
+//!
+//! Invariant: an `ErrorGroup` is never empty.
+
+use crate::cancel::MaybeCancelled;
+use std::convert::Infallible;
+use std::error::Error;
+use std::fmt;
+use std::io;
+
+/// One or more errors from the tasks of a nursery, in the order they happened. Never empty.
+///
+/// ```
+/// use scoro::{structured, nursery, ErrorGroup};
+///
+/// #[structured]
+/// async fn fail(msg: &'static str) -> Result<(), String> {
+///     Err(msg.to_string())
+/// }
+///
+/// #[structured]
+/// async fn main_task() -> Result<(), ErrorGroup<String>> {
+///     nursery(async |n| -> Result<(), String> {
+///         n.start_soon(fail("first"));
+///         Ok(())
+///     })
+///     .await
+/// }
+///
+/// let group = scoro::run(main_task()).unwrap_err();
+/// assert_eq!(group.len(), 1);
+/// assert_eq!(group.first(), "first");
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct ErrorGroup<E> {
+    errors: Vec<E>,
+}
+
+impl<E> ErrorGroup<E> {
+    pub(crate) fn new(errors: Vec<E>) -> Self {
+        debug_assert!(!errors.is_empty());
+        ErrorGroup { errors }
+    }
+
+    /// The first error that happened.
+    pub fn first(&self) -> &E {
+        &self.errors[0]
+    }
+
+    /// How many errors the group holds (at least one).
+    #[allow(clippy::len_without_is_empty, reason = "a group is never empty")]
+    pub fn len(&self) -> usize {
+        self.errors.len()
+    }
+
+    /// The errors, in the order they happened.
+    pub fn iter(&self) -> impl Iterator<Item = &E> {
+        self.errors.iter()
+    }
+
+    /// The errors, in the order they happened.
+    pub fn into_vec(self) -> Vec<E> {
+        self.errors
+    }
+
+    /// The first error; the others are dropped.
+    pub fn into_first(self) -> E {
+        self.errors
+            .into_iter()
+            .next()
+            .expect("an ErrorGroup is never empty")
+    }
+}
+
+impl<E: fmt::Debug> fmt::Debug for ErrorGroup<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("ErrorGroup").field(&self.errors).finish()
+    }
+}
+
+impl<E: fmt::Display> fmt::Display for ErrorGroup<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.errors.len() == 1 {
+            write!(f, "{}", self.errors[0])
+        } else {
+            write!(f, "{} errors: ", self.errors.len())?;
+            for (i, e) in self.errors.iter().enumerate() {
+                if i > 0 {
+                    f.write_str("; ")?;
+                }
+                write!(f, "{e}")?;
+            }
+            Ok(())
+        }
+    }
+}
+
+impl<E: fmt::Debug + fmt::Display> Error for ErrorGroup<E> {}
+
+impl From<ErrorGroup<io::Error>> for io::Error {
+    /// A group of one comes back as that error; a larger group becomes an error of the first
+    /// one's kind that describes them all.
+    fn from(g: ErrorGroup<io::Error>) -> io::Error {
+        if g.errors.len() == 1 {
+            return g.into_first();
+        }
+        let kind = g.first().kind();
+        io::Error::new(kind, g)
+    }
+}
+
+impl<E> IntoIterator for ErrorGroup<E> {
+    type Item = E;
+    type IntoIter = std::vec::IntoIter<E>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.errors.into_iter()
+    }
+}
+
+impl<E: MaybeCancelled> MaybeCancelled for ErrorGroup<E> {
+    /// True when every error in the group is a cancellation.
+    fn is_cancel_requested(&self) -> bool {
+        self.iter().all(MaybeCancelled::is_cancel_requested)
+    }
+}
+
+/// What a nursery child may return: `()`, or a `Result` whose error converts into the
+/// nursery's error type.
+pub trait IntoTaskResult<E> {
+    /// The child's outcome as the nursery sees it.
+    fn into_task_result(self) -> Result<(), E>;
+}
+
+impl<E> IntoTaskResult<E> for () {
+    fn into_task_result(self) -> Result<(), E> {
+        Ok(())
+    }
+}
+
+impl<E, E2: Into<E>> IntoTaskResult<E> for Result<(), E2> {
+    fn into_task_result(self) -> Result<(), E> {
+        self.map_err(Into::into)
+    }
+}
+
+impl<E, E2: Into<E>> IntoTaskResult<E> for Result<Infallible, E2> {
+    fn into_task_result(self) -> Result<(), E> {
+        match self {
+            Ok(never) => match never {},
+            Err(e) => Err(e.into()),
+        }
+    }
+}
