@@ -736,3 +736,49 @@ fn test_panicking_error_conversion_propagates_like_a_task_panic() {
         "the sibling was cancelled and finished normally"
     );
 }
+
+/// Panics when dropped.
+struct PanicOnDrop<'a>(&'a Log);
+
+impl Drop for PanicOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.borrow_mut().push("destructor ran");
+        panic!("destructor");
+    }
+}
+
+#[structured]
+async fn holds_panicking(guard: PanicOnDrop<'_>, data: &Vec<u64>) -> Result<(), CancelRequested> {
+    scoro::sleep_forever().await?;
+    assert_eq!(data.len(), 3);
+    drop(guard);
+    Ok(())
+}
+
+#[structured]
+async fn drop_nursery_with_panicking_child(log: &Log) {
+    let data = vec![1u64, 2, 3];
+    let evil = async || -> Result<(), ErrorGroup<CancelRequested>> {
+        nursery(async |n| -> Result<(), CancelRequested> {
+            n.start_soon(holds_panicking(PanicOnDrop(log), &data));
+            n.start_soon(holds(Respawn { n, log }));
+            scoro::sleep_forever().await?;
+            Ok(())
+        })
+        .await
+    };
+    plain_body_drops_in_place(evil).await.unwrap();
+}
+
+// A nursery dropped in flight whose child panics in its destructor: every child is still
+// dropped (and a sibling started by a destructor never runs), the nursery leaves its scope, and
+// the destructor's panic reaches the caller of `run`.
+#[test]
+fn test_panicking_destructor_during_teardown_leaves_nothing_behind() {
+    let log = Log::default();
+    let msg = run_expecting_panic(drop_nursery_with_panicking_child(&log));
+    assert_eq!(msg, "destructor");
+    let mut log = log.into_inner();
+    log.sort_unstable();
+    assert_eq!(log, ["child dropped", "destructor ran"]);
+}
