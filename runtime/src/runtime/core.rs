@@ -21,6 +21,7 @@
 
 use super::context::NO_TASK;
 use super::context::{self, EnterGuard};
+use super::deadlines::Deadlines;
 use super::io::IoDriver;
 use super::shared::{Injected, RemoteWaker, Shared};
 use super::signal::SignalState;
@@ -32,9 +33,8 @@ use crate::coroutine::TaskName;
 use crate::time::clock::Clock;
 use std::any::{Any, TypeId};
 use std::cell::{Cell, RefCell};
-use std::cmp::Reverse;
 use std::collections::HashMap;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::VecDeque;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Context, Waker};
@@ -121,8 +121,7 @@ pub(crate) struct Sched {
     live_tasks: usize,
     queue: VecDeque<Queued>,
     pub(crate) statuses: StatusTree,
-    timers: BinaryHeap<Reverse<(Instant, u32, u32)>>,
-    live_timers: usize,
+    deadlines: Deadlines,
     idle_waiters: Vec<TaskRef>,
     newly: Vec<u32>,
     /// Scopes entered with a relative deadline not resolved to an instant yet.
@@ -164,8 +163,7 @@ impl Core {
                 live_tasks: 0,
                 queue: VecDeque::new(),
                 statuses,
-                timers: BinaryHeap::new(),
-                live_timers: 0,
+                deadlines: Deadlines::default(),
                 idle_waiters: Vec::new(),
                 newly: Vec::new(),
                 pending: Vec::new(),
@@ -873,23 +871,9 @@ impl Core {
     pub(crate) fn fire_deadlines(&self) {
         let now = self.now();
         let mut s = self.sched.borrow_mut();
-        while let Some(&Reverse((d, index, generation))) = s.timers.peek() {
-            if d > now {
-                break;
-            }
-            s.timers.pop();
-            let id = s.statuses.id(index, generation);
-            if !s.statuses.is_live(id) {
-                continue;
-            }
-            let n = s.statuses.node_mut(index);
-            if n.registered != Some(d) {
-                continue;
-            }
-            n.registered = None;
-            let fire = n.deadline == Some(d) && !n.cancel_called;
-            s.live_timers -= 1;
-            if fire {
+        let s = &mut *s;
+        while let Some(due) = s.deadlines.pop_due(&mut s.statuses, now) {
+            if let Some(index) = due {
                 s.cancel_node(index, CancelReason::Deadline);
             }
         }
@@ -1036,38 +1020,11 @@ impl Sched {
     }
 
     fn register_deadline(&mut self, owner: u32, d: Instant) {
-        let n = self.statuses.node_mut(owner);
-        if n.registered == Some(d) || n.deadline != Some(d) {
-            return;
-        }
-        if n.registered.is_none() {
-            self.live_timers += 1;
-        }
-        n.registered = Some(d);
-        let generation = n.generation;
-        self.timers.push(Reverse((d, owner, generation)));
-        if self.timers.len() > 1024 && self.timers.len() > 4 * self.live_timers {
-            self.prune_timers();
-        }
-    }
-
-    fn prune_timers(&mut self) {
-        let statuses = &self.statuses;
-        self.timers.retain(|&Reverse((d, index, generation))| {
-            let id = statuses.id(index, generation);
-            statuses.is_live(id) && statuses.node(index).registered == Some(d)
-        });
+        self.deadlines.add(&mut self.statuses, owner, d);
     }
 
     fn next_deadline(&mut self) -> Option<Instant> {
-        while let Some(&Reverse((d, index, generation))) = self.timers.peek() {
-            let id = self.statuses.id(index, generation);
-            if self.statuses.is_live(id) && self.statuses.node(index).registered == Some(d) {
-                return Some(d);
-            }
-            self.timers.pop();
-        }
-        None
+        self.deadlines.next(&self.statuses)
     }
 
     fn cancel_node(&mut self, index: u32, reason: CancelReason) {
@@ -1113,7 +1070,7 @@ impl Sched {
             self.wake(t);
         }
         if self.statuses.node(index).registered.is_some() {
-            self.live_timers -= 1;
+            self.deadlines.node_freed();
         }
         self.statuses.free(index);
     }

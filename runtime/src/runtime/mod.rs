@@ -7,6 +7,7 @@
 
 pub(crate) mod context;
 pub(crate) mod core;
+mod deadlines;
 pub(crate) mod io;
 pub(crate) mod shared;
 pub(crate) mod signal;
