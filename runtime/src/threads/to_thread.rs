@@ -8,9 +8,13 @@
 //! - [`run_sync`] may borrow from its caller. Its closure is sent to a worker with the
 //!   lifetime erased (in `erase_job`, the only `unsafe` of this module). That is sound because
 //!   the call's future neither finishes nor is dropped before the worker is done with the
-//!   closure: it completes only after the worker stored the result, and its destructor blocks
-//!   until the worker has stored the result. Storing the result is the last thing the worker
-//!   does with anything that borrows. The destructor is sure to run before the borrowed data
+//!   closure: it completes only after the worker published the result, and its destructor
+//!   blocks until then. The job runs in two steps: the first (which owns the closure and with
+//!   it every borrow) runs the function, stores the result unpublished and *returns*; only then
+//!   does the worker publish the result, from a second step that holds nothing borrowed. So no
+//!   frame that received a borrow is still running when the caller may free what it borrows
+//!   (references passed to a function must stay valid until it returns, even after their last
+//!   use: miri's protectors check exactly that). The destructor is sure to run before the borrowed data
 //!   goes away because the call checks, before it starts the worker and on every poll, that it
 //!   lies inside the task running it (the placement half of the no-leak argument, see
 //!   `runtime::task`): a call boxed and forgotten, or pinned anywhere else, panics instead.
@@ -159,7 +163,13 @@ impl ThreadLimiter {
 
 // ----- the worker pool --------------------------------------------------------------------
 
-type Job = Box<dyn FnOnce() + Send + 'static>;
+/// The second step of a job: publishes its result. Holds nothing borrowed.
+type Publish<'a> = Box<dyn FnOnce() + Send + 'a>;
+
+/// A job's first step: runs the function and stores its result, unpublished.
+type JobFn<'a> = Box<dyn FnOnce() -> Publish<'a> + Send + 'a>;
+
+type Job = JobFn<'static>;
 
 /// An idle worker's mailbox.
 struct Worker {
@@ -197,7 +207,10 @@ fn worker_loop(me: Arc<Worker>, first: Job) {
     let mut job = first;
     loop {
         // Jobs catch their own panics; this is a second line of defence for the thread.
-        let _ = panic::catch_unwind(AssertUnwindSafe(job));
+        // The first step returns before the second runs (see the module invariants).
+        if let Ok(publish) = panic::catch_unwind(AssertUnwindSafe(job)) {
+            let _ = panic::catch_unwind(AssertUnwindSafe(publish));
+        }
         lock(&IDLE).push(me.clone());
         let mut slot = lock(&me.job);
         let mut retiring = true;
@@ -228,19 +241,22 @@ fn worker_loop(me: Arc<Worker>, first: Job) {
 ///
 /// # Safety
 /// The caller must make sure that nothing the job borrows for `'a` goes away before the job
-/// has finished using it. `RunSync` guarantees this: it stays alive (never leaked, see
-/// `runtime::task`) until the job has stored its result, which is the job's last access to
-/// anything that borrows, and its destructor blocks until then.
-unsafe fn erase_job<'a>(job: Box<dyn FnOnce() + Send + 'a>) -> Job {
-    // SAFETY: only the lifetime bound of the trait object changes; the fat pointer's layout is
-    // identical. The caller upholds that the borrows outlive the job's use of them.
-    unsafe { std::mem::transmute::<Box<dyn FnOnce() + Send + 'a>, Job>(job) }
+/// has finished using it: before its first step has returned and its second step has
+/// published the result. `RunSync` guarantees this: it stays alive (never leaked, see
+/// `runtime::task`) until the result is published, and its destructor blocks until then.
+unsafe fn erase_job<'a>(job: JobFn<'a>) -> Job {
+    // SAFETY: only lifetime bounds of the trait objects change (the job's and its result's);
+    // the fat pointers' layouts are identical. The caller upholds that the borrows outlive the
+    // job's use of them.
+    unsafe { std::mem::transmute::<JobFn<'a>, Job>(job) }
 }
 
 // ----- the call ----------------------------------------------------------------------------
 
 enum Outcome<T> {
     Running,
+    /// Stored by the job's first step, not visible to the call until published.
+    Stored(thread::Result<T>),
     Finished(thread::Result<T>),
     Taken,
 }
@@ -258,9 +274,19 @@ struct Completion<T> {
 }
 
 impl<T> Completion<T> {
-    /// Stores the outcome. The last thing a job does with its borrowed data.
-    fn finish(&self, outcome: thread::Result<T>) {
-        *lock(&self.outcome) = Outcome::Finished(outcome);
+    /// Stores the outcome, unpublished. The last thing a job's first step does.
+    fn store(&self, outcome: thread::Result<T>) {
+        *lock(&self.outcome) = Outcome::Stored(outcome);
+    }
+
+    /// Makes the stored outcome visible to the call and wakes a destructor waiting for it.
+    fn publish(&self) {
+        let mut o = lock(&self.outcome);
+        *o = match std::mem::replace(&mut *o, Outcome::Taken) {
+            Outcome::Stored(r) => Outcome::Finished(r),
+            other => other,
+        };
+        drop(o);
         self.finished.notify_all();
     }
 
@@ -278,7 +304,7 @@ impl<T> Completion<T> {
     /// Blocks until the job has finished, and drops the outcome here.
     fn wait(&self) {
         let mut o = lock(&self.outcome);
-        while matches!(*o, Outcome::Running) {
+        while matches!(*o, Outcome::Running | Outcome::Stored(_)) {
             o = poison::wait(&self.finished, o);
         }
         let outcome = std::mem::replace(&mut *o, Outcome::Taken);
@@ -403,27 +429,32 @@ where
     let shared = core.shared.clone();
     let me = core.task_ref(task);
     let for_job = completion.clone();
-    let job = move || {
+    let job = move || -> Publish<'_> {
         let current = CurrentJob::enter(link);
         let outcome = panic::catch_unwind(AssertUnwindSafe(f));
         drop(current);
-        let abandoned = for_job.abandoned.load(Ordering::Acquire);
-        for_job.finish(outcome);
-        drop(for_job);
-        // Nothing borrowed is touched from here on.
-        let _ = shared.push(Injected::Call(Box::new(move || {
-            finished_on_runtime(me, abandoned, &released);
-        })));
+        for_job.store(outcome);
+        // Returned, and run by the worker once this frame (which owned `f`) is gone.
+        Box::new(move || {
+            let abandoned = for_job.abandoned.load(Ordering::Acquire);
+            for_job.publish();
+            drop(for_job);
+            // Nothing borrowed is touched from here on.
+            let _ = shared.push(Injected::Call(Box::new(move || {
+                finished_on_runtime(me, abandoned, &released);
+            })));
+        })
     };
-    let boxed: Box<dyn FnOnce() + Send + '_> = Box::new(job);
-    // SAFETY: the returned `Completion` is kept by a `RunSync` future until the job has
-    // called `finish`: the future completes only after `take` found the outcome, and its
-    // destructor calls `wait` (for an abandoned call, `F` and `T` are `'static` anyway). The
-    // future passed the placement check just before this call, so it lies pinned in a task
-    // and is dropped, never forgotten, before `'a` ends (see `runtime::task`). By
-    // the time `finish` returns, `f` has been consumed; afterwards the job only drops its
-    // `Arc` of the completion (the last one only if the future already took the outcome, so
-    // no `T` is dropped there) and touches `'static` data. See the module invariants.
+    let boxed: JobFn<'_> = Box::new(job);
+    // SAFETY: the returned `Completion` is kept by a `RunSync` future until the job's second
+    // step has published the outcome: the future completes only after `take` found it
+    // published, and its destructor calls `wait` (for an abandoned call, `F` and `T` are
+    // `'static` anyway). The future passed the placement check just before this call, so it
+    // lies pinned in a task and is dropped, never forgotten, before `'a` ends (see
+    // `runtime::task`). The first step, which owns `f` and its borrows, has returned before
+    // the second publishes; the second only touches the completion behind its lock, drops its
+    // `Arc` of it (the last one only if the future already took the outcome, so no `T` is
+    // dropped there) and `'static` data. See the module invariants.
     let job = unsafe { erase_job(boxed) };
     if let Err(e) = submit(job) {
         // The job was dropped unrun by the failed spawn; give the token back.
