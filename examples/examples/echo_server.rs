@@ -20,7 +20,14 @@ use std::time::Duration;
 /// Echoes one connection until the client hangs up or the server shuts down.
 #[structured]
 async fn echo(mut stream: TcpStream) -> io::Result<()> {
-    let peer = stream.peer_addr()?;
+    // A client may reset its connection before we get here: its problem, not the server's.
+    let peer = match stream.peer_addr() {
+        Ok(peer) => peer,
+        Err(e) => {
+            println!("a client left before it was served: {e}");
+            return Ok(());
+        }
+    };
     println!("{peer}: connected");
     let mut buf = [0; 4096];
     let outcome: io::Result<()> = async {

@@ -41,7 +41,14 @@ fn scene(number: u32, title: &str) {
 
 #[structured]
 async fn echo(mut stream: TcpStream) -> io::Result<()> {
-    let peer = stream.peer_addr()?;
+    // A client may reset its connection before we get here: its problem, not the server's.
+    let peer = match stream.peer_addr() {
+        Ok(peer) => peer,
+        Err(e) => {
+            say("server", format!("a client left before it was served: {e}"));
+            return Ok(());
+        }
+    };
     say("server", format!("accepted a connection from {peer}"));
     let mut buf = [0; 1024];
     loop {

@@ -43,6 +43,7 @@
 //! assert_eq!(scoro::run(main_task()).unwrap(), "hello from the server\n");
 //! ```
 
+mod accept;
 mod addr;
 mod happy_eyeballs;
 mod serve;

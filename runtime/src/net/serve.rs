@@ -2,7 +2,8 @@
 //!
 //! Invariants: every connection's handler is a child of one nursery inside `serve_tcp`, so
 //! the server returns only when every handler has finished; cancelling the server cancels
-//! its handlers. Running out of descriptors or memory while accepting is not fatal: it is
+//! its handlers. A connection that fails before it is accepted never reaches it (the
+//! listener skips it). Running out of descriptors or memory while accepting is not fatal: it is
 //! reported on stderr, and accepting resumes after 100 ms (as in Trio).
 
 use super::tcp::{TcpListener, TcpStream};
@@ -30,10 +31,12 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 /// nursery you cancel. It then returns the cancellation (as an `io::Error`) once every handler
 /// has finished.
 ///
-/// When accepting fails because the process or system ran out of file descriptors, buffers
-/// or memory (`EMFILE`, `ENFILE`, `ENOBUFS`, `ENOMEM`), the server prints the error to stderr,
-/// waits 100 ms and tries again: existing connections may close meanwhile. Any other accept
-/// error stops the server.
+/// A connection that fails before it is accepted (reset by its client, say) is skipped by
+/// [`TcpListener::accept`]: one client never stops the server. When accepting fails because
+/// the process or system ran out of file descriptors, buffers or memory (`EMFILE`, `ENFILE`,
+/// `ENOBUFS`, `ENOMEM`), the server prints the error to stderr, waits 100 ms and tries again:
+/// existing connections may close meanwhile. Any other accept error (about the listener
+/// itself) stops the server.
 ///
 /// ```no_run
 /// use scoro::io::{Read, Write};
@@ -114,14 +117,23 @@ fn out_of_resources(e: &io::Error) -> bool {
 mod tests {
     use super::*;
 
+    // The rule: a failed connection never reaches `serve_tcp` (the listener skips it, see
+    // `net::accept`); resource exhaustion is retried after a back-off; an error about the
+    // listener itself ends the server.
     #[test]
     fn only_resource_exhaustion_is_retried() {
         for errno in [libc::EMFILE, libc::ENFILE, libc::ENOBUFS, libc::ENOMEM] {
             assert!(out_of_resources(&io::Error::from_raw_os_error(errno)));
+            assert!(!super::super::accept::is_per_connection(
+                &io::Error::from_raw_os_error(errno)
+            ));
         }
-        for errno in [libc::EBADF, libc::EINVAL, libc::ECONNABORTED] {
+        for errno in [libc::EBADF, libc::EINVAL] {
             assert!(!out_of_resources(&io::Error::from_raw_os_error(errno)));
         }
+        assert!(super::super::accept::is_per_connection(
+            &io::Error::from_raw_os_error(libc::ECONNABORTED)
+        ));
         assert!(!out_of_resources(&io::Error::other("no errno")));
     }
 }

@@ -4,6 +4,7 @@
 //! (see `io::source`); streams get `TCP_NODELAY` when they are connected or accepted, as in
 //! Trio, because structured code tends to write small messages and wait for the answer.
 
+use super::accept::skipping_failed_connections;
 use super::addr::{ToSocketAddrs, resolve};
 use super::stream::{self, ReadHalf, StreamRef, WriteHalf};
 use crate::CoroutineCall;
@@ -82,6 +83,12 @@ impl TcpListener {
 
     /// Waits for a connection and returns it with the peer's address. A checkpoint.
     ///
+    /// A connection that fails while it waits to be accepted (reset by its peer, say) is
+    /// skipped: `accept` goes on waiting for the next one instead of returning that
+    /// connection's error (`ECONNABORTED`, `EPROTO`, `EPERM`, `ENETDOWN`, `ENOPROTOOPT`,
+    /// `EHOSTDOWN`, `ENONET`, `EHOSTUNREACH`, `EOPNOTSUPP`, `ENETUNREACH`, as in Trio). Errors
+    /// about the listener or the process (out of descriptors, say) are returned.
+    ///
     /// Only one task may wait in `accept` at a time (a second gets
     /// [`ResourceBusy`](io::ErrorKind::ResourceBusy)); to serve connections, see
     /// [`serve_tcp`](super::serve_tcp).
@@ -90,7 +97,12 @@ impl TcpListener {
     ) -> CoroutineCall<impl Future<Output = io::Result<(TcpStream, SocketAddr)>> + '_> {
         CoroutineCall::internal(
             async move {
-                let (s, peer) = self.io.op(Direction::Read, |l| l.accept()).await?;
+                let (s, peer) = self
+                    .io
+                    .op(Direction::Read, |l| {
+                        skipping_failed_connections(|| l.accept())
+                    })
+                    .await?;
                 Ok((TcpStream::from_mio(s)?, peer))
             },
             "scoro::net",

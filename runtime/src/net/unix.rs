@@ -2,6 +2,7 @@
 //!
 //! Invariants: the same as for TCP (non-blocking, registered with the runtime that made them).
 
+use super::accept::skipping_failed_connections;
 use super::stream::{self, ReadHalf, StreamRef, WriteHalf};
 use crate::CoroutineCall;
 use crate::io::source::Registered;
@@ -79,13 +80,20 @@ impl UnixListener {
     }
 
     /// Waits for a connection and returns it with the peer's address (usually unnamed). A
-    /// checkpoint. Only one task may wait in `accept` at a time.
+    /// checkpoint. Only one task may wait in `accept` at a time. A connection that fails while
+    /// it waits to be accepted is skipped, as by
+    /// [`TcpListener::accept`](super::TcpListener::accept).
     pub fn accept(
         &self,
     ) -> CoroutineCall<impl Future<Output = io::Result<(UnixStream, SocketAddr)>> + '_> {
         CoroutineCall::internal(
             async move {
-                let (s, peer) = self.io.op(Direction::Read, |l| l.accept()).await?;
+                let (s, peer) = self
+                    .io
+                    .op(Direction::Read, |l| {
+                        skipping_failed_connections(|| l.accept())
+                    })
+                    .await?;
                 Ok((UnixStream::from_mio(s)?, peer))
             },
             "scoro::net",
