@@ -13,6 +13,8 @@
 mod args;
 mod diag;
 mod expand;
+#[cfg(test)]
+mod fuzz_tests;
 mod parse;
 mod rewrite;
 mod validate;
