@@ -377,7 +377,22 @@ where
     E: MaybeCancelled,
     B: for<'scope> AsyncFnOnce(&'scope Nursery<'scope, 'env, E>) -> Result<T, E>,
 {
-    let state: Rc<NurseryState<E>> = EnterNursery::new().await;
+    let task = Placed::new("nursery").await;
+    let state = context::with_core(|core| {
+        let status = core.enter_scope(task, Default::default(), None);
+        Rc::new(NurseryState::<E> {
+            status,
+            task: core.task_ref(task),
+            owner: core.new_owner_id(),
+            live: Cell::new(0),
+            waiting: Cell::new(false),
+            errors: RefCell::new(Vec::new()),
+            outer_cancel: RefCell::new(None),
+            panic: RefCell::new(None),
+            handle: RefCell::new(None),
+            caught: Cell::new(false),
+        })
+    });
     let nursery = Nursery {
         state: state.clone(),
         _scope: PhantomData,
@@ -451,49 +466,49 @@ where
     }
 }
 
-/// Enters the nursery's scope in the current task, after checking that the nursery's state
-/// machine (which this future is part of while it is awaited) lies in the memory of the task
-/// running it: the placement half of the no-leak argument (see `runtime::task`). Nothing that
-/// could start a child exists before this check.
-struct EnterNursery<E> {
-    /// A byte of the state machine, whose address is checked (a zero-sized future might not
-    /// have one inside it).
+/// Checks that the state machine awaiting it lies in the memory of the task running it (the
+/// placement half of the no-leak argument, see `runtime::task`) and gives that task's slab
+/// index. Awaited first by every operation that erases a lifetime (a nursery, a `start`),
+/// before anything that could start a child exists.
+struct Placed {
+    /// A byte of the awaiting state machine, whose address is checked (a zero-sized future
+    /// might not have one inside it).
     marker: u8,
-    _error: PhantomData<E>,
+    what: &'static str,
     _pinned: PhantomPinned,
 }
 
-impl<E> EnterNursery<E> {
-    fn new() -> Self {
-        EnterNursery {
+impl Placed {
+    fn new(what: &'static str) -> Self {
+        Placed {
             marker: 0,
-            _error: PhantomData,
+            what,
             _pinned: PhantomPinned,
         }
     }
 }
 
-impl<E> Future for EnterNursery<E> {
-    type Output = Rc<NurseryState<E>>;
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Rc<NurseryState<E>>> {
-        let placed = context::check_placement(std::ptr::from_ref(&self.marker).addr(), "nursery");
-        let task = task::verify(cx);
-        debug_assert_eq!(placed, task);
-        Poll::Ready(context::with_core(|core| {
-            let status = core.enter_scope(task, Default::default(), None);
-            Rc::new(NurseryState {
-                status,
-                task: core.task_ref(task),
-                owner: core.new_owner_id(),
-                live: Cell::new(0),
-                waiting: Cell::new(false),
-                errors: RefCell::new(Vec::new()),
-                outer_cancel: RefCell::new(None),
-                panic: RefCell::new(None),
-                handle: RefCell::new(None),
-                caught: Cell::new(false),
-            })
-        }))
+impl Future for Placed {
+    type Output = u32;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<u32> {
+        context::check_placement(std::ptr::from_ref(&self.marker).addr(), self.what);
+        Poll::Ready(task::verify(cx))
+    }
+}
+
+/// Runs `tear_down` in the run that task `t` belongs to, for a guard whose tasks borrow what
+/// its caller owns. Where that run cannot be reached, skipping them would let them outlive
+/// what they borrow, so the process aborts (with a message naming `what`).
+fn in_own_run<R>(t: TaskRef, what: &str, tear_down: impl FnOnce(&Core) -> R) -> R {
+    match context::try_with_core(|core| core.owns(t).then(|| tear_down(core))) {
+        Some(Some(r)) => r,
+        _ => {
+            eprintln!(
+                "scoro: {what} was dropped outside the run its tasks belong to; its tasks borrow \
+                 data that may be gone, so the process aborts"
+            );
+            std::process::abort()
+        }
     }
 }
 
@@ -509,24 +524,15 @@ impl<E> Drop for NurseryGuard<E> {
             return;
         }
         let state = &self.state;
-        let dropped = context::try_with_core(|core| {
-            if !core.owns(state.task) {
-                return None;
-            }
-            let dropped = panic::catch_unwind(AssertUnwindSafe(|| {
-                core.drop_owned_tasks(state.owner);
-            }));
+        let dropped = in_own_run(state.task, "a nursery", |core| {
+            let dropped = core.drop_owned_tasks(state.owner);
             core.abandon_scope(state.task.index, state.status);
-            Some(dropped)
+            dropped
         });
-        let Some(Some(dropped)) = dropped else {
-            // The children borrow what this nursery's caller owns; they cannot be left alive.
-            unreachable_run("a nursery")
-        };
         if let Some(h) = state.handle.borrow_mut().take() {
             h.exited(false, false);
         }
-        if let Err(p) = dropped {
+        if let Some(p) = dropped {
             panic::resume_unwind(p);
         }
     }
@@ -592,16 +598,4 @@ impl<E> Future for WaitChildren<'_, E> {
         self.state.waiting.set(true);
         Poll::Pending
     }
-}
-
-/// A guard that owns tasks borrowing its caller's data was dropped where it cannot reach the
-/// run those tasks belong to. Skipping them would let them outlive what they borrow.
-#[cold]
-#[inline(never)]
-fn unreachable_run(what: &str) -> ! {
-    eprintln!(
-        "scoro: {what} was dropped outside the run its tasks belong to; its tasks borrow data \
-         that may be gone, so the process aborts"
-    );
-    std::process::abort()
 }

@@ -8,7 +8,7 @@
 //! - The call checks its placement before it erases the child's lifetime and on every poll
 //!   while it waits (see `runtime::task`).
 
-use super::{IntoTaskResult, Nursery, NurseryState, run_child, unreachable_run};
+use super::{IntoTaskResult, Nursery, NurseryState, Placed, in_own_run, run_child};
 use crate::CoroutineCall;
 use crate::cancel::MaybeCancelled;
 use crate::cancel::status::StatusId;
@@ -19,8 +19,7 @@ use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::Future;
-use std::marker::PhantomPinned;
-use std::panic::{self, AssertUnwindSafe};
+use std::panic;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
@@ -230,25 +229,16 @@ impl<V, E> Drop for StartGuard<'_, V, E> {
             return;
         }
         let shared = &self.shared;
-        let dropped = context::try_with_core(|core| {
-            if !core.owns(shared.waiter) {
-                return None;
-            }
-            let dropped = panic::catch_unwind(AssertUnwindSafe(|| {
-                if !shared.finished.get() {
-                    core.drop_owned_tasks(shared.owner);
-                }
-            }));
+        let dropped = in_own_run(shared.waiter, "a pending `Nursery::start`", |core| {
+            let mut dropped = None;
             if !shared.finished.get() {
+                dropped = core.drop_owned_tasks(shared.owner);
                 self.nursery.live.set(self.nursery.live.get() - 1);
             }
             core.free_status(shared.status);
-            Some(dropped)
+            dropped
         });
-        let Some(Some(dropped)) = dropped else {
-            unreachable_run("a pending `Nursery::start`")
-        };
-        if let Err(p) = dropped {
+        if let Some(p) = dropped {
             panic::resume_unwind(p);
         }
     }
@@ -269,31 +259,5 @@ impl<V> Future for WaitStart<'_, V> {
         } else {
             Poll::Pending
         }
-    }
-}
-
-/// Checks the placement of the state machine awaiting it (see `EnterNursery`) and gives the
-/// slab index of the task polling it.
-struct Placed {
-    marker: u8,
-    what: &'static str,
-    _pinned: PhantomPinned,
-}
-
-impl Placed {
-    fn new(what: &'static str) -> Self {
-        Placed {
-            marker: 0,
-            what,
-            _pinned: PhantomPinned,
-        }
-    }
-}
-
-impl Future for Placed {
-    type Output = u32;
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<u32> {
-        context::check_placement(std::ptr::from_ref(&self.marker).addr(), self.what);
-        Poll::Ready(task::verify(cx))
     }
 }

@@ -67,19 +67,16 @@ impl Drop for OutsideTask {
 /// Checks that `addr`, an address inside some erasing state (a nursery's state machine, a
 /// pending `start`, a `run_sync` call, a `Boxed` wrapper), lies in the memory the runtime is
 /// polling right now: the allocation of the current task or a box registered by a `Boxed`
-/// wrapper being polled. Returns the current task's index; panics (before anything is erased)
-/// otherwise. `what` names the operation in the message.
+/// wrapper being polled; panics (before anything is erased) otherwise. `what` names the
+/// operation in the message.
 #[inline]
-pub(crate) fn check_placement(addr: usize, what: &str) -> u32 {
-    let task = current_task_index();
+pub(crate) fn check_placement(addr: usize, what: &str) {
     let (start, end) = REGION.with(|r| r.get());
-    if task != NO_TASK
+    let placed = current_task_index() != NO_TASK
         && ((start <= addr && addr < end)
-            || BOXES.with(|b| b.borrow().iter().any(|&(s, e)| s <= addr && addr < e)))
-    {
-        task
-    } else {
-        misplaced(what)
+            || BOXES.with(|b| b.borrow().iter().any(|&(s, e)| s <= addr && addr < e)));
+    if !placed {
+        misplaced(what);
     }
 }
 

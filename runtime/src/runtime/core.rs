@@ -254,18 +254,19 @@ impl Core {
     }
 
     /// Drops every task of `owner` at once (their owner is going away before they finished).
-    /// Panics in their destructors are collected; the first is resumed after all are dropped,
-    /// unless the thread is already panicking.
-    pub(crate) fn drop_owned_tasks(&self, owner: u64) {
-        self.drop_tasks_where(|t| t.owner == owner);
+    /// Panics in their destructors are collected; the first is returned, for the caller to
+    /// resume once it has finished its own cleanup (see `drop_tasks_where`).
+    #[must_use = "a destructor's panic must be resumed"]
+    pub(crate) fn drop_owned_tasks(&self, owner: u64) -> Option<Box<dyn Any + Send>> {
+        self.drop_tasks_where(|t| t.owner == owner)
     }
 
     /// Drops every live task that `select` picks, repeating until none is left: a destructor
     /// may start another such task (a child holding the `&Nursery`), and none may outlive its
     /// owner. A task already dropped by an earlier one's destructor (a nursery's guard) is
-    /// skipped: its generation no longer matches. The first destructor panic is resumed at
-    /// the end, unless the thread is already unwinding.
-    fn drop_tasks_where(&self, select: impl Fn(&TaskSlot) -> bool) {
+    /// skipped: its generation no longer matches. Returns the first destructor panic, unless
+    /// the thread is already unwinding (resuming it then would abort).
+    fn drop_tasks_where(&self, select: impl Fn(&TaskSlot) -> bool) -> Option<Box<dyn Any + Send>> {
         let mut first_panic = None;
         loop {
             let picked: Vec<TaskRef> = {
@@ -291,11 +292,7 @@ impl Core {
                 }
             }
         }
-        if let Some(p) = first_panic
-            && !std::thread::panicking()
-        {
-            std::panic::resume_unwind(p);
-        }
+        first_panic.filter(|_| !std::thread::panicking())
     }
 
     /// Adds a task owned by `owner`, runnable at once, in cancel status `status`.
@@ -895,7 +892,9 @@ impl Core {
             }
         }
         let _close = Close(&self.shared);
-        self.drop_tasks_where(|_| true);
+        if let Some(p) = self.drop_tasks_where(|_| true) {
+            std::panic::resume_unwind(p);
+        }
     }
 
     /// Enters this core on the current thread.
