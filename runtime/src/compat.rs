@@ -13,7 +13,7 @@
 use crate::CoroutineCall;
 use crate::cancel::CancelRequested;
 use crate::runtime::context;
-use crate::runtime::task;
+use crate::runtime::seam::CurrentTask;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -98,20 +98,19 @@ impl<F: Future> Future for Compat<F> {
     type Output = Result<F::Output, CancelRequested>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let task = task::verify(cx);
+        let task = CurrentTask::of(cx);
         let mut this = self.project();
         if let Some(v) = this.output.take() {
             return Poll::Ready(Ok(v));
         }
-        let (cancel, waker) =
-            context::with_core(|core| (core.check_cancel(task), core.remote_waker(task)));
-        if let Some(c) = cancel {
+        if let Some(c) = task.cancelled() {
             this.future.set(None);
             return Poll::Ready(Err(c));
         }
         let Some(future) = this.future.as_mut().as_pin_mut() else {
             panic!("`scoro::compat::future` polled after it finished");
         };
+        let waker = task.remote_waker();
         let mut foreign_cx = Context::from_waker(&waker);
         let polled = {
             let _outside = context::leave_task();
@@ -121,9 +120,9 @@ impl<F: Future> Future for Compat<F> {
             Poll::Ready(v) => {
                 this.future.set(None);
                 *this.output = Some(v);
-                context::with_core(|core| core.yield_now(task));
+                task.yield_now();
             }
-            Poll::Pending => context::with_core(|core| core.block_cancellable(task)),
+            Poll::Pending => task.park(),
         }
         Poll::Pending
     }

@@ -55,7 +55,7 @@ pub mod sync;
 pub mod testing;
 mod threads;
 mod time;
-mod wait_list;
+mod wait;
 
 pub use cancel::{
     CancelHandle, CancelReason, CancelRequested, CancelScope, MaybeCancelled, TooSlow, fail_after,

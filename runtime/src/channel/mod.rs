@@ -77,7 +77,7 @@ pub use error::{RecvError, SendError, TryRecvError, TrySendError};
 pub use receiver::Receiver;
 pub use sender::Sender;
 
-use crate::wait_list::WaitList;
+use crate::wait::WaitList;
 use state::Chan;
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;

@@ -5,10 +5,8 @@ use super::state::{Chan, Waiter, notify_all, notify_handle};
 use super::{RecvError, TryRecvError};
 use crate::CoroutineCall;
 use crate::cancel::CancelRequested;
-use crate::runtime::context;
-use crate::runtime::core::Core;
-use crate::runtime::task;
-use crate::wait_list::{EntryState, WaitKey};
+use crate::runtime::seam::CurrentTask;
+use crate::wait::{Aborted, EntryState, Step, Wait, WaitCall, WaitKey};
 use std::cell::Cell;
 use std::fmt;
 use std::future::Future;
@@ -118,10 +116,7 @@ impl<T> Receiver<T> {
     /// ```
     pub fn recv(&self) -> CoroutineCall<impl Future<Output = Result<T, RecvError>> + '_> {
         CoroutineCall::internal(
-            RecvCall {
-                rx: self,
-                state: RecvState::Start,
-            },
+            WaitCall::new(Recv { rx: self }),
             "scoro::channel",
             "Receiver::recv",
         )
@@ -164,10 +159,7 @@ impl<T> Receiver<T> {
     ) -> CoroutineCall<impl Future<Output = Result<Option<T>, CancelRequested>> + '_> {
         CoroutineCall::internal(
             NextCall {
-                recv: RecvCall {
-                    rx: self,
-                    state: RecvState::Start,
-                },
+                recv: WaitCall::new(Recv { rx: self }),
             },
             "scoro::channel",
             "Receiver::next",
@@ -237,115 +229,80 @@ impl<T> Receiver<T> {
     }
 }
 
-enum RecvState<T> {
-    Start,
-    /// Took a value at once; yielding once before returning it.
-    Got(T),
-    Waiting(WaitKey),
-    Done,
-}
-
-/// The future of [`Receiver::recv`].
-struct RecvCall<'a, T> {
+/// A [`Receiver::recv`] call.
+struct Recv<'a, T> {
     rx: &'a Receiver<T>,
-    state: RecvState<T>,
 }
 
-// The value is only ever moved, never pinned.
-impl<T> Unpin for RecvCall<'_, T> {}
+impl<T> Wait for Recv<'_, T> {
+    type Output = Result<T, RecvError>;
+    type Parked = WaitKey;
 
-impl<T> RecvCall<'_, T> {
-    fn step(&mut self, core: &Core, task: u32) -> Poll<Result<T, RecvError>> {
-        let rx = self.rx;
-        let chan = &*rx.chan;
-        loop {
-            match std::mem::replace(&mut self.state, RecvState::Done) {
-                RecvState::Start => {
-                    if let Some(c) = core.check_cancel(task) {
-                        return Poll::Ready(Err(RecvError::Cancelled(c)));
-                    }
-                    if rx.closed.get() {
-                        return Poll::Ready(Err(RecvError::Closed));
-                    }
-                    if let Some(v) = chan.take() {
-                        self.state = RecvState::Got(v);
-                        core.yield_now(task);
-                        return Poll::Pending;
-                    }
-                    if chan.senders.get() == 0 {
-                        return Poll::Ready(Err(RecvError::EndOfChannel));
-                    }
-                    let waiter = Waiter {
-                        handle: rx.id,
-                        value: None,
-                    };
-                    let key = chan
-                        .recv_waiters
-                        .borrow_mut()
-                        .push_back(core.task_ref(task), Some(waiter));
-                    self.state = RecvState::Waiting(key);
-                    core.block_cancellable(task);
-                    return Poll::Pending;
-                }
-                RecvState::Got(v) => return Poll::Ready(Ok(v)),
-                RecvState::Waiting(key) => {
-                    let state = chan.recv_waiters.borrow().state(key);
-                    if state == Some(EntryState::Waiting) {
-                        if let Some(c) = core.check_cancel(task) {
-                            chan.recv_waiters.borrow_mut().remove(key);
-                            return Poll::Ready(Err(RecvError::Cancelled(c)));
-                        }
-                        self.state = RecvState::Waiting(key);
-                        core.block_cancellable(task);
-                        return Poll::Pending;
-                    }
-                    let value = chan.recv_waiters.borrow_mut().remove(key);
-                    match value.and_then(|w| w.value) {
-                        // Handed over: ours, whatever happened to our scope meanwhile.
-                        Some(v) => return Poll::Ready(Ok(v)),
-                        // Woken without a value: this handle or every sender was closed.
-                        None if rx.closed.get() => return Poll::Ready(Err(RecvError::Closed)),
-                        None if chan.senders.get() == 0 => {
-                            return Poll::Ready(Err(RecvError::EndOfChannel));
-                        }
-                        None => self.state = RecvState::Start,
-                    }
-                }
-                RecvState::Done => panic!("`Receiver::recv` was polled after it finished"),
-            }
+    fn cancelled(&mut self, cancel: CancelRequested) -> Self::Output {
+        Err(RecvError::Cancelled(cancel))
+    }
+
+    fn attempt(&mut self, task: CurrentTask) -> Step<Self::Output, WaitKey> {
+        let (rx, chan) = (self.rx, &*self.rx.chan);
+        if rx.closed.get() {
+            return Step::Done(Err(RecvError::Closed));
+        }
+        if let Some(v) = chan.take() {
+            return Step::Done(Ok(v));
+        }
+        if chan.senders.get() == 0 {
+            return Step::Done(Err(RecvError::EndOfChannel));
+        }
+        let waiter = Waiter {
+            handle: rx.id,
+            value: None,
+        };
+        Step::Park(
+            chan.recv_waiters
+                .borrow_mut()
+                .push_back(task.unparker(), Some(waiter)),
+        )
+    }
+
+    fn woken(&mut self, key: WaitKey) -> Step<Self::Output, WaitKey> {
+        let (rx, chan) = (self.rx, &*self.rx.chan);
+        if chan.recv_waiters.borrow().state(key) == Some(EntryState::Waiting) {
+            return Step::Park(key);
+        }
+        let waiter = chan.recv_waiters.borrow_mut().remove(key);
+        match waiter.and_then(|w| w.value) {
+            // Handed over: ours, whatever happened to our scope meanwhile.
+            Some(v) => Step::Done(Ok(v)),
+            // Woken without a value: this handle or every sender was closed.
+            None if rx.closed.get() => Step::Done(Err(RecvError::Closed)),
+            None if chan.senders.get() == 0 => Step::Done(Err(RecvError::EndOfChannel)),
+            None => Step::Retry,
         }
     }
-}
 
-impl<T> Future for RecvCall<'_, T> {
-    type Output = Result<T, RecvError>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let task = task::verify(cx);
-        let this = &mut *self;
-        context::with_core(|core| this.step(core, task))
+    fn abort(&mut self, key: WaitKey, cancel: CancelRequested) -> Aborted<Self::Output, WaitKey> {
+        self.rx.chan.recv_waiters.borrow_mut().remove(key);
+        Aborted::Left(Err(RecvError::Cancelled(cancel)))
     }
-}
 
-impl<T> Drop for RecvCall<'_, T> {
-    fn drop(&mut self) {
+    fn abandon(&mut self, key: WaitKey) {
         let chan = &*self.rx.chan;
-        match std::mem::replace(&mut self.state, RecvState::Done) {
-            RecvState::Got(v) => chan.put_back(v),
-            RecvState::Waiting(key) => {
-                let value = chan.recv_waiters.borrow_mut().remove(key);
-                if let Some(v) = value.and_then(|w| w.value) {
-                    chan.put_back(v);
-                }
-            }
-            RecvState::Start | RecvState::Done => {}
+        let waiter = chan.recv_waiters.borrow_mut().remove(key);
+        if let Some(v) = waiter.and_then(|w| w.value) {
+            chan.put_back(v);
+        }
+    }
+
+    fn unreturned(&mut self, outcome: Self::Output) {
+        if let Ok(v) = outcome {
+            self.rx.chan.put_back(v);
         }
     }
 }
 
 /// The future of [`Receiver::next`].
 struct NextCall<'a, T> {
-    recv: RecvCall<'a, T>,
+    recv: WaitCall<Recv<'a, T>>,
 }
 
 impl<T> Future for NextCall<'_, T> {

@@ -3,16 +3,13 @@
 use super::state::{Chan, Waiter, notify_all, notify_handle};
 use super::{SendError, TrySendError};
 use crate::CoroutineCall;
-use crate::runtime::context;
-use crate::runtime::core::Core;
-use crate::runtime::task;
-use crate::wait_list::{EntryState, WaitKey};
+use crate::cancel::CancelRequested;
+use crate::runtime::seam::CurrentTask;
+use crate::wait::{Aborted, EntryState, Step, Wait, WaitCall, WaitKey};
 use std::cell::Cell;
 use std::fmt;
 use std::future::Future;
-use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll};
 
 /// The sending end of a channel. Clone it for more producers; each clone is a handle that is
 /// closed on its own (by [`close`](Sender::close) or by dropping it). The channel ends for the
@@ -109,11 +106,10 @@ impl<T> Sender<T> {
         value: T,
     ) -> CoroutineCall<impl Future<Output = Result<(), SendError<T>>> + '_> {
         CoroutineCall::internal(
-            SendCall {
+            WaitCall::new(Send {
                 tx: self,
                 value: Some(value),
-                state: SendState::Start,
-            },
+            }),
             "scoro::channel",
             "Sender::send",
         )
@@ -178,121 +174,86 @@ impl<T> Sender<T> {
     }
 }
 
-enum SendState {
-    Start,
-    /// Delivered at once; yielding once before returning.
-    Sent,
-    Waiting(WaitKey),
-    Done,
-}
-
-/// The future of [`Sender::send`].
-struct SendCall<'a, T> {
+/// A [`Sender::send`] call.
+struct Send<'a, T> {
     tx: &'a Sender<T>,
+    /// The value, until it is delivered or queued.
     value: Option<T>,
-    state: SendState,
 }
 
-// The value is only ever moved, never pinned.
-impl<T> Unpin for SendCall<'_, T> {}
+impl<T> Wait for Send<'_, T> {
+    type Output = Result<(), SendError<T>>;
+    type Parked = WaitKey;
 
-impl<T> SendCall<'_, T> {
-    fn step(&mut self, core: &Core, task: u32) -> Poll<Result<(), SendError<T>>> {
-        let tx = self.tx;
-        let chan = &*tx.chan;
-        loop {
-            match self.state {
-                SendState::Start => {
-                    let value = self.value.take().expect("a send starts with its value");
-                    self.state = SendState::Done;
-                    if let Some(c) = core.check_cancel(task) {
-                        return Poll::Ready(Err(SendError::Cancelled(value, c)));
-                    }
-                    if tx.closed.get() {
-                        return Poll::Ready(Err(SendError::Closed(value)));
-                    }
-                    if chan.receivers.get() == 0 {
-                        return Poll::Ready(Err(SendError::Disconnected(value)));
-                    }
-                    match chan.offer(value) {
-                        Ok(()) => {
-                            self.state = SendState::Sent;
-                            core.yield_now(task);
-                        }
-                        Err(value) => {
-                            let waiter = Waiter {
-                                handle: tx.id,
-                                value: Some(value),
-                            };
-                            let key = chan
-                                .send_waiters
-                                .borrow_mut()
-                                .push_back(core.task_ref(task), Some(waiter));
-                            self.state = SendState::Waiting(key);
-                            core.block_cancellable(task);
-                        }
-                    }
-                    return Poll::Pending;
-                }
-                SendState::Sent => {
-                    self.state = SendState::Done;
-                    return Poll::Ready(Ok(()));
-                }
-                SendState::Waiting(key) => {
-                    let state = chan.send_waiters.borrow().state(key);
-                    if state == Some(EntryState::Waiting) {
-                        let Some(c) = core.check_cancel(task) else {
-                            core.block_cancellable(task);
-                            return Poll::Pending;
-                        };
-                        let value = chan.send_waiters.borrow_mut().remove(key);
-                        let value = value
-                            .and_then(|w| w.value)
-                            .expect("a blocked send holds its value");
-                        self.state = SendState::Done;
-                        return Poll::Ready(Err(SendError::Cancelled(value, c)));
-                    }
-                    let value = chan.send_waiters.borrow_mut().remove(key);
-                    self.state = SendState::Done;
-                    match value.and_then(|w| w.value) {
-                        // A receiver took it: delivered.
-                        None => return Poll::Ready(Ok(())),
-                        // Woken with the value still here: this handle or every receiver
-                        // was closed.
-                        Some(value) if tx.closed.get() => {
-                            return Poll::Ready(Err(SendError::Closed(value)));
-                        }
-                        Some(value) if chan.receivers.get() == 0 => {
-                            return Poll::Ready(Err(SendError::Disconnected(value)));
-                        }
-                        Some(value) => {
-                            self.value = Some(value);
-                            self.state = SendState::Start;
-                        }
-                    }
-                }
-                SendState::Done => panic!("`Sender::send` was polled after it finished"),
+    fn cancelled(&mut self, cancel: CancelRequested) -> Self::Output {
+        let value = self
+            .value
+            .take()
+            .expect("a send holds its value until it delivers it");
+        Err(SendError::Cancelled(value, cancel))
+    }
+
+    fn attempt(&mut self, task: CurrentTask) -> Step<Self::Output, WaitKey> {
+        let (tx, chan) = (self.tx, &*self.tx.chan);
+        let value = self
+            .value
+            .take()
+            .expect("a send holds its value until it delivers it");
+        if tx.closed.get() {
+            return Step::Done(Err(SendError::Closed(value)));
+        }
+        if chan.receivers.get() == 0 {
+            return Step::Done(Err(SendError::Disconnected(value)));
+        }
+        match chan.offer(value) {
+            Ok(()) => Step::Done(Ok(())),
+            Err(value) => {
+                let waiter = Waiter {
+                    handle: tx.id,
+                    value: Some(value),
+                };
+                Step::Park(
+                    chan.send_waiters
+                        .borrow_mut()
+                        .push_back(task.unparker(), Some(waiter)),
+                )
             }
         }
     }
-}
 
-impl<T> Future for SendCall<'_, T> {
-    type Output = Result<(), SendError<T>>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let task = task::verify(cx);
-        let this = &mut *self;
-        context::with_core(|core| this.step(core, task))
-    }
-}
-
-impl<T> Drop for SendCall<'_, T> {
-    fn drop(&mut self) {
-        if let SendState::Waiting(key) = self.state {
-            // Not delivered: the value is dropped with the task that owned it.
-            let value = self.tx.chan.send_waiters.borrow_mut().remove(key);
-            drop(value);
+    fn woken(&mut self, key: WaitKey) -> Step<Self::Output, WaitKey> {
+        let (tx, chan) = (self.tx, &*self.tx.chan);
+        if chan.send_waiters.borrow().state(key) == Some(EntryState::Waiting) {
+            return Step::Park(key);
         }
+        let waiter = chan.send_waiters.borrow_mut().remove(key);
+        match waiter.and_then(|w| w.value) {
+            // A receiver took it: delivered.
+            None => Step::Done(Ok(())),
+            // Woken with the value still here: this handle or every receiver was closed, or
+            // room was made that somebody else took.
+            Some(value) if tx.closed.get() => Step::Done(Err(SendError::Closed(value))),
+            Some(value) if chan.receivers.get() == 0 => {
+                Step::Done(Err(SendError::Disconnected(value)))
+            }
+            Some(value) => {
+                self.value = Some(value);
+                Step::Retry
+            }
+        }
+    }
+
+    fn abort(&mut self, key: WaitKey, cancel: CancelRequested) -> Aborted<Self::Output, WaitKey> {
+        let waiter = self.tx.chan.send_waiters.borrow_mut().remove(key);
+        let value = waiter
+            .and_then(|w| w.value)
+            .expect("a blocked send holds its value");
+        Aborted::Left(Err(SendError::Cancelled(value, cancel)))
+    }
+
+    fn abandon(&mut self, key: WaitKey) {
+        // Not delivered: the value is dropped with the task that owned it.
+        let waiter = self.tx.chan.send_waiters.borrow_mut().remove(key);
+        drop(waiter);
     }
 }

@@ -1,8 +1,7 @@
 //! The state both ends of a channel share, and the moves of values between the buffer and
 //! the wait lists (see the invariants in the [module docs](super)).
 
-use crate::sync::wake;
-use crate::wait_list::{WaitKey, WaitList};
+use crate::wait::{WaitKey, WaitList};
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 
@@ -73,7 +72,7 @@ impl<T> Chan<T> {
             }
         });
         if let Some(t) = sender {
-            wake(t);
+            t.unpark();
         }
         buffer.pop_front()
     }
@@ -96,7 +95,7 @@ impl<T> Chan<T> {
             Some((key, task, payload)) => {
                 *value_of(payload) = Some(value);
                 receivers.notify(key);
-                wake(task);
+                task.unpark();
                 Ok(())
             }
             None => Err(value),
@@ -115,7 +114,7 @@ pub(super) fn notify_handle<T>(list: &RefCell<WaitList<Waiter<T>>>, handle: u64)
         .collect();
     for key in keys {
         if let Some(t) = list.notify(key) {
-            wake(t);
+            t.unpark();
         }
     }
 }
@@ -125,7 +124,7 @@ pub(super) fn notify_all<T>(list: &RefCell<WaitList<T>>) {
     loop {
         let task = list.borrow_mut().notify_front(|_| {});
         match task {
-            Some(t) => wake(t),
+            Some(t) => t.unpark(),
             None => break,
         }
     }

@@ -19,16 +19,14 @@ use crate::cancel::{CancelReason, CancelRequested};
 use crate::coroutine::TaskName;
 use crate::runtime::context;
 use crate::runtime::core::TaskRef;
-use crate::runtime::shared::{self, Injected, Shared};
-use crate::runtime::task;
-use crate::wait_list::{EntryState, WaitKey, WaitList};
+use crate::runtime::seam::{CurrentTask, RemoteUnparker};
+use crate::runtime::shared::{Injected, Shared};
+use crate::wait::{Aborted, EntryState, Step, Wait, WaitCall, WaitKey, WaitList};
 use std::cell::RefCell;
 use std::error::Error;
 use std::fmt;
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Context, Poll};
 
 pub use io_wait::{wait_readable, wait_writable};
 
@@ -52,8 +50,7 @@ enum WakeState<T> {
 
 struct WakeupInner<T> {
     state: Mutex<WakeState<T>>,
-    shared: Arc<Shared>,
-    task: TaskRef,
+    task: RemoteUnparker,
 }
 
 impl<T> WakeupInner<T> {
@@ -100,7 +97,7 @@ impl<T> Wakeup<T> {
             }
             *s = WakeState::Woken(value);
         }
-        shared::wake_task(&self.inner.shared, self.inner.task);
+        self.inner.task.unpark();
         true
     }
 
@@ -115,7 +112,7 @@ impl<T> Wakeup<T> {
             }
             *s = WakeState::Cancelled;
         }
-        shared::wake_task(&self.inner.shared, self.inner.task);
+        self.inner.task.unpark();
         true
     }
 }
@@ -157,11 +154,12 @@ where
     A: FnOnce() -> Abort,
 {
     CoroutineCall::internal(
-        Suspend {
+        WaitCall::new(Suspend {
             setup: Some(setup),
             abort: Some(abort),
             inner: None,
-        },
+            cancel: None,
+        }),
         "scoro::lowlevel",
         "suspend",
     )
@@ -171,18 +169,19 @@ struct Suspend<T, S, A> {
     setup: Option<S>,
     abort: Option<A>,
     inner: Option<Arc<WakeupInner<T>>>,
+    /// The cancellation that aborted the wait, for a `Wakeup::cancel` that finishes the abort.
+    cancel: Option<CancelRequested>,
 }
-
-impl<T, S, A> Unpin for Suspend<T, S, A> {}
 
 impl<T, S, A> Suspend<T, S, A> {
     /// Takes a result the wakeup left, if any.
-    fn take(&mut self, task: u32) -> Option<Result<T, CancelRequested>> {
+    fn take(&mut self) -> Option<Result<T, CancelRequested>> {
         let inner = self.inner.as_ref()?;
         let mut s = inner.lock();
         match std::mem::replace(&mut *s, WakeState::Done) {
             WakeState::Woken(v) => Some(Ok(v)),
-            WakeState::Cancelled => Some(Err(context::with_core(|core| core.check_cancel(task))
+            WakeState::Cancelled => Some(Err(self
+                .cancel
                 .unwrap_or(CancelRequested::new(CancelReason::Explicit)))),
             WakeState::Waiting => {
                 *s = WakeState::Waiting;
@@ -193,72 +192,61 @@ impl<T, S, A> Suspend<T, S, A> {
     }
 }
 
-impl<T, S, A> Future for Suspend<T, S, A>
+impl<T, S, A> Wait for Suspend<T, S, A>
 where
     S: FnOnce(Wakeup<T>),
     A: FnOnce() -> Abort,
 {
     type Output = Result<T, CancelRequested>;
+    type Parked = ();
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let task = task::verify(cx);
-        let this = &mut *self;
-        if let Some(setup) = this.setup.take() {
-            let (cancel, inner) = context::with_core(|core| {
-                let inner = Arc::new(WakeupInner {
-                    state: Mutex::new(WakeState::Waiting),
-                    shared: core.shared.clone(),
-                    task: core.task_ref(task),
-                });
-                (core.check_cancel(task), inner)
-            });
-            if let Some(c) = cancel {
-                this.abort = None;
-                return Poll::Ready(Err(c));
-            }
-            this.inner = Some(inner.clone());
-            setup(Wakeup {
-                inner: inner.clone(),
-            });
-            // Like every checkpoint, yield at least once, also when `setup` resumed the wait
-            // at once: the next poll takes the value.
-            if !matches!(*inner.lock(), WakeState::Waiting) {
-                context::with_core(|core| core.yield_now(task));
-                return Poll::Pending;
-            }
-        }
-        if let Some(r) = this.take(task) {
-            return Poll::Ready(r);
-        }
-        let cancel = if this.abort.is_some() {
-            context::with_core(|core| core.check_cancel(task))
-        } else {
-            None
-        };
-        if let Some(c) = cancel {
-            let abort = this.abort.take().expect("checked above");
-            match abort() {
-                Abort::Succeeded => {
-                    // A wake that raced with the abort still delivers its value.
-                    if let Some(r) = this.take(task) {
-                        return Poll::Ready(r);
-                    }
-                    return Poll::Ready(Err(c));
-                }
-                Abort::Failed => {
-                    if let Some(r) = this.take(task) {
-                        return Poll::Ready(r);
-                    }
-                    // Only `wake` or `cancel` can end the wait now.
-                    return Poll::Pending;
-                }
-            }
-        }
-        if this.abort.is_some() {
-            context::with_core(|core| core.block_cancellable(task));
-        }
-        Poll::Pending
+    fn cancelled(&mut self, cancel: CancelRequested) -> Self::Output {
+        Err(cancel)
     }
+
+    fn attempt(&mut self, task: CurrentTask) -> Step<Self::Output, ()> {
+        let setup = self.setup.take().expect("`suspend` sets up its wait once");
+        let inner = Arc::new(WakeupInner {
+            state: Mutex::new(WakeState::Waiting),
+            task: task.unparker().remote(),
+        });
+        self.inner = Some(inner.clone());
+        setup(Wakeup { inner });
+        // `setup` may have resumed the wait at once.
+        match self.take() {
+            Some(r) => Step::Done(r),
+            None => Step::Park(()),
+        }
+    }
+
+    fn woken(&mut self, (): ()) -> Step<Self::Output, ()> {
+        match self.take() {
+            Some(r) => Step::Done(r),
+            None => Step::Park(()),
+        }
+    }
+
+    fn abort(&mut self, (): (), cancel: CancelRequested) -> Aborted<Self::Output, ()> {
+        self.cancel = Some(cancel);
+        let abort = self.abort.take().expect("a wait is aborted at most once");
+        let outcome = abort();
+        // A wake that raced with the abort still delivers its value.
+        if let Some(r) = self.take() {
+            return Aborted::Left(r);
+        }
+        match outcome {
+            Abort::Succeeded => {
+                if let Some(inner) = &self.inner {
+                    *inner.lock() = WakeState::Done;
+                }
+                Aborted::Left(Err(cancel))
+            }
+            // Only `wake` or `cancel` can end the wait now.
+            Abort::Failed => Aborted::Stays(()),
+        }
+    }
+
+    fn abandon(&mut self, (): ()) {}
 }
 
 impl<T, S, A> Drop for Suspend<T, S, A> {
@@ -318,10 +306,7 @@ impl ParkingLot {
     /// the queue).
     pub fn park(&self) -> CoroutineCall<impl Future<Output = Result<(), CancelRequested>> + '_> {
         CoroutineCall::internal(
-            Park {
-                lot: self,
-                key: None,
-            },
+            WaitCall::new(Park { lot: self }),
             "scoro::lowlevel",
             "ParkingLot::park",
         )
@@ -334,7 +319,7 @@ impl ParkingLot {
             let t = self.waiters.borrow_mut().notify_front(|_| {});
             match t {
                 Some(t) => {
-                    context::with_core(|core| core.wake(t));
+                    t.unpark();
                     woken += 1;
                 }
                 None => break,
@@ -359,57 +344,43 @@ impl ParkingLot {
     }
 }
 
+/// A [`ParkingLot::park`] call.
 struct Park<'a> {
     lot: &'a ParkingLot,
-    key: Option<WaitKey>,
 }
 
-impl Future for Park<'_> {
+impl Wait for Park<'_> {
     type Output = Result<(), CancelRequested>;
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let task = task::verify(cx);
-        context::with_core(|core| match self.key {
-            None => {
-                if let Some(c) = core.check_cancel(task) {
-                    return Poll::Ready(Err(c));
-                }
-                let key = self
-                    .lot
-                    .waiters
-                    .borrow_mut()
-                    .push_back(core.task_ref(task), None);
-                self.key = Some(key);
-                core.block_cancellable(task);
-                Poll::Pending
-            }
-            Some(key) => {
-                let state = self.lot.waiters.borrow().state(key);
-                match state {
-                    Some(EntryState::Notified) | None => {
-                        self.lot.waiters.borrow_mut().remove(key);
-                        self.key = None;
-                        Poll::Ready(Ok(()))
-                    }
-                    Some(EntryState::Waiting) => {
-                        if let Some(c) = core.check_cancel(task) {
-                            self.lot.waiters.borrow_mut().remove(key);
-                            self.key = None;
-                            return Poll::Ready(Err(c));
-                        }
-                        core.block_cancellable(task);
-                        Poll::Pending
-                    }
-                }
-            }
-        })
-    }
-}
+    type Parked = WaitKey;
 
-impl Drop for Park<'_> {
-    fn drop(&mut self) {
-        if let Some(key) = self.key.take() {
-            self.lot.waiters.borrow_mut().remove(key);
+    fn cancelled(&mut self, cancel: CancelRequested) -> Self::Output {
+        Err(cancel)
+    }
+
+    fn attempt(&mut self, task: CurrentTask) -> Step<Self::Output, WaitKey> {
+        Step::Park(
+            self.lot
+                .waiters
+                .borrow_mut()
+                .push_back(task.unparker(), None),
+        )
+    }
+
+    fn woken(&mut self, key: WaitKey) -> Step<Self::Output, WaitKey> {
+        if self.lot.waiters.borrow().state(key) == Some(EntryState::Waiting) {
+            return Step::Park(key);
         }
+        self.lot.waiters.borrow_mut().remove(key);
+        Step::Done(Ok(()))
+    }
+
+    fn abort(&mut self, key: WaitKey, cancel: CancelRequested) -> Aborted<Self::Output, WaitKey> {
+        self.lot.waiters.borrow_mut().remove(key);
+        Aborted::Left(Err(cancel))
+    }
+
+    fn abandon(&mut self, key: WaitKey) {
+        self.lot.waiters.borrow_mut().remove(key);
     }
 }
 

@@ -9,6 +9,7 @@ pub(crate) mod context;
 pub(crate) mod core;
 mod deadlines;
 pub(crate) mod io;
+pub(crate) mod seam;
 pub(crate) mod shared;
 pub(crate) mod signal;
 pub(crate) mod slab;

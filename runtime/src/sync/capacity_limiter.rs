@@ -11,7 +11,7 @@
 use super::{Acquire, Resource};
 use crate::CoroutineCall;
 use crate::cancel::CancelRequested;
-use crate::wait_list::WaitList;
+use crate::wait::WaitList;
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::Future;
@@ -110,7 +110,7 @@ impl CapacityLimiter {
         &self,
     ) -> CoroutineCall<impl Future<Output = Result<CapacityPermit<'_>, CancelRequested>> + '_> {
         CoroutineCall::internal(
-            Acquire::new(self).then(move || CapacityPermit { limiter: self }),
+            Acquire::call(self, move || CapacityPermit { limiter: self }),
             "scoro::sync",
             "CapacityLimiter::acquire",
         )

@@ -11,22 +11,18 @@
 //! - A wait that was notified counts as done even if its task is cancelled before it gets the
 //!   lock back: it returns `Ok`, so no notification is lost to a cancellation.
 
+use super::Resource as _;
 use super::lock::{Lock, LockGuard, LockState};
-use super::{Acquire, Resource as _};
 use crate::CoroutineCall;
 use crate::cancel::{CancelRequested, MaybeCancelled};
-use crate::runtime::context;
-use crate::runtime::core::Core;
-use crate::runtime::task;
-use crate::wait_list::{EntryState, WaitKey, WaitList};
+use crate::runtime::seam::{CurrentTask, Unparker};
+use crate::wait::{Aborted, EntryState, Step, Wait, WaitCall, WaitKey, WaitList};
 use std::cell::RefCell;
 use std::error::Error;
 use std::fmt;
 use std::future::Future;
 use std::io;
-use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll};
 
 /// What a waiting entry of a condition carries.
 enum Slot {
@@ -146,10 +142,12 @@ impl Condition {
         guard: LockGuard<'a, T>,
     ) -> CoroutineCall<impl Future<Output = Result<LockGuard<'a, T>, WaitCancelled<'a, T>>>> {
         CoroutineCall::internal(
-            Wait {
+            WaitCall::new(CondWait {
                 cond: self,
-                state: WaitState::Start(Some(guard)),
-            },
+                lock: guard.lock(),
+                guard: Some(guard),
+                me: None,
+            }),
             "scoro::sync",
             "Condition::wait",
         )
@@ -209,128 +207,137 @@ impl Condition {
     }
 }
 
-enum WaitState<'a, T: ?Sized> {
-    Start(Option<LockGuard<'a, T>>),
-    /// Waiting for a notification under `key`, with the lock released.
-    Notify {
-        lock: &'a Lock<T>,
-        key: WaitKey,
-    },
-    /// Getting the lock back; `cancel` is the outcome to report once it is ours.
-    Relock {
-        lock: &'a Lock<T>,
-        acquire: Acquire<'a, LockState>,
-        cancel: Option<CancelRequested>,
-    },
-    Done,
+/// Where a condition wait is queued.
+#[derive(Clone, Copy)]
+enum Queued {
+    /// Waiting for a notification under this key of the condition, with the lock released.
+    Notify(WaitKey),
+    /// Notified (`cancel: None`) or cancelled, queued under this key of the lock to get it
+    /// back.
+    Relock(WaitKey, Option<CancelRequested>),
 }
 
-/// The future of [`Condition::wait`].
-struct Wait<'c, 'a, T: ?Sized> {
+/// A [`Condition::wait`]: released the lock, waits for a notification, gets the lock back.
+struct CondWait<'c, 'a, T: ?Sized> {
     cond: &'c Condition,
-    state: WaitState<'a, T>,
+    /// The guard, until the lock is released for the wait.
+    guard: Option<LockGuard<'a, T>>,
+    lock: &'a Lock<T>,
+    /// The waiting task, once queued.
+    me: Option<Unparker>,
 }
 
-impl<'a, T: ?Sized> Wait<'_, 'a, T> {
-    fn step(
-        &mut self,
-        core: &Core,
-        task: u32,
-    ) -> Poll<Result<LockGuard<'a, T>, WaitCancelled<'a, T>>> {
-        loop {
-            match &mut self.state {
-                WaitState::Start(guard) => {
-                    let guard = guard
-                        .take()
-                        .expect("a condition wait starts with its guard");
-                    if let Some(c) = core.check_cancel(task) {
-                        self.state = WaitState::Done;
-                        return Poll::Ready(Err(WaitCancelled { guard, cancel: c }));
-                    }
-                    let lock = guard.unlock_for_wait();
-                    let state = lock.state().clone();
-                    let key = self
-                        .cond
-                        .waiters
-                        .borrow_mut()
-                        .push_back(core.task_ref(task), Some(Slot::Waiting(state)));
-                    self.state = WaitState::Notify { lock, key };
-                    core.block_cancellable(task);
-                    return Poll::Pending;
-                }
-                WaitState::Notify { lock, key } => {
-                    let (lock, key) = (*lock, *key);
-                    let notified =
-                        self.cond.waiters.borrow().state(key) == Some(EntryState::Notified);
-                    if notified {
-                        let Some(Slot::Queued(lock_key)) =
-                            self.cond.waiters.borrow_mut().remove(key)
-                        else {
-                            unreachable!("a notified condition entry is queued on its lock");
-                        };
-                        self.state = WaitState::Relock {
-                            lock,
-                            acquire: Acquire::queued(&**lock.state(), lock_key),
-                            cancel: None,
-                        };
-                        continue;
-                    }
-                    if let Some(c) = core.check_cancel(task) {
-                        let slot = self.cond.waiters.borrow_mut().remove(key);
-                        drop(slot);
-                        self.state = WaitState::Relock {
-                            lock,
-                            acquire: Acquire::uncancellable(&**lock.state()),
-                            cancel: Some(c),
-                        };
-                        continue;
-                    }
-                    core.block_cancellable(task);
-                    return Poll::Pending;
-                }
-                WaitState::Relock {
-                    lock,
-                    acquire,
-                    cancel,
-                } => {
-                    if acquire.poll_acquire(core, task).is_pending() {
-                        return Poll::Pending;
-                    }
-                    let (lock, cancel) = (*lock, *cancel);
-                    self.state = WaitState::Done;
-                    let guard = lock.guard();
-                    return Poll::Ready(match cancel {
-                        None => Ok(guard),
-                        Some(cancel) => Err(WaitCancelled { guard, cancel }),
-                    });
-                }
-                WaitState::Done => panic!("`Condition::wait` was polled after it finished"),
-            }
+impl<'a, T: ?Sized> CondWait<'_, 'a, T> {
+    /// Collects the lock if it was handed to `key` by now.
+    fn relocked(&self, key: WaitKey) -> bool {
+        let waiters = self.lock.state().waiters();
+        if waiters.borrow().state(key) == Some(EntryState::Waiting) {
+            return false;
+        }
+        waiters.borrow_mut().remove(key);
+        true
+    }
+
+    fn outcome(
+        &self,
+        cancel: Option<CancelRequested>,
+    ) -> Result<LockGuard<'a, T>, WaitCancelled<'a, T>> {
+        let guard = self.lock.guard();
+        match cancel {
+            None => Ok(guard),
+            Some(cancel) => Err(WaitCancelled { guard, cancel }),
         }
     }
 }
 
-impl<'a, T: ?Sized> Future for Wait<'_, 'a, T> {
+impl<'a, T: ?Sized> Wait for CondWait<'_, 'a, T> {
     type Output = Result<LockGuard<'a, T>, WaitCancelled<'a, T>>;
+    type Parked = Queued;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let task = task::verify(cx);
-        let this = &mut *self;
-        context::with_core(|core| this.step(core, task))
+    fn cancelled(&mut self, cancel: CancelRequested) -> Self::Output {
+        let guard = self
+            .guard
+            .take()
+            .expect("a condition wait starts with its guard");
+        Err(WaitCancelled { guard, cancel })
     }
-}
 
-impl<T: ?Sized> Drop for Wait<'_, '_, T> {
-    fn drop(&mut self) {
-        if let WaitState::Notify { lock, key } = self.state {
-            let slot = self.cond.waiters.borrow_mut().remove(key);
-            if let Some(Slot::Queued(lock_key)) = slot {
-                // Already queued on the lock (perhaps even handed it): let an acquire in that
-                // state clean up, passing the lock on if it was ours.
-                drop(Acquire::queued(&**lock.state(), lock_key));
+    fn attempt(&mut self, task: CurrentTask) -> Step<Self::Output, Queued> {
+        let guard = self
+            .guard
+            .take()
+            .expect("a condition wait starts with its guard");
+        self.me = Some(task.unparker());
+        let state = guard.unlock_for_wait().state().clone();
+        let key = self
+            .cond
+            .waiters
+            .borrow_mut()
+            .push_back(task.unparker(), Some(Slot::Waiting(state)));
+        Step::Park(Queued::Notify(key))
+    }
+
+    fn woken(&mut self, parked: Queued) -> Step<Self::Output, Queued> {
+        match parked {
+            Queued::Notify(key) => {
+                if self.cond.waiters.borrow().state(key) != Some(EntryState::Notified) {
+                    return Step::Park(parked);
+                }
+                let Some(Slot::Queued(lock_key)) = self.cond.waiters.borrow_mut().remove(key)
+                else {
+                    unreachable!("a notified condition entry is queued on its lock");
+                };
+                if self.relocked(lock_key) {
+                    Step::Done(self.outcome(None))
+                } else {
+                    Step::Park(Queued::Relock(lock_key, None))
+                }
+            }
+            Queued::Relock(key, cancel) => {
+                if self.relocked(key) {
+                    Step::Done(self.outcome(cancel))
+                } else {
+                    Step::Park(parked)
+                }
             }
         }
-        // `Start` drops its guard and `Relock` its acquire, which do their own cleanup.
+    }
+
+    fn abort(&mut self, parked: Queued, cancel: CancelRequested) -> Aborted<Self::Output, Queued> {
+        match parked {
+            Queued::Notify(key) => {
+                let slot = self.cond.waiters.borrow_mut().remove(key);
+                drop(slot);
+                // Get the lock back, uncancellably, and report the cancellation with it.
+                let state = self.lock.state();
+                if state.try_take() {
+                    return Aborted::Left(self.outcome(Some(cancel)));
+                }
+                let me = self.me.expect("a parked wait knows its task");
+                let lock_key = state.waiters().borrow_mut().push_back(me, None);
+                Aborted::Stays(Queued::Relock(lock_key, Some(cancel)))
+            }
+            // Notified: the wait counts as done (no notification is lost), and getting the
+            // lock back is not interrupted.
+            Queued::Relock(..) => Aborted::Stays(parked),
+        }
+    }
+
+    fn abandon(&mut self, parked: Queued) {
+        let lock_key = match parked {
+            Queued::Notify(key) => match self.cond.waiters.borrow_mut().remove(key) {
+                Some(Slot::Queued(lock_key)) => lock_key,
+                _ => return,
+            },
+            Queued::Relock(key, _) => key,
+        };
+        // Queued on the lock, perhaps even handed it: pass the lock on if it was ours.
+        let state = self.lock.state();
+        let served = state.waiters().borrow().state(lock_key) == Some(EntryState::Notified);
+        state.waiters().borrow_mut().remove(lock_key);
+        if served {
+            state.give_back();
+        }
     }
 }
 

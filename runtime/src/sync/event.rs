@@ -7,7 +7,7 @@
 use super::{Acquire, Resource};
 use crate::CoroutineCall;
 use crate::cancel::CancelRequested;
-use crate::wait_list::WaitList;
+use crate::wait::WaitList;
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::Future;
@@ -118,7 +118,7 @@ impl Event {
     /// assert_eq!(scoro::run(main_task()), Ok(()));
     /// ```
     pub fn wait(&self) -> CoroutineCall<impl Future<Output = Result<(), CancelRequested>> + '_> {
-        CoroutineCall::internal(Acquire::new(self), "scoro::sync", "Event::wait")
+        CoroutineCall::internal(Acquire::call(self, || ()), "scoro::sync", "Event::wait")
     }
 
     /// How many tasks are waiting for the event.

@@ -18,7 +18,7 @@ use super::{Acquire, Resource};
 use crate::CoroutineCall;
 use crate::cancel::CancelRequested;
 use crate::runtime::context;
-use crate::wait_list::WaitList;
+use crate::wait::WaitList;
 use std::cell::{Cell, RefCell, RefMut};
 use std::fmt;
 use std::future::Future;
@@ -36,14 +36,14 @@ pub(crate) struct LockState {
 impl LockState {
     /// Marks the lock as held by the entry `key` of its wait list (which must be waiting): if
     /// the lock is free, the entry is served at once and its task woken.
-    pub(crate) fn serve_if_free(&self, key: crate::wait_list::WaitKey) {
+    pub(crate) fn serve_if_free(&self, key: crate::wait::WaitKey) {
         if self.locked.get() {
             return;
         }
         self.locked.set(true);
         let task = self.waiters.borrow_mut().notify(key);
         if let Some(t) = task {
-            super::wake(t);
+            t.unpark();
         }
     }
 }
@@ -194,7 +194,7 @@ impl<T: ?Sized> Lock<T> {
         &self,
     ) -> CoroutineCall<impl Future<Output = Result<LockGuard<'_, T>, CancelRequested>> + '_> {
         CoroutineCall::internal(
-            Acquire::new(&*self.state).then(move || self.guard()),
+            Acquire::call(&*self.state, move || self.guard()),
             "scoro::sync",
             "Lock::lock",
         )
@@ -317,6 +317,11 @@ impl<'a, T: ?Sized> LockGuard<'a, T> {
     /// ```
     pub fn is_poisoned(&self) -> bool {
         self.lock.is_poisoned()
+    }
+
+    /// The lock this guard holds.
+    pub(super) fn lock(&self) -> &'a Lock<T> {
+        self.lock
     }
 
     /// Unlocks without poisoning and returns the lock, for [`Condition::wait`](super::Condition::wait).

@@ -62,20 +62,12 @@ pub use lock::{Lock, LockGuard};
 pub use semaphore::{Semaphore, SemaphorePermit};
 
 use crate::cancel::CancelRequested;
-use crate::runtime::context;
-use crate::runtime::core::{Core, TaskRef};
-use crate::runtime::task;
-use crate::wait_list::{EntryState, WaitKey, WaitList};
+use crate::runtime::seam::CurrentTask;
+use crate::wait::{Aborted, EntryState, Step, Wait, WaitCall, WaitKey, WaitList};
 use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-
-/// Makes task `t` runnable, if a runtime is running on this thread (a waiter can only exist
-/// inside one).
-pub(crate) fn wake(t: TaskRef) {
-    context::try_with_core(|core| core.wake(t));
-}
 
 /// A primitive whose units are acquired one at a time and handed over in FIFO order.
 pub(crate) trait Resource {
@@ -95,134 +87,88 @@ pub(crate) fn hand_to_first(waiters: &RefCell<WaitList<()>>) -> bool {
     let task = waiters.borrow_mut().notify_front(|_| {});
     match task {
         Some(t) => {
-            wake(t);
+            t.unpark();
             true
         }
         None => false,
     }
 }
 
-#[derive(Clone, Copy, Debug)]
-enum AcquireState {
-    Start,
-    /// The unit was taken at once; the call yields once before returning it.
-    Taken,
-    Waiting(WaitKey),
-    Done,
-}
-
-/// The leaf future that acquires one unit of a [`Resource`] (a lock, a permit, a token; for an
-/// [`Event`], the right to go past it).
-///
-/// A non-cancellable acquire neither checks for cancellation nor registers the task as
-/// cancellably blocked: only a hand-off ends its wait ([`Condition::wait`] re-acquiring its
-/// lock after a cancellation).
+/// Acquiring one unit of a [`Resource`] (a lock, a permit, a token; for an [`Event`], the
+/// right to go past it).
 pub(crate) struct Acquire<'a, R: Resource + ?Sized> {
     resource: &'a R,
-    state: AcquireState,
-    cancellable: bool,
 }
 
 impl<'a, R: Resource + ?Sized> Acquire<'a, R> {
-    pub(crate) fn new(resource: &'a R) -> Self {
-        Acquire {
-            resource,
-            state: AcquireState::Start,
-            cancellable: true,
-        }
-    }
-
-    /// An acquire that ignores cancellation.
-    pub(crate) fn uncancellable(resource: &'a R) -> Self {
-        Acquire {
-            resource,
-            state: AcquireState::Start,
-            cancellable: false,
-        }
-    }
-
-    /// An uncancellable acquire that is already queued under `key` (someone else queued the
-    /// task, see [`Condition::notify_one`]).
-    pub(crate) fn queued(resource: &'a R, key: WaitKey) -> Self {
-        Acquire {
-            resource,
-            state: AcquireState::Waiting(key),
-            cancellable: false,
-        }
-    }
-
-    /// One step of the acquisition, for futures that embed an `Acquire`.
-    pub(crate) fn poll_acquire(
-        &mut self,
-        core: &Core,
-        task: u32,
-    ) -> Poll<Result<(), CancelRequested>> {
-        match self.state {
-            AcquireState::Start => {
-                if self.cancellable
-                    && let Some(c) = core.check_cancel(task)
-                {
-                    self.state = AcquireState::Done;
-                    return Poll::Ready(Err(c));
-                }
-                if self.resource.try_take() {
-                    self.state = AcquireState::Taken;
-                    core.yield_now(task);
-                    return Poll::Pending;
-                }
-                let key = self
-                    .resource
-                    .waiters()
-                    .borrow_mut()
-                    .push_back(core.task_ref(task), None);
-                self.state = AcquireState::Waiting(key);
-                if self.cancellable {
-                    core.block_cancellable(task);
-                }
-                Poll::Pending
-            }
-            AcquireState::Taken => {
-                self.state = AcquireState::Done;
-                Poll::Ready(Ok(()))
-            }
-            AcquireState::Waiting(key) => {
-                let waiters = self.resource.waiters();
-                let served = waiters.borrow().state(key) != Some(EntryState::Waiting);
-                if served {
-                    // Handed over: the unit is ours, whatever happened to our scope meanwhile.
-                    waiters.borrow_mut().remove(key);
-                    self.state = AcquireState::Done;
-                    return Poll::Ready(Ok(()));
-                }
-                if self.cancellable {
-                    if let Some(c) = core.check_cancel(task) {
-                        waiters.borrow_mut().remove(key);
-                        self.state = AcquireState::Done;
-                        return Poll::Ready(Err(c));
-                    }
-                    core.block_cancellable(task);
-                }
-                Poll::Pending
-            }
-            AcquireState::Done => panic!("an acquire was polled after it finished"),
-        }
-    }
-}
-
-impl<'a, R: Resource + ?Sized> Acquire<'a, R> {
-    /// Turns the acquired unit into the value that owns it (a guard, a permit) once the
-    /// acquisition succeeds; `make` runs in the same poll, so the unit is never unowned.
-    pub(crate) fn then<H, F: FnOnce() -> H>(self, make: F) -> AcquireThen<'a, R, F> {
+    /// The call that acquires a unit of `resource` and turns it into `make()`, the value that
+    /// owns it (a guard, a permit), in the poll that acquires it, so that the unit is never
+    /// unowned.
+    pub(crate) fn call<H, F: FnOnce() -> H>(resource: &'a R, make: F) -> AcquireThen<'a, R, F> {
         AcquireThen {
-            acquire: self,
+            call: WaitCall::new(Acquire { resource }),
             make: Some(make),
         }
     }
 }
 
-/// The future of [`Acquire::then`].
+impl<R: Resource + ?Sized> Wait for Acquire<'_, R> {
+    type Output = Result<(), CancelRequested>;
+    type Parked = WaitKey;
+
+    fn cancelled(&mut self, cancel: CancelRequested) -> Self::Output {
+        Err(cancel)
+    }
+
+    fn attempt(&mut self, task: CurrentTask) -> Step<Self::Output, WaitKey> {
+        if self.resource.try_take() {
+            Step::Done(Ok(()))
+        } else {
+            let key = self
+                .resource
+                .waiters()
+                .borrow_mut()
+                .push_back(task.unparker(), None);
+            Step::Park(key)
+        }
+    }
+
+    fn woken(&mut self, key: WaitKey) -> Step<Self::Output, WaitKey> {
+        let waiters = self.resource.waiters();
+        if waiters.borrow().state(key) == Some(EntryState::Waiting) {
+            return Step::Park(key);
+        }
+        // Handed over: the unit is ours, whatever happened to our scope meanwhile.
+        waiters.borrow_mut().remove(key);
+        Step::Done(Ok(()))
+    }
+
+    fn abort(&mut self, key: WaitKey, cancel: CancelRequested) -> Aborted<Self::Output, WaitKey> {
+        self.resource.waiters().borrow_mut().remove(key);
+        Aborted::Left(Err(cancel))
+    }
+
+    fn abandon(&mut self, key: WaitKey) {
+        let waiters = self.resource.waiters();
+        let served = waiters.borrow().state(key) == Some(EntryState::Notified);
+        waiters.borrow_mut().remove(key);
+        if served {
+            // The unit was handed to us but never collected: pass it on.
+            self.resource.give_back();
+        }
+    }
+
+    fn unreturned(&mut self, outcome: Self::Output) {
+        // Taken at once, dropped during the yield, before any guard existed.
+        if outcome.is_ok() {
+            self.resource.give_back();
+        }
+    }
+}
+
+/// The future of [`Acquire::call`].
 pub(crate) struct AcquireThen<'a, R: Resource + ?Sized, F> {
-    acquire: Acquire<'a, R>,
+    call: WaitCall<Acquire<'a, R>>,
     make: Option<F>,
 }
 
@@ -234,39 +180,12 @@ impl<R: Resource + ?Sized, H, F: FnOnce() -> H> Future for AcquireThen<'_, R, F>
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
-        Pin::new(&mut this.acquire).poll(cx).map(|r| {
+        Pin::new(&mut this.call).poll(cx).map(|r| {
             r.map(|()| {
                 let make = this.make.take().expect("an acquire finishes once");
                 make()
             })
         })
-    }
-}
-
-impl<R: Resource + ?Sized> Future for Acquire<'_, R> {
-    type Output = Result<(), CancelRequested>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let task = task::verify(cx);
-        context::with_core(|core| self.poll_acquire(core, task))
-    }
-}
-
-impl<R: Resource + ?Sized> Drop for Acquire<'_, R> {
-    fn drop(&mut self) {
-        match std::mem::replace(&mut self.state, AcquireState::Done) {
-            AcquireState::Taken => self.resource.give_back(),
-            AcquireState::Waiting(key) => {
-                let waiters = self.resource.waiters();
-                let served = waiters.borrow().state(key) == Some(EntryState::Notified);
-                waiters.borrow_mut().remove(key);
-                if served {
-                    // The unit was handed to us but never collected: pass it on.
-                    self.resource.give_back();
-                }
-            }
-            AcquireState::Start | AcquireState::Done => {}
-        }
     }
 }
 

@@ -7,7 +7,7 @@
 use super::{Acquire, Resource};
 use crate::CoroutineCall;
 use crate::cancel::CancelRequested;
-use crate::wait_list::WaitList;
+use crate::wait::WaitList;
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::Future;
@@ -100,7 +100,7 @@ impl Semaphore {
     ) -> CoroutineCall<impl Future<Output = Result<SemaphorePermit<'_>, CancelRequested>> + '_>
     {
         CoroutineCall::internal(
-            Acquire::new(self).then(move || SemaphorePermit { semaphore: self }),
+            Acquire::call(self, move || SemaphorePermit { semaphore: self }),
             "scoro::sync",
             "Semaphore::acquire",
         )

@@ -3,7 +3,9 @@
 //! Invariants:
 //! - `checkpoint` is a cancel point and a schedule point: it returns the cancellation if the
 //!   task's scope is cancelled (deadlines included), otherwise it yields once and looks again,
-//!   so a deadline that passed while the task was runnable is seen.
+//!   so a deadline that passed while the task was runnable is seen. It is the one call that
+//!   looks at cancellation after its yield: it has no operation whose result could be lost
+//!   (every other call follows the rule of `crate::wait`).
 //! - `sleep_until(t)` is a cancel scope with deadline `t` around a wait that only cancellation
 //!   ends: it returns `Ok(())` when its own deadline ended it, and the enclosing cancellation
 //!   otherwise. Like every blocking call it checks for cancellation first and yields at least
@@ -14,8 +16,8 @@ pub(crate) mod clock;
 use crate::CoroutineCall;
 use crate::cancel::CancelRequested;
 use crate::cancel::status::{NodeSettings, StatusId};
-use crate::runtime::context;
-use crate::runtime::task;
+use crate::runtime::seam::{self, CurrentTask};
+use crate::wait::{Aborted, Step, Wait, WaitCall};
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
@@ -54,19 +56,17 @@ impl Future for Checkpoint {
     type Output = Result<(), CancelRequested>;
     #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let task = task::verify(cx);
-        context::with_core(|core| {
-            if let Some(c) = core.check_cancel(task) {
-                return Poll::Ready(Err(c));
-            }
-            if self.yielded {
-                Poll::Ready(Ok(()))
-            } else {
-                self.yielded = true;
-                core.yield_now(task);
-                Poll::Pending
-            }
-        })
+        let task = CurrentTask::of(cx);
+        if let Some(c) = task.cancelled() {
+            return Poll::Ready(Err(c));
+        }
+        if self.yielded {
+            Poll::Ready(Ok(()))
+        } else {
+            self.yielded = true;
+            task.yield_now();
+            Poll::Pending
+        }
     }
 }
 
@@ -82,8 +82,7 @@ struct CheckpointIfCancelled;
 impl Future for CheckpointIfCancelled {
     type Output = Result<(), CancelRequested>;
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let task = task::verify(cx);
-        Poll::Ready(match context::with_core(|core| core.check_cancel(task)) {
+        Poll::Ready(match CurrentTask::of(cx).cancelled() {
             Some(c) => Err(c),
             None => Ok(()),
         })
@@ -95,10 +94,9 @@ impl Future for CheckpointIfCancelled {
 /// Returns `Err(CancelRequested)` if the task is cancelled first.
 pub fn sleep(d: Duration) -> CoroutineCall<impl Future<Output = Result<(), CancelRequested>>> {
     CoroutineCall::internal(
-        Sleep {
+        WaitCall::new(Sleep {
             target: Target::After(d),
-            state: SleepState::Init,
-        },
+        }),
         "scoro",
         "sleep",
     )
@@ -110,10 +108,9 @@ pub fn sleep_until(
     deadline: Instant,
 ) -> CoroutineCall<impl Future<Output = Result<(), CancelRequested>>> {
     CoroutineCall::internal(
-        Sleep {
+        WaitCall::new(Sleep {
             target: Target::At(deadline),
-            state: SleepState::Init,
-        },
+        }),
         "scoro",
         "sleep_until",
     )
@@ -121,7 +118,7 @@ pub fn sleep_until(
 
 /// Sleeps until the task is cancelled; the only way out is `Err(CancelRequested)`.
 pub fn sleep_forever() -> CoroutineCall<impl Future<Output = Result<Infallible, CancelRequested>>> {
-    CoroutineCall::internal(SleepForever, "scoro", "sleep_forever")
+    CoroutineCall::internal(WaitCall::new(SleepForever), "scoro", "sleep_forever")
 }
 
 #[derive(Clone, Copy)]
@@ -130,103 +127,81 @@ enum Target {
     At(Instant),
 }
 
-enum SleepState {
-    Init,
-    Yielded,
-    Sleeping { task: u32, status: StatusId },
-    Done,
-}
-
+/// A sleep: a cancel scope with the sleep's deadline around a wait that only cancellation ends.
 struct Sleep {
     target: Target,
-    state: SleepState,
 }
 
-impl Future for Sleep {
+impl Wait for Sleep {
     type Output = Result<(), CancelRequested>;
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let task = task::verify(cx);
-        context::with_core(|core| match self.state {
-            SleepState::Init => {
-                if let Some(c) = core.check_cancel(task) {
-                    self.state = SleepState::Done;
-                    return Poll::Ready(Err(c));
-                }
-                let (deadline, timeout) = match self.target {
-                    Target::At(t) => (Some(t), None),
-                    Target::After(d) => (None, Some(d)),
-                };
-                let due = match (deadline, timeout) {
-                    (Some(t), _) => t <= core.now(),
-                    (None, Some(d)) => d.is_zero(),
-                    (None, None) => false,
-                };
-                if due {
-                    self.state = SleepState::Yielded;
-                    core.yield_now(task);
-                } else {
-                    let status = core.enter_scope(
-                        task,
-                        NodeSettings {
-                            deadline,
-                            ..NodeSettings::default()
-                        },
-                        timeout,
-                    );
-                    core.block_cancellable(task);
-                    self.state = SleepState::Sleeping { task, status };
-                }
-                Poll::Pending
-            }
-            SleepState::Yielded => {
-                self.state = SleepState::Done;
-                Poll::Ready(match core.check_cancel(task) {
-                    Some(c) => Err(c),
-                    None => Ok(()),
-                })
-            }
-            SleepState::Sleeping { task, status } => {
-                if core.check_cancel(task).is_none() {
-                    core.block_cancellable(task);
-                    return Poll::Pending;
-                }
-                self.state = SleepState::Done;
-                let exit = core.exit_scope(task, status);
-                if exit.catches {
-                    Poll::Ready(Ok(()))
-                } else {
-                    Poll::Ready(Err(core
-                        .check_cancel(task)
-                        .expect("an enclosing scope is cancelled")))
-                }
-            }
-            SleepState::Done => panic!("`sleep` polled after it finished"),
-        })
-    }
-}
+    type Parked = (CurrentTask, StatusId);
 
-impl Drop for Sleep {
-    fn drop(&mut self) {
-        if let SleepState::Sleeping { task, status } = self.state {
-            context::try_with_core(|core| core.abandon_scope(task, status));
+    fn cancelled(&mut self, cancel: CancelRequested) -> Self::Output {
+        Err(cancel)
+    }
+
+    fn attempt(&mut self, task: CurrentTask) -> Step<Self::Output, Self::Parked> {
+        let (deadline, timeout) = match self.target {
+            Target::At(t) if t <= seam::now() => return Step::Done(Ok(())),
+            Target::After(d) if d.is_zero() => return Step::Done(Ok(())),
+            Target::At(t) => (Some(t), None),
+            Target::After(d) => (None, Some(d)),
+        };
+        let settings = NodeSettings {
+            deadline,
+            ..NodeSettings::default()
+        };
+        Step::Park((task, task.enter_scope(settings, timeout)))
+    }
+
+    fn woken(&mut self, parked: Self::Parked) -> Step<Self::Output, Self::Parked> {
+        // Nothing is ever handed to a sleep: only a cancellation ends it.
+        Step::Park(parked)
+    }
+
+    fn abort(
+        &mut self,
+        (task, status): Self::Parked,
+        _: CancelRequested,
+    ) -> Aborted<Self::Output, Self::Parked> {
+        if task.exit_scope(status).catches {
+            Aborted::Left(Ok(()))
+        } else {
+            Aborted::Left(Err(task
+                .cancelled()
+                .expect("an enclosing scope is cancelled")))
         }
     }
+
+    fn abandon(&mut self, (task, status): Self::Parked) {
+        task.abandon_scope(status);
+    }
 }
 
+/// [`sleep_forever`]: a wait that only cancellation ends.
 struct SleepForever;
 
-impl Future for SleepForever {
+impl Wait for SleepForever {
     type Output = Result<Infallible, CancelRequested>;
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let task = task::verify(cx);
-        context::with_core(|core| {
-            if let Some(c) = core.check_cancel(task) {
-                return Poll::Ready(Err(c));
-            }
-            core.block_cancellable(task);
-            Poll::Pending
-        })
+    type Parked = ();
+
+    fn cancelled(&mut self, cancel: CancelRequested) -> Self::Output {
+        Err(cancel)
     }
+
+    fn attempt(&mut self, _: CurrentTask) -> Step<Self::Output, ()> {
+        Step::Park(())
+    }
+
+    fn woken(&mut self, (): ()) -> Step<Self::Output, ()> {
+        Step::Park(())
+    }
+
+    fn abort(&mut self, (): (), cancel: CancelRequested) -> Aborted<Self::Output, ()> {
+        Aborted::Left(Err(cancel))
+    }
+
+    fn abandon(&mut self, (): ()) {}
 }
 
 /// The current time of the runtime's clock (the mock clock under [`testing::MockClock`](crate::testing::MockClock)).
@@ -234,7 +209,7 @@ impl Future for SleepForever {
 /// # Panics
 /// Outside a running scoro runtime.
 pub fn current_time() -> Instant {
-    context::with_core(|core| core.now())
+    seam::now()
 }
 
 /// The earliest deadline that applies to the current task: `None` if none does, and a time
@@ -243,9 +218,8 @@ pub fn current_time() -> Instant {
 /// # Panics
 /// Outside a task of a running scoro runtime.
 pub fn current_effective_deadline() -> Option<Instant> {
-    let task = context::current_task_index();
-    if task == context::NO_TASK {
-        panic!("`current_effective_deadline` must be called from a scoro task");
+    match CurrentTask::running() {
+        Some(task) => task.effective_deadline(),
+        None => panic!("`current_effective_deadline` must be called from a scoro task"),
     }
-    context::with_core(|core| core.effective_deadline(task))
 }
