@@ -12,8 +12,7 @@
 
 use crate::CoroutineCall;
 use crate::cancel::CancelRequested;
-use crate::runtime::context;
-use crate::runtime::seam::CurrentTask;
+use crate::runtime::seam::{self, CurrentTask};
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -113,7 +112,7 @@ impl<F: Future> Future for Compat<F> {
         let waker = task.remote_waker();
         let mut foreign_cx = Context::from_waker(&waker);
         let polled = {
-            let _outside = context::leave_task();
+            let _outside = seam::leave_task();
             future.poll(&mut foreign_cx)
         };
         match polled {

@@ -124,7 +124,7 @@ impl<F> fmt::Debug for CoroutineCall<F> {
 #[doc(hidden)]
 pub mod __private {
     use super::CoroutineCall;
-    use crate::runtime::context;
+    use crate::runtime::seam::spawn;
     use std::future::Future;
     use std::marker::PhantomPinned;
     use std::pin::Pin;
@@ -189,11 +189,11 @@ pub mod __private {
         type Output = F::Output;
         fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
             let this = self.project();
-            context::check_placement(
+            spawn::check_placement(
                 std::ptr::from_mut(this.start).addr(),
                 "#[structured(boxed)]",
             );
-            let _registered = context::register_box(*this.start, std::mem::size_of::<F>());
+            let _registered = spawn::register_box(*this.start, std::mem::size_of::<F>());
             this.future.as_mut().poll(cx)
         }
     }
@@ -250,7 +250,7 @@ pub mod __private {
         type Output = F::Output;
         fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
             let future = self.project().future;
-            context::closure_body_poll(cx, |cx| future.poll(cx))
+            spawn::closure_body_poll(cx, |cx| future.poll(cx))
         }
     }
 

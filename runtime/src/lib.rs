@@ -51,6 +51,7 @@ mod nursery;
 mod poison;
 mod runtime;
 pub mod signal;
+mod slab;
 pub mod sync;
 pub mod testing;
 mod threads;

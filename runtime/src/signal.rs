@@ -24,20 +24,17 @@
 
 use crate::CoroutineCall;
 use crate::cancel::CancelRequested;
-use crate::runtime::context;
-use crate::runtime::core::TaskRef;
-use crate::runtime::shared::{Injected, Shared};
-use crate::runtime::signal::{self as plumbing, SignalListener};
-use crate::runtime::task;
+use crate::runtime::seam::signals::{self as plumbing, SignalListener};
+use crate::runtime::seam::{self, Injected, Remote as Shared};
+use crate::runtime::seam::{CurrentTask, TaskRef};
+use crate::wait::{Aborted, Step, Wait, WaitCall};
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::io;
-use std::pin::Pin;
 use std::rc::{Rc, Weak};
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
 /// Interrupt from the keyboard (Ctrl-C).
 pub const SIGINT: i32 = libc::SIGINT;
@@ -186,7 +183,7 @@ pub fn set_handler(
     signals: &[i32],
     handler: impl Fn(i32) + Send + Sync + 'static,
 ) -> io::Result<SignalHandler> {
-    let shared = context::with_core(|core| core.shared.clone());
+    let shared = seam::remote();
     let listener = Listener::open(
         signals,
         Kind::Handler {
@@ -236,10 +233,9 @@ impl SignalReceiver {
         &mut self,
     ) -> CoroutineCall<impl Future<Output = Result<i32, CancelRequested>> + '_> {
         CoroutineCall::internal(
-            Recv {
+            WaitCall::new(Recv {
                 listener: &self.listener,
-                state: RecvState::Looking,
-            },
+            }),
             "scoro::signal",
             "SignalReceiver::recv",
         )
@@ -351,12 +347,7 @@ impl Listener {
             kind,
         });
         let weak: Weak<dyn SignalListener> = Rc::downgrade(&listener) as Weak<dyn SignalListener>;
-        context::with_core(|core| {
-            let mut listeners = core.signals.receivers.borrow_mut();
-            // Forget listeners that are gone, so opening and dropping many does not pile up.
-            listeners.retain(|w| w.strong_count() > 0);
-            listeners.push(weak);
-        });
+        plumbing::listen(weak);
         Ok(listener)
     }
 
@@ -399,7 +390,7 @@ impl Listener {
                         pending.push_back(s);
                     }
                     if let Some(t) = waiter.get() {
-                        context::try_with_core(|core| core.wake(t));
+                        t.unpark();
                     }
                 }
                 Kind::Handler { handler, shared } => {
@@ -425,76 +416,64 @@ impl SignalListener for Listener {
 
 // ----- SignalReceiver::recv ----------------------------------------------------------------
 
-enum RecvState {
-    Looking,
-    Waiting,
-    /// Got a signal; it goes out after one yield.
-    Yielded(i32),
-    Done,
-}
-
+/// A [`SignalReceiver::recv`] call.
 struct Recv<'a> {
     listener: &'a Listener,
-    state: RecvState,
 }
 
 impl Recv<'_> {
-    fn stop_waiting(&mut self) {
+    fn pending(&self) -> &RefCell<VecDeque<i32>> {
+        match &self.listener.kind {
+            Kind::Receiver { pending, .. } => pending,
+            Kind::Handler { .. } => unreachable!("`recv` belongs to receivers"),
+        }
+    }
+
+    fn set_waiter(&self, task: Option<TaskRef>) {
         if let Kind::Receiver { waiter, .. } = &self.listener.kind {
-            waiter.set(None);
+            waiter.set(task);
         }
     }
 }
 
-impl Future for Recv<'_> {
+impl Wait for Recv<'_> {
     type Output = Result<i32, CancelRequested>;
+    type Parked = ();
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let task = task::verify(cx);
-        let this = &mut *self;
-        if let RecvState::Yielded(sig) = this.state {
-            this.state = RecvState::Done;
-            return Poll::Ready(Ok(sig));
-        }
-        let Kind::Receiver { pending, waiter } = &this.listener.kind else {
-            unreachable!("`recv` belongs to receivers");
-        };
-        context::with_core(|core| {
-            if let Some(c) = core.check_cancel(task) {
-                this.stop_waiting();
-                this.state = RecvState::Done;
-                return Poll::Ready(Err(c));
-            }
-            this.listener.refresh();
-            let next = pending.borrow_mut().pop_front();
-            match next {
-                Some(sig) => {
-                    this.stop_waiting();
-                    this.state = RecvState::Yielded(sig);
-                    core.yield_now(task);
-                }
-                None => {
-                    waiter.set(Some(core.task_ref(task)));
-                    this.state = RecvState::Waiting;
-                    core.block_cancellable(task);
-                }
-            }
-            Poll::Pending
-        })
+    fn cancelled(&mut self, cancel: CancelRequested) -> Self::Output {
+        Err(cancel)
     }
-}
 
-impl Drop for Recv<'_> {
-    fn drop(&mut self) {
-        match self.state {
-            RecvState::Waiting => self.stop_waiting(),
-            RecvState::Yielded(sig) => {
-                // Dropped during its final yield (only in a teardown): keep the signal.
-                if let Kind::Receiver { pending, .. } = &self.listener.kind {
-                    pending.borrow_mut().push_front(sig);
-                }
+    fn attempt(&mut self, task: CurrentTask) -> Step<Self::Output, ()> {
+        self.listener.refresh();
+        let next = self.pending().borrow_mut().pop_front();
+        match next {
+            Some(sig) => Step::Done(Ok(sig)),
+            None => {
+                self.set_waiter(Some(task.task_ref()));
+                Step::Park(())
             }
-            RecvState::Looking | RecvState::Done => {}
+        }
+    }
+
+    fn woken(&mut self, (): ()) -> Step<Self::Output, ()> {
+        self.set_waiter(None);
+        Step::Retry
+    }
+
+    fn abort(&mut self, (): (), cancel: CancelRequested) -> Aborted<Self::Output, ()> {
+        self.set_waiter(None);
+        Aborted::Left(Err(cancel))
+    }
+
+    fn abandon(&mut self, (): ()) {
+        self.set_waiter(None);
+    }
+
+    fn unreturned(&mut self, outcome: Self::Output) {
+        // Dropped during its final yield (only in a teardown): keep the signal.
+        if let Ok(sig) = outcome {
+            self.pending().borrow_mut().push_front(sig);
         }
     }
 }

@@ -6,11 +6,9 @@
 
 use crate::CoroutineCall;
 use crate::cancel::CancelRequested;
-use crate::runtime::context;
-use crate::runtime::task;
+use crate::runtime::seam::CurrentTask;
+use crate::wait::{Aborted, Step, Wait, WaitCall};
 use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 
 pub use crate::time::clock::MockClock;
 
@@ -46,53 +44,47 @@ pub use crate::time::clock::MockClock;
 pub fn wait_all_tasks_blocked() -> CoroutineCall<impl Future<Output = Result<(), CancelRequested>>>
 {
     CoroutineCall::internal(
-        WaitAllBlocked { registered: false },
+        WaitCall::new(WaitAllBlocked),
         "scoro::testing",
         "wait_all_tasks_blocked",
     )
 }
 
-struct WaitAllBlocked {
-    registered: bool,
-}
+/// A [`wait_all_tasks_blocked`] call.
+struct WaitAllBlocked;
 
-impl Future for WaitAllBlocked {
+impl Wait for WaitAllBlocked {
     type Output = Result<(), CancelRequested>;
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let task = task::verify(cx);
-        context::with_core(|core| {
-            if !self.registered {
-                if let Some(c) = core.check_cancel(task) {
-                    return Poll::Ready(Err(c));
-                }
-                core.add_idle_waiter(task);
-                core.block_cancellable(task);
-                self.registered = true;
-                return Poll::Pending;
-            }
-            if !core.remove_idle_waiter(task) {
-                // The run loop took us off the list: everything else is blocked.
-                self.registered = false;
-                return Poll::Ready(Ok(()));
-            }
-            if let Some(c) = core.check_cancel(task) {
-                self.registered = false;
-                return Poll::Ready(Err(c));
-            }
-            core.add_idle_waiter(task);
-            core.block_cancellable(task);
-            Poll::Pending
-        })
-    }
-}
+    type Parked = CurrentTask;
 
-impl Drop for WaitAllBlocked {
-    fn drop(&mut self) {
-        if self.registered {
-            let index = context::current_task_index();
-            if index != context::NO_TASK {
-                context::try_with_core(|core| core.remove_idle_waiter(index));
-            }
+    fn cancelled(&mut self, cancel: CancelRequested) -> Self::Output {
+        Err(cancel)
+    }
+
+    fn attempt(&mut self, task: CurrentTask) -> Step<Self::Output, CurrentTask> {
+        task.wait_until_all_blocked();
+        Step::Park(task)
+    }
+
+    fn woken(&mut self, task: CurrentTask) -> Step<Self::Output, CurrentTask> {
+        if !task.stop_waiting_until_all_blocked() {
+            // The run loop took us off the list: everything else is blocked.
+            return Step::Done(Ok(()));
         }
+        task.wait_until_all_blocked();
+        Step::Park(task)
+    }
+
+    fn abort(
+        &mut self,
+        task: CurrentTask,
+        cancel: CancelRequested,
+    ) -> Aborted<Self::Output, CurrentTask> {
+        task.stop_waiting_until_all_blocked();
+        Aborted::Left(Err(cancel))
+    }
+
+    fn abandon(&mut self, task: CurrentTask) {
+        task.stop_waiting_until_all_blocked();
     }
 }

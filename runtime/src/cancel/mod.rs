@@ -8,7 +8,6 @@
 //!   retry-on-EINTR loops do not swallow it) and `TryFrom<&io::Error>` gets it back.
 
 pub(crate) mod scope;
-pub(crate) mod status;
 
 use std::convert::Infallible;
 use std::error::Error;

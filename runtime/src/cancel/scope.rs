@@ -8,11 +8,10 @@
 //! - Entering and leaving a scope allocates nothing (the status node is a reused slab slot) and
 //!   touches no timer; `ScopeShared` is allocated only when `handle()` is called.
 
-use super::status::{NodeSettings, StatusId};
 use super::{CancelReason, MaybeCancelled, TooSlow};
 use crate::CoroutineCall;
-use crate::runtime::context;
-use crate::runtime::task;
+use crate::runtime::seam::scopes::{self, NodeSettings, StatusId};
+use crate::runtime::seam::{self, CurrentTask};
 use std::cell::{Cell, OnceCell};
 use std::fmt;
 use std::future::Future;
@@ -227,7 +226,7 @@ impl CancelHandle {
             self.shared.reason.set(Some(CancelReason::Explicit));
         }
         if let Some(id) = self.active() {
-            context::try_with_core(|core| core.cancel_status(id, CancelReason::Explicit));
+            scopes::cancel(id, CancelReason::Explicit);
         }
     }
 
@@ -235,7 +234,7 @@ impl CancelHandle {
     /// Sticky: once true it stays true.
     pub fn cancel_called(&self) -> bool {
         if let Some(id) = self.active()
-            && let Some(Some(called)) = context::try_with_core(|core| core.scope_cancel_called(id))
+            && let Some(called) = scopes::cancel_called(id)
         {
             if called {
                 self.shared.cancel_called.set(true);
@@ -263,7 +262,7 @@ impl CancelHandle {
     /// [`with_timeout`](CancelScope::with_timeout) the deadline is known once `run` has started.
     pub fn deadline(&self) -> Option<Instant> {
         if let Some(id) = self.active()
-            && let Some(Some(d)) = context::try_with_core(|core| core.scope_deadline(id))
+            && let Some(d) = scopes::deadline(id)
         {
             return d;
         }
@@ -277,7 +276,7 @@ impl CancelHandle {
     pub fn set_deadline(&self, at: Option<Instant>) {
         self.shared.deadline.set(at);
         if let Some(id) = self.active() {
-            context::try_with_core(|core| core.set_deadline(id, at));
+            scopes::set_deadline(id, at);
         } else if !self.shared.entered.get() {
             self.shared.deadline_set.set(true);
         }
@@ -289,7 +288,7 @@ impl CancelHandle {
     pub fn set_shield(&self, shield: bool) {
         self.shared.shield.set(shield);
         if let Some(id) = self.active() {
-            context::try_with_core(|core| core.set_shield(id, shield));
+            scopes::set_shield(id, shield);
         } else if !self.shared.entered.get() {
             self.shared.shield_set.set(true);
         }
@@ -297,7 +296,7 @@ impl CancelHandle {
 }
 
 fn now() -> Instant {
-    context::try_with_core(|core| core.now()).unwrap_or_else(Instant::now)
+    seam::try_now().unwrap_or_else(Instant::now)
 }
 
 pin_project_lite::pin_project! {
@@ -306,7 +305,7 @@ pin_project_lite::pin_project! {
         #[pin]
         body: Option<F>,
         scope: CancelScope,
-        entered: Option<(u32, StatusId)>,
+        entered: Option<(CurrentTask, StatusId)>,
     }
 
     impl<F> PinnedDrop for ScopeRun<F> {
@@ -315,7 +314,7 @@ pin_project_lite::pin_project! {
             if let Some((task, status)) = this.entered.take() {
                 // Leave nested scopes first: drop the body, then this scope.
                 this.body.set(None);
-                context::try_with_core(|core| core.abandon_scope(task, status));
+                task.abandon_scope(status);
                 if let Some(shared) = this.scope.shared.get() {
                     shared.exited(false, false);
                 }
@@ -335,8 +334,8 @@ where
         let (task, status) = match *this.entered {
             Some(e) => e,
             None => {
-                let task = task::verify(cx);
-                let e = context::with_core(|core| {
+                let task = CurrentTask::of(cx);
+                let e = {
                     let shared = this.scope.shared.get();
                     let (mut deadline, mut timeout) = match this.scope.deadline {
                         DeadlineSetting::None => (None, None),
@@ -357,8 +356,7 @@ where
                             cancel_called = Some(s.reason.get().unwrap_or(CancelReason::Explicit));
                         }
                     }
-                    let status = core.enter_scope(
-                        task,
+                    let status = task.enter_scope(
                         NodeSettings {
                             cancel_called,
                             shield,
@@ -374,7 +372,7 @@ where
                         s.shield.set(shield);
                     }
                     (task, status)
-                });
+                };
                 *this.entered = Some(e);
                 e
             }
@@ -388,7 +386,7 @@ where
         };
         this.body.set(None);
         *this.entered = None;
-        let exit = context::with_core(|core| core.exit_scope(task, status));
+        let exit = task.exit_scope(status);
         let caught = exit.catches && value.is_cancel_requested();
         if let Some(shared) = this.scope.shared.get() {
             shared.exited(exit.cancel_called, caught);

@@ -260,7 +260,7 @@ impl<T> Wait for Recv<'_, T> {
         Step::Park(
             chan.recv_waiters
                 .borrow_mut()
-                .push_back(task.unparker(), Some(waiter)),
+                .push_back(task.task_ref(), Some(waiter)),
         )
     }
 

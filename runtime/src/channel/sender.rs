@@ -215,7 +215,7 @@ impl<T> Wait for Send<'_, T> {
                 Step::Park(
                     chan.send_waiters
                         .borrow_mut()
-                        .push_back(task.unparker(), Some(waiter)),
+                        .push_back(task.task_ref(), Some(waiter)),
                 )
             }
         }

@@ -7,19 +7,17 @@
 //!   and never depends on an earlier edge.
 //! - At most one task waits per descriptor and direction; a second one gets `ResourceBusy`
 //!   (as in Trio).
-//! - The wait is a checkpoint: it checks for cancellation first, always blocks at least once
-//!   (so it yields), and a cancelled wait unregisters itself.
+//! - The wait is a [`Wait`] that always parks (its schedule point), and a cancelled wait
+//!   unregisters itself.
 
 use crate::CoroutineCall;
-use crate::runtime::context;
-use crate::runtime::core::TaskRef;
-use crate::runtime::io::Direction;
-use crate::runtime::task;
+use crate::cancel::CancelRequested;
+use crate::runtime::seam::io::{self as seam, Direction};
+use crate::runtime::seam::{CurrentTask, TaskRef};
+use crate::wait::{Aborted, Step, Wait, WaitCall};
 use std::future::Future;
 use std::io;
 use std::os::fd::RawFd;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 
 /// Waits until `fd` is readable (or at the end of its stream, or in error): a read on it would
 /// not block.
@@ -52,11 +50,10 @@ use std::task::{Context, Poll};
 /// ```
 pub fn wait_readable(fd: RawFd) -> CoroutineCall<impl Future<Output = io::Result<()>>> {
     CoroutineCall::internal(
-        FdWait {
+        WaitCall::new(FdWait {
             fd,
             dir: Direction::Read,
-            waiting: None,
-        },
+        }),
         "scoro::lowlevel",
         "wait_readable",
     )
@@ -82,79 +79,53 @@ pub fn wait_readable(fd: RawFd) -> CoroutineCall<impl Future<Output = io::Result
 /// ```
 pub fn wait_writable(fd: RawFd) -> CoroutineCall<impl Future<Output = io::Result<()>>> {
     CoroutineCall::internal(
-        FdWait {
+        WaitCall::new(FdWait {
             fd,
             dir: Direction::Write,
-            waiting: None,
-        },
+        }),
         "scoro::lowlevel",
         "wait_writable",
     )
 }
 
+/// A wait for readiness of a raw descriptor, as a [`Wait`].
 struct FdWait {
     fd: RawFd,
     dir: Direction,
-    /// The task, while it is registered as the waiter.
-    waiting: Option<TaskRef>,
 }
 
-impl Future for FdWait {
+impl Wait for FdWait {
     type Output = io::Result<()>;
+    type Parked = TaskRef;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let task = task::verify(cx);
-        let this = &mut *self;
-        context::with_core(|core| {
-            if let Some(c) = core.check_cancel(task) {
-                this.stop(core);
-                return Poll::Ready(Err(c.into()));
-            }
-            match this.waiting {
-                None => {
-                    let me = core.task_ref(task);
-                    let started = core.io.borrow_mut().fd_wait_start(this.fd, this.dir, me);
-                    match started {
-                        Ok(_) => {
-                            this.waiting = Some(me);
-                            core.block_cancellable(task);
-                            Poll::Pending
-                        }
-                        Err(e) => Poll::Ready(Err(e)),
-                    }
-                }
-                Some(me) => {
-                    let ready = core.io.borrow_mut().fd_wait_ready(this.fd, this.dir);
-                    if ready {
-                        this.stop(core);
-                        Poll::Ready(Ok(()))
-                    } else {
-                        // Woken for another reason: keep waiting (the waiter slot was not
-                        // taken, since only readiness takes it).
-                        core.io.borrow_mut().fd_wait_rearm(this.fd, this.dir, me);
-                        core.block_cancellable(task);
-                        Poll::Pending
-                    }
-                }
-            }
-        })
+    fn cancelled(&mut self, cancel: CancelRequested) -> Self::Output {
+        Err(cancel.into())
     }
-}
 
-impl FdWait {
-    fn stop(&mut self, core: &crate::runtime::core::Core) {
-        if let Some(me) = self.waiting.take()
-            && let Ok(mut driver) = core.io.try_borrow_mut()
-        {
-            driver.fd_wait_end(self.fd, self.dir, me);
+    fn attempt(&mut self, task: CurrentTask) -> Step<Self::Output, TaskRef> {
+        // Always park: a fresh registration reports readiness that is already there.
+        match seam::fd_wait_start(self.fd, self.dir, task) {
+            Ok(me) => Step::Park(me),
+            Err(e) => Step::Done(Err(e)),
         }
     }
-}
 
-impl Drop for FdWait {
-    fn drop(&mut self) {
-        if self.waiting.is_some() {
-            context::try_with_core(|core| self.stop(core));
+    fn woken(&mut self, me: TaskRef) -> Step<Self::Output, TaskRef> {
+        if seam::fd_wait_ready(self.fd, self.dir, me) {
+            seam::fd_wait_end(self.fd, self.dir, me);
+            Step::Done(Ok(()))
+        } else {
+            // Woken for another reason: keep waiting.
+            Step::Park(me)
         }
+    }
+
+    fn abort(&mut self, me: TaskRef, cancel: CancelRequested) -> Aborted<Self::Output, TaskRef> {
+        seam::fd_wait_end(self.fd, self.dir, me);
+        Aborted::Left(Err(cancel.into()))
+    }
+
+    fn abandon(&mut self, me: TaskRef) {
+        seam::fd_wait_end(self.fd, self.dir, me);
     }
 }

@@ -17,10 +17,9 @@ mod io_wait;
 use crate::CoroutineCall;
 use crate::cancel::{CancelReason, CancelRequested};
 use crate::coroutine::TaskName;
-use crate::runtime::context;
-use crate::runtime::core::TaskRef;
-use crate::runtime::seam::{CurrentTask, RemoteUnparker};
-use crate::runtime::shared::{Injected, Shared};
+use crate::runtime::seam::{
+    self, CurrentTask, Injected, Remote as Shared, RemoteUnparker, TaskRef,
+};
 use crate::wait::{Aborted, EntryState, Step, Wait, WaitCall, WaitKey, WaitList};
 use std::cell::RefCell;
 use std::error::Error;
@@ -208,7 +207,7 @@ where
         let setup = self.setup.take().expect("`suspend` sets up its wait once");
         let inner = Arc::new(WakeupInner {
             state: Mutex::new(WakeState::Waiting),
-            task: task.unparker().remote(),
+            task: task.task_ref().remote(),
         });
         self.inner = Some(inner.clone());
         setup(Wakeup { inner });
@@ -362,7 +361,7 @@ impl Wait for Park<'_> {
             self.lot
                 .waiters
                 .borrow_mut()
-                .push_back(task.unparker(), None),
+                .push_back(task.task_ref(), None),
         )
     }
 
@@ -416,9 +415,9 @@ impl RuntimeHandle {
     /// # Panics
     /// Outside a running scoro runtime.
     pub fn current() -> RuntimeHandle {
-        context::with_core(|core| RuntimeHandle {
-            shared: core.shared.clone(),
-        })
+        RuntimeHandle {
+            shared: seam::remote(),
+        }
     }
 
     /// Runs `f` on the runtime's thread soon, outside any task (it must not block). Fails,
@@ -450,7 +449,7 @@ pub struct TaskId(u64);
 
 impl TaskId {
     fn of(t: TaskRef) -> TaskId {
-        TaskId((u64::from(t.generation) << 32) | u64::from(t.index))
+        TaskId(t.id())
     }
 }
 
@@ -491,16 +490,12 @@ impl TaskInfo {
 /// # Panics
 /// Outside a task of a running scoro runtime.
 pub fn current_task() -> TaskInfo {
-    let index = context::current_task_index();
-    if index == context::NO_TASK {
+    let Some(task) = CurrentTask::running() else {
         panic!("`current_task` must be called from a scoro task");
+    };
+    TaskInfo {
+        id: TaskId::of(task.task_ref()),
+        name: task.name(),
+        parent: task.parent().map(TaskId::of),
     }
-    context::with_core(|core| {
-        let parent = core.task_parent(index);
-        TaskInfo {
-            id: TaskId::of(core.task_ref(index)),
-            name: core.task_name(index),
-            parent: (parent != context::NO_TASK).then(|| TaskId::of(core.task_ref(parent))),
-        }
-    })
 }

@@ -8,7 +8,7 @@
 use crate::CoroutineCall;
 use crate::io::source::Registered;
 use crate::io::{Read, Write};
-use crate::runtime::io::Direction;
+use crate::runtime::seam::io::Direction;
 use std::fmt;
 use std::future::Future;
 use std::io;

@@ -10,8 +10,7 @@ use super::stream::{self, ReadHalf, StreamRef, WriteHalf};
 use crate::CoroutineCall;
 use crate::io::source::Registered;
 use crate::io::{Read, Write};
-use crate::runtime::context;
-use crate::runtime::io::Direction;
+use crate::runtime::seam::io::Direction;
 use std::fmt;
 use std::future::Future;
 use std::io;
@@ -68,7 +67,7 @@ impl TcpListener {
                 for a in resolve(&addr).await? {
                     match mio::net::TcpListener::bind(a) {
                         Ok(l) => {
-                            let io = context::with_core(|core| Registered::new(l, core))?;
+                            let io = Registered::new(l)?;
                             return Ok(TcpListener { io });
                         }
                         Err(e) => last = Some(e),
@@ -163,7 +162,7 @@ impl fmt::Debug for TcpStream {
 impl TcpStream {
     /// Wraps a connected (or connecting) `mio` stream: registers it, sets `TCP_NODELAY`.
     pub(crate) fn from_mio(s: mio::net::TcpStream) -> io::Result<TcpStream> {
-        let io = context::with_core(|core| Registered::new(s, core))?;
+        let io = Registered::new(s)?;
         // Best effort: some socket types refuse it, which changes nothing but latency.
         let _ = io.get_ref().set_nodelay(true);
         Ok(TcpStream { io })

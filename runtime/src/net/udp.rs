@@ -6,8 +6,7 @@
 use super::addr::{ToSocketAddrs, resolve};
 use crate::CoroutineCall;
 use crate::io::source::Registered;
-use crate::runtime::context;
-use crate::runtime::io::Direction;
+use crate::runtime::seam::io::Direction;
 use std::fmt;
 use std::future::Future;
 use std::io;
@@ -58,7 +57,7 @@ impl UdpSocket {
                 for a in resolve(&addr).await? {
                     match mio::net::UdpSocket::bind(a) {
                         Ok(s) => {
-                            let io = context::with_core(|core| Registered::new(s, core))?;
+                            let io = Registered::new(s)?;
                             return Ok(UdpSocket { io });
                         }
                         Err(e) => last = Some(e),

@@ -7,8 +7,7 @@ use super::stream::{self, ReadHalf, StreamRef, WriteHalf};
 use crate::CoroutineCall;
 use crate::io::source::Registered;
 use crate::io::{Read, Write};
-use crate::runtime::context;
-use crate::runtime::io::Direction;
+use crate::runtime::seam::io::Direction;
 use std::fmt;
 use std::future::Future;
 use std::io;
@@ -71,7 +70,7 @@ impl UnixListener {
                         format!("could not bind to {}: {e}", path.display()),
                     )
                 })?;
-                let io = context::with_core(|core| Registered::new(l, core))?;
+                let io = Registered::new(l)?;
                 Ok(UnixListener { io })
             },
             "scoro::net",
@@ -148,7 +147,7 @@ impl fmt::Debug for UnixStream {
 
 impl UnixStream {
     fn from_mio(s: mio::net::UnixStream) -> io::Result<UnixStream> {
-        let io = context::with_core(|core| Registered::new(s, core))?;
+        let io = Registered::new(s)?;
         Ok(UnixStream { io })
     }
 

@@ -26,11 +26,10 @@ pub use start::TaskStatus;
 
 use crate::CoroutineCall;
 use crate::cancel::scope::ScopeShared;
-use crate::cancel::status::StatusId;
 use crate::cancel::{CancelHandle, CancelReason, MaybeCancelled};
-use crate::runtime::context;
-use crate::runtime::core::{Core, TaskRef};
-use crate::runtime::task;
+use crate::runtime::seam::scopes::{self, StatusId};
+use crate::runtime::seam::spawn::{self, Owner, TaskFuture};
+use crate::runtime::seam::{CurrentTask, TaskRef};
 use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::fmt;
@@ -47,7 +46,7 @@ pub(crate) struct NurseryState<E> {
     /// The task running the nursery (its body and its exit).
     task: TaskRef,
     /// Identifies the tasks this nursery owns in the scheduler.
-    owner: u64,
+    owner: Owner,
     live: Cell<usize>,
     waiting: Cell<bool>,
     errors: RefCell<Vec<E>>,
@@ -60,9 +59,9 @@ pub(crate) struct NurseryState<E> {
 
 impl<E: MaybeCancelled> NurseryState<E> {
     /// Records a child's or the body's error.
-    fn record_error(&self, e: E, core: &Core) {
+    fn record_error(&self, e: E) {
         if e.is_cancel_requested() {
-            if core.scope_cancel_called(self.status) == Some(true) {
+            if scopes::cancel_called(self.status) == Some(true) {
                 // The nursery cancelled its own tasks: not an error.
                 self.caught.set(true);
                 return;
@@ -78,12 +77,12 @@ impl<E: MaybeCancelled> NurseryState<E> {
                 errors.len() == 1
             };
             if first && self.panic.borrow().is_none() {
-                core.cancel_status(self.status, CancelReason::SiblingFailed);
+                scopes::cancel(self.status, CancelReason::SiblingFailed);
             }
         }
     }
 
-    fn record_panic(&self, p: Box<dyn Any + Send>, core: &Core) {
+    fn record_panic(&self, p: Box<dyn Any + Send>) {
         let mut slot = self.panic.borrow_mut();
         if slot.is_some() {
             drop(slot);
@@ -95,37 +94,35 @@ impl<E: MaybeCancelled> NurseryState<E> {
         }
         *slot = Some(p);
         drop(slot);
-        core.cancel_status(self.status, CancelReason::SiblingFailed);
+        scopes::cancel(self.status, CancelReason::SiblingFailed);
     }
 
     /// Records a child's (or the body's) outcome. User code runs here (`MaybeCancelled`, the
     /// error's destructor); if it panics, the panic is recorded like a task's.
     #[inline]
-    fn record_outcome(&self, outcome: Result<Result<(), E>, Box<dyn Any + Send>>, core: &Core) {
+    fn record_outcome(&self, outcome: Result<Result<(), E>, Box<dyn Any + Send>>) {
         let recorded = match outcome {
             Ok(Ok(())) => return,
-            Ok(Err(e)) => panic::catch_unwind(AssertUnwindSafe(|| self.record_error(e, core))),
-            Err(p) => panic::catch_unwind(AssertUnwindSafe(|| self.record_panic(p, core))),
+            Ok(Err(e)) => panic::catch_unwind(AssertUnwindSafe(|| self.record_error(e))),
+            Err(p) => panic::catch_unwind(AssertUnwindSafe(|| self.record_panic(p))),
         };
         if let Err(p) = recorded {
-            self.record_panic(p, core);
+            self.record_panic(p);
         }
     }
 
     /// A child (or a pending start) is gone.
-    fn child_exited(&self, core: &Core) {
+    fn child_exited(&self) {
         let live = self.live.get() - 1;
         self.live.set(live);
         if live == 0 && self.waiting.get() {
-            core.wake(self.task);
+            self.task.unpark();
         }
     }
 
     fn child_finished(&self, outcome: Result<Result<(), E>, Box<dyn Any + Send>>) {
-        context::with_core(|core| {
-            self.record_outcome(outcome, core);
-            self.child_exited(core);
-        });
+        self.record_outcome(outcome);
+        self.child_exited();
     }
 }
 
@@ -167,21 +164,19 @@ impl<'scope, 'env, E: MaybeCancelled> Nursery<'scope, 'env, E> {
             future: Some(future),
             state: Some(self.state.clone()),
         };
-        let boxed: Pin<Box<dyn task::TaskFuture + 'scope>> = Box::pin(wrapper);
+        let boxed: Pin<Box<dyn TaskFuture + 'scope>> = Box::pin(wrapper);
         // SAFETY: the task belongs to this nursery (owner id), which waits for it before its
         // state machine finishes, and drops it first if that state machine is dropped earlier.
         // The nursery state machine outlives `'scope` uses (module invariants, `runtime::task`).
-        let erased = unsafe { task::erase(boxed) };
+        let erased = unsafe { spawn::erase(boxed) };
         self.state.live.set(self.state.live.get() + 1);
-        context::with_core(|core| {
-            core.spawn_owned(
-                erased,
-                self.state.status,
-                name,
-                self.state.task.index,
-                self.state.owner,
-            );
-        });
+        spawn::spawn(
+            erased,
+            self.state.status,
+            name,
+            self.state.task,
+            self.state.owner,
+        );
     }
 
     /// Starts a child and waits until it reports that it is ready, with `status.started(value)`;
@@ -214,7 +209,7 @@ impl<'scope, 'env, E: MaybeCancelled> Nursery<'scope, 'env, E> {
     /// cancelled can handle the cancellation and return a value, or be run in a
     /// [`CancelScope`](crate::CancelScope) that is cancelled instead.
     pub fn cancel(&self) {
-        context::with_core(|core| core.cancel_status(self.state.status, CancelReason::Explicit));
+        scopes::cancel(self.state.status, CancelReason::Explicit);
     }
 
     /// A handle to the nursery's cancel scope: it can cancel the nursery from anywhere in the
@@ -378,20 +373,17 @@ where
     B: for<'scope> AsyncFnOnce(&'scope Nursery<'scope, 'env, E>) -> Result<T, E>,
 {
     let task = Placed::new("nursery").await;
-    let state = context::with_core(|core| {
-        let status = core.enter_scope(task, Default::default(), None);
-        Rc::new(NurseryState::<E> {
-            status,
-            task: core.task_ref(task),
-            owner: core.new_owner_id(),
-            live: Cell::new(0),
-            waiting: Cell::new(false),
-            errors: RefCell::new(Vec::new()),
-            outer_cancel: RefCell::new(None),
-            panic: RefCell::new(None),
-            handle: RefCell::new(None),
-            caught: Cell::new(false),
-        })
+    let state = Rc::new(NurseryState::<E> {
+        status: task.enter_scope(Default::default(), None),
+        task: task.task_ref(),
+        owner: spawn::new_owner(),
+        live: Cell::new(0),
+        waiting: Cell::new(false),
+        errors: RefCell::new(Vec::new()),
+        outer_cancel: RefCell::new(None),
+        panic: RefCell::new(None),
+        handle: RefCell::new(None),
+        caught: Cell::new(false),
     });
     let nursery = Nursery {
         state: state.clone(),
@@ -410,41 +402,36 @@ where
     .await;
     let mut value = None;
     let mut body_cancel = None;
-    context::with_core(|core| {
-        // `MaybeCancelled` and the error's destructor are user code: a panic there is recorded
-        // like a panic of the body, and the children are still waited for.
-        let recorded = panic::catch_unwind(AssertUnwindSafe(|| match body_outcome {
-            Ok(Ok(v)) => value = Some(v),
-            Ok(Err(e)) => {
-                if e.is_cancel_requested() {
-                    // Kept aside: if nothing else happened, it is the nursery's outcome.
-                    if core.scope_cancel_called(state.status) != Some(true)
-                        && state.outer_cancel.borrow().is_none()
-                    {
-                        *state.outer_cancel.borrow_mut() = Some(e);
-                    } else {
-                        body_cancel = Some(e);
-                    }
+    // `MaybeCancelled` and the error's destructor are user code: a panic there is recorded
+    // like a panic of the body, and the children are still waited for.
+    let recorded = panic::catch_unwind(AssertUnwindSafe(|| match body_outcome {
+        Ok(Ok(v)) => value = Some(v),
+        Ok(Err(e)) => {
+            if e.is_cancel_requested() {
+                // Kept aside: if nothing else happened, it is the nursery's outcome.
+                if scopes::cancel_called(state.status) != Some(true)
+                    && state.outer_cancel.borrow().is_none()
+                {
+                    *state.outer_cancel.borrow_mut() = Some(e);
                 } else {
-                    state.record_error(e, core);
+                    body_cancel = Some(e);
                 }
+            } else {
+                state.record_error(e);
             }
-            Err(p) => state.record_panic(p, core),
-        }));
-        if let Err(p) = recorded {
-            state.record_panic(p, core);
         }
-    });
+        Err(p) => state.record_panic(p),
+    }));
+    if let Err(p) = recorded {
+        state.record_panic(p);
+    }
     WaitChildren {
         state: &state,
         yielded: false,
     }
     .await;
     guard.done = true;
-    let cancel_called = context::with_core(|core| {
-        let exit = core.exit_scope(state.task.index, state.status);
-        exit.cancel_called
-    });
+    let cancel_called = task.exit_scope(state.status).cancel_called;
     if let Some(h) = state.handle.borrow_mut().take() {
         h.exited(cancel_called, state.caught.get() && body_cancel.is_none());
     }
@@ -467,8 +454,7 @@ where
 }
 
 /// Checks that the state machine awaiting it lies in the memory of the task running it (the
-/// placement half of the no-leak argument, see `runtime::task`) and gives that task's slab
-/// index. Awaited first by every operation that erases a lifetime (a nursery, a `start`),
+/// placement half of the no-leak argument, see `runtime::task`) and gives that task. Awaited first by every operation that erases a lifetime (a nursery, a `start`),
 /// before anything that could start a child exists.
 struct Placed {
     /// A byte of the awaiting state machine, whose address is checked (a zero-sized future
@@ -489,26 +475,10 @@ impl Placed {
 }
 
 impl Future for Placed {
-    type Output = u32;
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<u32> {
-        context::check_placement(std::ptr::from_ref(&self.marker).addr(), self.what);
-        Poll::Ready(task::verify(cx))
-    }
-}
-
-/// Runs `tear_down` in the run that task `t` belongs to, for a guard whose tasks borrow what
-/// its caller owns. Where that run cannot be reached, skipping them would let them outlive
-/// what they borrow, so the process aborts (with a message naming `what`).
-fn in_own_run<R>(t: TaskRef, what: &str, tear_down: impl FnOnce(&Core) -> R) -> R {
-    match context::try_with_core(|core| core.owns(t).then(|| tear_down(core))) {
-        Some(Some(r)) => r,
-        _ => {
-            eprintln!(
-                "scoro: {what} was dropped outside the run its tasks belong to; its tasks borrow \
-                 data that may be gone, so the process aborts"
-            );
-            std::process::abort()
-        }
+    type Output = CurrentTask;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<CurrentTask> {
+        spawn::check_placement(std::ptr::from_ref(&self.marker).addr(), self.what);
+        Poll::Ready(CurrentTask::of(cx))
     }
 }
 
@@ -524,9 +494,9 @@ impl<E> Drop for NurseryGuard<E> {
             return;
         }
         let state = &self.state;
-        let dropped = in_own_run(state.task, "a nursery", |core| {
-            let dropped = core.drop_owned_tasks(state.owner);
-            core.abandon_scope(state.task.index, state.status);
+        let dropped = spawn::in_own_run(state.task, "a nursery", || {
+            let dropped = spawn::drop_owned(state.owner);
+            spawn::abandon_scope(state.task, state.status);
             dropped
         });
         if let Some(h) = state.handle.borrow_mut().take() {
@@ -552,17 +522,15 @@ impl<F: Future> Future for PollBody<F> {
     type Output = Result<F::Output, Box<dyn Any + Send>>;
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        context::check_placement(std::ptr::from_mut(this.trusted).addr(), "nursery");
-        let task = task::verify(cx);
+        spawn::check_placement(std::ptr::from_mut(this.trusted).addr(), "nursery");
+        let task = CurrentTask::of(cx);
         let trusted = *this.trusted;
         let future = this.future;
         let result = panic::catch_unwind(AssertUnwindSafe(move || {
             if trusted {
                 future.poll(cx)
             } else {
-                let waker = context::with_core(|core| core.remote_waker(task));
-                let mut body_cx = Context::from_waker(&waker);
-                context::poll_nursery_body(&mut body_cx, |cx| future.poll(cx))
+                task.poll_nursery_body(|cx| future.poll(cx))
             }
         }));
         match result {
@@ -584,15 +552,15 @@ struct WaitChildren<'a, E> {
 impl<E> Future for WaitChildren<'_, E> {
     type Output = ();
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        context::check_placement(std::ptr::from_ref(&self.yielded).addr(), "nursery");
-        let task = task::verify(cx);
+        spawn::check_placement(std::ptr::from_ref(&self.yielded).addr(), "nursery");
+        let task = CurrentTask::of(cx);
         if self.state.live.get() == 0 {
             if self.yielded || self.state.waiting.get() {
                 self.state.waiting.set(false);
                 return Poll::Ready(());
             }
             self.yielded = true;
-            context::with_core(|core| core.yield_now(task));
+            task.yield_now();
             return Poll::Pending;
         }
         self.state.waiting.set(true);

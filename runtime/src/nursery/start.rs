@@ -8,13 +8,12 @@
 //! - The call checks its placement before it erases the child's lifetime and on every poll
 //!   while it waits (see `runtime::task`).
 
-use super::{IntoTaskResult, Nursery, NurseryState, Placed, in_own_run, run_child};
+use super::{IntoTaskResult, Nursery, NurseryState, Placed, run_child};
 use crate::CoroutineCall;
 use crate::cancel::MaybeCancelled;
-use crate::cancel::status::StatusId;
-use crate::runtime::context;
-use crate::runtime::core::TaskRef;
-use crate::runtime::task;
+use crate::runtime::seam::scopes::{self, StatusId};
+use crate::runtime::seam::spawn::{self, Owner, TaskFuture};
+use crate::runtime::seam::{CurrentTask, TaskRef};
 use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::fmt;
@@ -48,8 +47,7 @@ impl<V> TaskStatus<V> {
     /// run and used in another one).
     pub fn started(self, value: V) {
         let shared = &self.shared;
-        let own_run = context::try_with_core(|core| core.owns(shared.waiter)) == Some(true);
-        if !own_run {
+        if !shared.waiter.is_in_this_run() {
             panic!(
                 "`TaskStatus::started` was called outside the scoro run whose `Nursery::start` made \
                  it; a `TaskStatus` belongs to one run and cannot be used in another"
@@ -59,31 +57,29 @@ impl<V> TaskStatus<V> {
             return;
         }
         *shared.value.borrow_mut() = Some(value);
-        context::with_core(|core| {
-            if !core.status_parent_cancelled(shared.status) {
-                core.reparent_status(shared.status, shared.nursery_status);
-                if let Some(child) = shared.child.get() {
-                    core.set_task_owner(child, shared.nursery_owner, shared.nursery_task);
-                }
-                shared.adopted.set(true);
+        if !scopes::parent_cancelled(shared.status) {
+            scopes::reparent(shared.status, shared.nursery_status);
+            if let Some(child) = shared.child.get() {
+                spawn::set_owner(child, shared.nursery_owner, shared.nursery_task);
             }
-            core.wake(shared.waiter);
-        });
+            shared.adopted.set(true);
+        }
+        shared.waiter.unpark();
     }
 }
 
 /// Shared between a `start` call, its child and the child's `TaskStatus`.
 struct StartShared<V> {
     nursery_status: StatusId,
-    nursery_owner: u64,
+    nursery_owner: Owner,
     /// The task running the nursery: the child's parent once adopted.
-    nursery_task: u32,
+    nursery_task: TaskRef,
     /// The child's private status (under the caller's until it is adopted).
     status: StatusId,
     /// The task waiting in `start`.
     waiter: TaskRef,
     /// Owner id of the child until it is adopted.
-    owner: u64,
+    owner: Owner,
     value: RefCell<Option<V>>,
     /// `started` was called.
     started: Cell<bool>,
@@ -121,16 +117,14 @@ where
             return Poll::Pending;
         };
         let shared = this.shared;
-        context::with_core(|core| core.free_status(shared.status));
+        scopes::free(shared.status);
         if shared.adopted.get() {
             this.nursery.child_finished(outcome);
         } else {
             *this.outcome.borrow_mut() = Some(outcome);
             shared.finished.set(true);
-            context::with_core(|core| {
-                this.nursery.child_exited(core);
-                core.wake(shared.waiter);
-            });
+            this.nursery.child_exited();
+            shared.waiter.unpark();
         }
         Poll::Ready(())
     }
@@ -148,21 +142,18 @@ where
     E: MaybeCancelled + 'scope,
 {
     let task = Placed::new("Nursery::start").await;
-    let shared: Rc<StartShared<V>> = context::with_core(|core| {
-        let caller_status = core.task_cancel_status(task);
-        Rc::new(StartShared {
-            nursery_status: nursery.state.status,
-            nursery_owner: nursery.state.owner,
-            nursery_task: nursery.state.task.index,
-            status: core.create_status(caller_status),
-            waiter: core.task_ref(task),
-            owner: core.new_owner_id(),
-            value: RefCell::new(None),
-            started: Cell::new(false),
-            adopted: Cell::new(false),
-            finished: Cell::new(false),
-            child: Cell::new(None),
-        })
+    let shared: Rc<StartShared<V>> = Rc::new(StartShared {
+        nursery_status: nursery.state.status,
+        nursery_owner: nursery.state.owner,
+        nursery_task: nursery.state.task,
+        status: scopes::create(task.cancel_scope()),
+        waiter: task.task_ref(),
+        owner: spawn::new_owner(),
+        value: RefCell::new(None),
+        started: Cell::new(false),
+        adopted: Cell::new(false),
+        finished: Cell::new(false),
+        child: Cell::new(None),
     });
     let outcome: StartOutcome<E> = Rc::new(RefCell::new(None));
     let mut guard = StartGuard {
@@ -180,21 +171,20 @@ where
         nursery: nursery.state.clone(),
         outcome: outcome.clone(),
     };
-    let boxed: Pin<Box<dyn task::TaskFuture + 'scope>> = Box::pin(wrapper);
+    let boxed: Pin<Box<dyn TaskFuture + 'scope>> = Box::pin(wrapper);
     // SAFETY: until it is adopted, the task is owned by this start call, whose guard drops it if
     // this state machine is dropped first; once adopted it is owned by the nursery, which waits
     // for it or drops it (module invariants). Both outlive the `'scope` borrows it holds.
-    let erased = unsafe { task::erase(boxed) };
+    let erased = unsafe { spawn::erase(boxed) };
     nursery.state.live.set(nursery.state.live.get() + 1);
     // `started` may already have been called (by the closure that made the call): then the
     // child belongs to the nursery from the start.
     let (owner, parent) = if shared.adopted.get() {
         (shared.nursery_owner, shared.nursery_task)
     } else {
-        (shared.owner, task)
+        (shared.owner, shared.waiter)
     };
-    let child_ref =
-        context::with_core(|core| core.spawn_owned(erased, shared.status, name, parent, owner));
+    let child_ref = spawn::spawn(erased, shared.status, name, parent, owner);
     shared.child.set(Some(child_ref));
     WaitStart { shared: &shared }.await;
     guard.done = true;
@@ -229,13 +219,13 @@ impl<V, E> Drop for StartGuard<'_, V, E> {
             return;
         }
         let shared = &self.shared;
-        let dropped = in_own_run(shared.waiter, "a pending `Nursery::start`", |core| {
+        let dropped = spawn::in_own_run(shared.waiter, "a pending `Nursery::start`", || {
             let mut dropped = None;
             if !shared.finished.get() {
-                dropped = core.drop_owned_tasks(shared.owner);
+                dropped = spawn::drop_owned(shared.owner);
                 self.nursery.live.set(self.nursery.live.get() - 1);
             }
-            core.free_status(shared.status);
+            scopes::free(shared.status);
             dropped
         });
         if let Some(p) = dropped {
@@ -252,8 +242,8 @@ struct WaitStart<'a, V> {
 impl<V> Future for WaitStart<'_, V> {
     type Output = ();
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        context::check_placement(std::ptr::from_ref(&self.shared).addr(), "Nursery::start");
-        task::verify(cx);
+        spawn::check_placement(std::ptr::from_ref(&self.shared).addr(), "Nursery::start");
+        CurrentTask::of(cx);
         if self.shared.adopted.get() || self.shared.finished.get() {
             Poll::Ready(())
         } else {

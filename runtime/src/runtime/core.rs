@@ -25,11 +25,11 @@ use super::deadlines::Deadlines;
 use super::io::IoDriver;
 use super::shared::{Injected, RemoteWaker, Shared};
 use super::signal::SignalState;
-use super::slab::PagedVec;
 use super::task::{self, ErasedFuture};
-use crate::cancel::status::{Check, NO_STATUS, NodeSettings, StatusId, StatusTree};
 use crate::cancel::{CancelReason, CancelRequested};
 use crate::coroutine::TaskName;
+use crate::runtime::status::{Check, NO_STATUS, NodeSettings, StatusId, StatusTree};
+use crate::slab::PagedVec;
 use crate::time::clock::Clock;
 use std::any::{Any, TypeId};
 use std::cell::{Cell, RefCell};
@@ -44,9 +44,9 @@ use std::time::{Duration, Instant};
 /// by some object across runs) never names a task of this one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct TaskRef {
-    pub(crate) index: u32,
-    pub(crate) generation: u32,
-    pub(crate) run: u32,
+    pub(super) index: u32,
+    pub(super) generation: u32,
+    pub(super) run: u32,
 }
 
 /// A run-queue entry: a task of this run (slab index and generation). Kept to 8 bytes, without

@@ -10,7 +10,7 @@
 //! - Only nodes with a task blocked under them are added (lazy registration, DESIGN.md
 //!   decision 6); this module does not decide when, the scheduler does.
 
-use crate::cancel::status::StatusTree;
+use crate::runtime::status::StatusTree;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::time::Instant;

@@ -12,7 +12,8 @@ pub(crate) mod io;
 pub(crate) mod seam;
 pub(crate) mod shared;
 pub(crate) mod signal;
-pub(crate) mod slab;
+
+pub(crate) mod status;
 pub(crate) mod task;
 
 use self::context::NO_TASK;

@@ -15,7 +15,7 @@ use super::Resource as _;
 use super::lock::{Lock, LockGuard, LockState};
 use crate::CoroutineCall;
 use crate::cancel::{CancelRequested, MaybeCancelled};
-use crate::runtime::seam::{CurrentTask, Unparker};
+use crate::runtime::seam::{CurrentTask, TaskRef};
 use crate::wait::{Aborted, EntryState, Step, Wait, WaitCall, WaitKey, WaitList};
 use std::cell::RefCell;
 use std::error::Error;
@@ -224,7 +224,7 @@ struct CondWait<'c, 'a, T: ?Sized> {
     guard: Option<LockGuard<'a, T>>,
     lock: &'a Lock<T>,
     /// The waiting task, once queued.
-    me: Option<Unparker>,
+    me: Option<TaskRef>,
 }
 
 impl<'a, T: ?Sized> CondWait<'_, 'a, T> {
@@ -267,13 +267,13 @@ impl<'a, T: ?Sized> Wait for CondWait<'_, 'a, T> {
             .guard
             .take()
             .expect("a condition wait starts with its guard");
-        self.me = Some(task.unparker());
+        self.me = Some(task.task_ref());
         let state = guard.unlock_for_wait().state().clone();
         let key = self
             .cond
             .waiters
             .borrow_mut()
-            .push_back(task.unparker(), Some(Slot::Waiting(state)));
+            .push_back(task.task_ref(), Some(Slot::Waiting(state)));
         Step::Park(Queued::Notify(key))
     }
 

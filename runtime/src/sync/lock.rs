@@ -17,7 +17,7 @@
 use super::{Acquire, Resource};
 use crate::CoroutineCall;
 use crate::cancel::CancelRequested;
-use crate::runtime::context;
+use crate::runtime::seam;
 use crate::wait::WaitList;
 use std::cell::{Cell, RefCell, RefMut};
 use std::fmt;
@@ -372,5 +372,5 @@ impl<T: ?Sized> Drop for LockGuard<'_, T> {
 /// Is the runtime dropping a task right now? (Then no task is being polled although a runtime
 /// is running on this thread: user code only runs inside a task's poll.)
 fn torn_down() -> bool {
-    context::try_with_core(|_| ()).is_some() && context::current_task_index() == context::NO_TASK
+    seam::tearing_down()
 }

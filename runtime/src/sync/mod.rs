@@ -128,7 +128,7 @@ impl<R: Resource + ?Sized> Wait for Acquire<'_, R> {
                 .resource
                 .waiters()
                 .borrow_mut()
-                .push_back(task.unparker(), None);
+                .push_back(task.task_ref(), None);
             Step::Park(key)
         }
     }

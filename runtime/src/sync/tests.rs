@@ -2,8 +2,8 @@
 //! the middle of an operation. The behaviour tests (Trio's ports) live in `tests/sync.rs`.
 
 use super::*;
-use crate::runtime::context;
-use crate::runtime::core::TaskRef;
+use crate::runtime::seam::TaskRef;
+use crate::runtime::seam::spawn;
 use crate::testing::{MockClock, wait_all_tasks_blocked};
 use crate::{Builder, CoroutineCall, Runtime, checkpoint};
 use std::future::Future;
@@ -29,19 +29,15 @@ fn rt() -> Runtime {
 /// Spawns a task outside any nursery, so that a test can tear it down by hand (what the
 /// runtime does to tasks when a panic unwinds through their nursery, or at the end of a run).
 pub(crate) fn spawn_raw(future: impl Future<Output = ()> + 'static) -> TaskRef {
-    context::with_core(|core| {
-        core.spawn(
-            Box::pin(future),
-            core.root_status,
-            crate::coroutine::TaskName::new("sync_tests", "raw"),
-            context::NO_TASK,
-        )
-    })
+    spawn::spawn_detached(
+        Box::pin(future),
+        crate::coroutine::TaskName::new("sync_tests", "raw"),
+    )
 }
 
 /// Drops a task spawned with [`spawn_raw`] before it finished.
 pub(crate) fn tear_down(t: TaskRef) {
-    context::with_core(|core| core.drop_task(t));
+    spawn::drop_task(t);
 }
 
 #[test]

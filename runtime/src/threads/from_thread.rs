@@ -17,8 +17,7 @@
 use super::link::{self, Rendezvous};
 use crate::lowlevel::{RunFinished, RuntimeHandle};
 use crate::poison::lock;
-use crate::runtime::context;
-use crate::runtime::shared::Injected;
+use crate::runtime::seam::{self, Injected};
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -70,8 +69,7 @@ where
     F: FnOnce() -> T + Send,
 {
     let shared = handle.shared();
-    let own_thread = context::try_with_core(|core| Arc::ptr_eq(&core.shared, shared));
-    if own_thread == Some(true) {
+    if seam::try_remote().is_some_and(|own| Arc::ptr_eq(&own, shared)) {
         panic!(
             "`scoro::from_thread::run_sync` was called on the runtime's own thread, which would \
              wait for itself forever; call the function directly instead"

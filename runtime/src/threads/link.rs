@@ -11,7 +11,7 @@
 
 use crate::lowlevel::RunFinished;
 use crate::poison::{self, lock};
-use crate::runtime::shared::Shared;
+use crate::runtime::seam::Remote as Shared;
 use std::cell::RefCell;
 use std::sync::{Arc, Condvar, Mutex};
 

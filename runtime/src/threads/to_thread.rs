@@ -35,10 +35,8 @@ use super::link::{CurrentJob, JobLink};
 use crate::CoroutineCall;
 use crate::cancel::CancelRequested;
 use crate::poison::{self, lock};
-use crate::runtime::context;
-use crate::runtime::core::{Core, TaskRef};
-use crate::runtime::shared::Injected;
-use crate::runtime::task;
+use crate::runtime::seam::spawn::check_placement;
+use crate::runtime::seam::{self, CurrentTask, Injected, TaskRef};
 use crate::sync::{CapacityLimiter, Resource};
 use std::future::Future;
 use std::marker::PhantomPinned;
@@ -130,7 +128,7 @@ where
     T: Send,
 {
     crate::checkpoint_if_cancelled().inline().await?;
-    let limiter = context::with_core(|core| core.local::<ThreadLimiter>());
+    let limiter = seam::runtime_local::<ThreadLimiter>();
     let permit = limiter.0.acquire().inline().await?;
     // The token now belongs to the job: the runtime gives it back when the function has
     // returned (`finished_on_runtime`), even if this call is gone by then.
@@ -145,7 +143,7 @@ where
 
 // ----- the per-runtime limiter ------------------------------------------------------------
 
-/// The worker tokens of one runtime (a `Core::local`): a [`CapacityLimiter`] of 40, FIFO.
+/// The worker tokens of one runtime (a `seam::runtime_local`): a [`CapacityLimiter`] of 40, FIFO.
 pub(crate) struct ThreadLimiter(CapacityLimiter);
 
 impl Default for ThreadLimiter {
@@ -349,7 +347,9 @@ pin_project_lite::pin_project! {
                 }
                 RunState::Start(_) => {
                     // Dropped holding a token it never used.
-                    context::try_with_core(|core| core.local::<ThreadLimiter>().release());
+                    if let Some(limiter) = seam::try_runtime_local::<ThreadLimiter>() {
+                        limiter.release();
+                    }
                 }
                 RunState::Done => {}
             }
@@ -368,36 +368,36 @@ where
         let this = self.project();
         // The placement half of the no-leak argument, before the function's lifetime is
         // erased and on every later poll (see `runtime::task`).
-        context::check_placement(
+        check_placement(
             std::ptr::from_mut(this.abandon).addr(),
             "to_thread::run_sync",
         );
-        let task = task::verify(cx);
-        context::with_core(|core| {
+        let task = CurrentTask::of(cx);
+        {
             loop {
                 match std::mem::replace(this.state, RunState::Done) {
                     RunState::Start(f) => {
                         // No cancellation check here: `run` checked on entry, and a token
                         // handed to a waiting call is used even if it was cancelled since.
-                        *this.state = RunState::Running(start(f, task, core));
+                        *this.state = RunState::Running(start(f, task));
                     }
                     RunState::Running(completion) => {
                         if let Some(outcome) = completion.take() {
                             // The worker may have finished before the runtime ran its
                             // `finished_on_runtime`: the token is given back before the call
                             // returns either way.
-                            give_back(core, &completion.released);
+                            give_back(&completion.released);
                             return match outcome {
                                 Ok(v) => Poll::Ready(Ok(v)),
                                 Err(p) => panic::resume_unwind(p),
                             };
                         }
                         if *this.abandon {
-                            if let Some(c) = core.check_cancel(task) {
+                            if let Some(c) = task.cancelled() {
                                 completion.abandoned.store(true, Ordering::Release);
                                 return Poll::Ready(Err(c));
                             }
-                            core.block_cancellable(task);
+                            task.park();
                         }
                         // Without `abandon`, only the worker's completion wakes the task:
                         // cancellation waits for the function.
@@ -407,17 +407,18 @@ where
                     RunState::Done => panic!("`to_thread::run_sync` polled after it finished"),
                 }
             }
-        })
+        }
     }
 }
 
 /// Hands `f` to a worker (the caller holds a limiter token for it).
-fn start<F, T>(f: F, task: u32, core: &Core) -> Arc<Completion<T>>
+fn start<F, T>(f: F, task: CurrentTask) -> Arc<Completion<T>>
 where
     F: FnOnce() -> T + Send,
     T: Send,
 {
-    let link = Arc::new(JobLink::new(&core.shared));
+    let shared = seam::remote();
+    let link = Arc::new(JobLink::new(&shared));
     let released = Arc::new(AtomicBool::new(false));
     let completion = Arc::new(Completion {
         outcome: Mutex::new(Outcome::Running),
@@ -426,8 +427,7 @@ where
         released: released.clone(),
         link: link.clone(),
     });
-    let shared = core.shared.clone();
-    let me = core.task_ref(task);
+    let me = task.task_ref();
     let for_job = completion.clone();
     let job = move || -> Publish<'_> {
         let current = CurrentJob::enter(link);
@@ -458,27 +458,25 @@ where
     let job = unsafe { erase_job(boxed) };
     if let Err(e) = submit(job) {
         // The job was dropped unrun by the failed spawn; give the token back.
-        core.local::<ThreadLimiter>().release();
+        seam::runtime_local::<ThreadLimiter>().release();
         panic!("scoro::to_thread: could not start a worker thread: {e}");
     }
     completion
 }
 
 /// Gives a finished job's token back, once.
-fn give_back(core: &Core, released: &AtomicBool) {
+fn give_back(released: &AtomicBool) {
     if !released.swap(true, Ordering::AcqRel) {
-        core.local::<ThreadLimiter>().release();
+        seam::runtime_local::<ThreadLimiter>().release();
     }
 }
 
 /// Runs on the runtime thread when a job has finished: returns its token and wakes its task.
 fn finished_on_runtime(task: TaskRef, abandoned: bool, released: &AtomicBool) {
-    context::with_core(|core| {
-        give_back(core, released);
-        if !abandoned {
-            core.wake(task);
-        }
-    });
+    give_back(released);
+    if !abandoned {
+        task.unpark();
+    }
 }
 
 #[cfg(test)]
@@ -502,7 +500,7 @@ mod tests {
     impl<F: Future> Future for PollThenDrop<'_, F> {
         type Output = bool;
         fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<bool> {
-            let task = task::verify(cx);
+            let task = CurrentTask::of(cx);
             let mut this = self.project();
             let inner = this
                 .inner
@@ -517,7 +515,7 @@ mod tests {
                 this.inner.set(None);
                 return Poll::Ready(true);
             }
-            context::with_core(|core| core.yield_now(task));
+            task.yield_now();
             Poll::Pending
         }
     }
@@ -599,7 +597,7 @@ mod tests {
         let mut rt = crate::Builder::new().build().unwrap();
         rt.run(CoroutineCall::internal(
             async {
-                let limiter = context::with_core(|core| core.local::<ThreadLimiter>());
+                let limiter = seam::runtime_local::<ThreadLimiter>();
                 limiter.0.set_total_tokens(1);
                 let busy = limiter.0.try_acquire().expect("a free token");
                 // Queued behind the busy token, then dropped.

@@ -15,7 +15,7 @@ pub(crate) mod clock;
 
 use crate::CoroutineCall;
 use crate::cancel::CancelRequested;
-use crate::cancel::status::{NodeSettings, StatusId};
+use crate::runtime::seam::scopes::{NodeSettings, StatusId};
 use crate::runtime::seam::{self, CurrentTask};
 use crate::wait::{Aborted, Step, Wait, WaitCall};
 use std::convert::Infallible;

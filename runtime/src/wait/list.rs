@@ -8,8 +8,8 @@
 //! - The list never calls user code and never touches the scheduler: callers wake the tasks
 //!   that `notify_front` returns.
 
-use crate::runtime::seam::Unparker;
-use crate::runtime::slab::PagedVec;
+use crate::runtime::seam::TaskRef;
+use crate::slab::PagedVec;
 
 const NONE: u32 = u32::MAX;
 
@@ -30,7 +30,7 @@ pub(crate) enum EntryState {
 struct Entry<T> {
     generation: u32,
     state: Option<EntryState>,
-    task: Unparker,
+    task: TaskRef,
     payload: Option<T>,
     prev: u32,
     next: u32,
@@ -69,7 +69,7 @@ impl<T> WaitList<T> {
     }
 
     /// Appends a waiting entry for `task`.
-    pub(crate) fn push_back(&mut self, task: Unparker, payload: Option<T>) -> WaitKey {
+    pub(crate) fn push_back(&mut self, task: TaskRef, payload: Option<T>) -> WaitKey {
         let entry = Entry {
             generation: 0,
             state: Some(EntryState::Waiting),
@@ -135,7 +135,7 @@ impl<T> WaitList<T> {
     }
 
     /// The first waiting entry's key, task and payload, without notifying it.
-    pub(crate) fn front(&mut self) -> Option<(WaitKey, Unparker, &mut Option<T>)> {
+    pub(crate) fn front(&mut self) -> Option<(WaitKey, TaskRef, &mut Option<T>)> {
         if self.head == NONE {
             return None;
         }
@@ -153,7 +153,7 @@ impl<T> WaitList<T> {
 
     /// Notifies the first waiting entry: takes it off the FIFO (its task collects it) and
     /// returns its task, after letting `f` exchange the payload.
-    pub(crate) fn notify_front(&mut self, f: impl FnOnce(&mut Option<T>)) -> Option<Unparker> {
+    pub(crate) fn notify_front(&mut self, f: impl FnOnce(&mut Option<T>)) -> Option<TaskRef> {
         if self.head == NONE {
             return None;
         }
@@ -166,7 +166,7 @@ impl<T> WaitList<T> {
     }
 
     /// Notifies a specific waiting entry (see [`notify_front`](Self::notify_front)).
-    pub(crate) fn notify(&mut self, key: WaitKey) -> Option<Unparker> {
+    pub(crate) fn notify(&mut self, key: WaitKey) -> Option<TaskRef> {
         if self.state(key) != Some(EntryState::Waiting) {
             return None;
         }
@@ -193,9 +193,7 @@ impl<T> WaitList<T> {
 
     /// The waiting entries, longest waiter first: key, task and payload (to pick out entries
     /// to [`notify`](Self::notify) by their payload).
-    pub(crate) fn iter_waiting(
-        &self,
-    ) -> impl Iterator<Item = (WaitKey, Unparker, &Option<T>)> + '_ {
+    pub(crate) fn iter_waiting(&self) -> impl Iterator<Item = (WaitKey, TaskRef, &Option<T>)> + '_ {
         let mut index = self.head;
         std::iter::from_fn(move || {
             if index == NONE {
@@ -216,8 +214,8 @@ impl<T> WaitList<T> {
 mod tests {
     use super::*;
 
-    fn t(i: u32) -> Unparker {
-        Unparker::fake(i)
+    fn t(i: u32) -> TaskRef {
+        TaskRef::fake(i)
     }
 
     #[test]

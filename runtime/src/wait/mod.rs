@@ -66,7 +66,7 @@ pub(crate) trait Wait {
     /// The outcome of a call that found its task cancelled before doing anything.
     fn cancelled(&mut self, cancel: CancelRequested) -> Self::Output;
 
-    /// Tries the operation for `task`. `Park` means it is queued so that `task.unparker()` is
+    /// Tries the operation for `task`. `Park` means it is queued so that `task.task_ref()` is
     /// used when something is handed over (or the operation may succeed now). `Retry` yields
     /// and tries again.
     fn attempt(&mut self, task: CurrentTask) -> Step<Self::Output, Self::Parked>;

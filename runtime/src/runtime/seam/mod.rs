@@ -3,22 +3,31 @@
 //! A blocking primitive needs four things from the scheduler, and gets them here:
 //! - [`CurrentTask`], the task being polled, obtained only from the poll's `Context` (which
 //!   proves that the scoro runtime is polling it): is it cancelled, park it, yield, and
-//! - [`Unparker`], a copyable O(1) handle that makes a parked task runnable again from the
+//! - [`TaskRef`], a copyable O(1) handle that makes a parked task runnable again from the
 //!   runtime's own thread (a waker for foreign code is [`CurrentTask::remote_waker`]; other
 //!   threads use [`RemoteUnparker`], through `lowlevel::Wakeup` or directly).
 //!
 //! Nothing here allocates or uses atomics on the path of a wait. The generic wait that
 //! implements Trio's checkpoint shape on top of this is `crate::wait`.
 
+pub(crate) mod io;
+pub(crate) mod scopes;
+pub(crate) mod signals;
+pub(crate) mod spawn;
+
+use self::scopes::{NodeSettings, ScopeExit, StatusId};
 use super::context;
-use super::core::{ScopeExit, TaskRef};
 use super::shared::{self, Shared};
 use super::task;
 use crate::cancel::CancelRequested;
-use crate::cancel::status::{NodeSettings, StatusId};
+use crate::coroutine::TaskName;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Context, Waker};
 use std::time::{Duration, Instant};
+
+pub(crate) use super::context::leave_task;
+pub(crate) use super::core::TaskRef;
 
 /// The time of the runtime's clock (the mock clock's under `MockClock`), for the runtime
 /// running on this thread.
@@ -27,6 +36,11 @@ use std::time::{Duration, Instant};
 /// Outside a running scoro runtime.
 pub(crate) fn now() -> Instant {
     context::with_core(|core| core.now())
+}
+
+/// Like [`now`], or `None` outside a running scoro runtime.
+pub(crate) fn try_now() -> Option<Instant> {
+    context::try_with_core(|core| core.now())
 }
 
 /// The task being polled right now, proven by the poll's `Context`. `Copy`, and meaningful only
@@ -64,7 +78,7 @@ impl CurrentTask {
     }
 
     /// Parks the task where cancellation reaches it: the poll must return `Pending` next, and
-    /// the task is polled again when an [`Unparker`] is used or a scope it is in is cancelled.
+    /// the task is polled again when its [`TaskRef`] is unparked or a scope it is in is cancelled.
     #[inline]
     pub(crate) fn park(self) {
         context::with_core(|core| core.block_cancellable(self.index));
@@ -80,6 +94,24 @@ impl CurrentTask {
     /// before now if the task is already cancelled.
     pub(crate) fn effective_deadline(self) -> Option<Instant> {
         context::with_core(|core| core.effective_deadline(self.index))
+    }
+
+    /// The innermost cancel scope this task is in.
+    pub(crate) fn cancel_scope(self) -> StatusId {
+        context::with_core(|core| core.task_cancel_status(self.index))
+    }
+
+    /// The function this task runs.
+    pub(crate) fn name(self) -> TaskName {
+        context::with_core(|core| core.task_name(self.index))
+    }
+
+    /// The task that runs the nursery this task belongs to (`None` for the main task).
+    pub(crate) fn parent(self) -> Option<TaskRef> {
+        context::with_core(|core| {
+            let parent = core.task_parent(self.index);
+            (parent != context::NO_TASK).then(|| core.task_ref(parent))
+        })
     }
 
     /// Enters a new innermost cancel scope of this task with `settings`, and a deadline
@@ -100,10 +132,22 @@ impl CurrentTask {
         context::try_with_core(|core| core.abandon_scope(self.index, id));
     }
 
+    /// Puts this task on the list of tasks that the run loop wakes once every other task is
+    /// blocked (`testing::wait_all_tasks_blocked`).
+    pub(crate) fn wait_until_all_blocked(self) {
+        context::with_core(|core| core.add_idle_waiter(self.index));
+    }
+
+    /// Takes this task off that list; returns `false` if the run loop already took it off
+    /// (everything else was blocked).
+    pub(crate) fn stop_waiting_until_all_blocked(self) -> bool {
+        context::try_with_core(|core| core.remove_idle_waiter(self.index)) == Some(true)
+    }
+
     /// The handle that unparks this task.
     #[inline]
-    pub(crate) fn unparker(self) -> Unparker {
-        Unparker(context::with_core(|core| core.task_ref(self.index)))
+    pub(crate) fn task_ref(self) -> TaskRef {
+        context::with_core(|core| core.task_ref(self.index))
     }
 
     /// A waker for this task that foreign code may keep, clone and use from any thread.
@@ -112,17 +156,24 @@ impl CurrentTask {
     }
 }
 
-/// Makes one parked task runnable again. `Copy`; unparking a task that already runs, has
-/// finished, or belongs to another run does nothing.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub(crate) struct Unparker(pub(super) TaskRef);
-
-impl Unparker {
+impl TaskRef {
     /// Makes the task runnable, if this thread is running its runtime (a parked task can only
-    /// exist inside one; from a destructor after the run, there is nothing to wake).
+    /// exist inside one; from a destructor after the run there is nothing to wake). Unparking
+    /// a task that already runs, has finished, or belongs to another run does nothing.
     #[inline]
     pub(crate) fn unpark(self) {
-        context::try_with_core(|core| core.wake(self.0));
+        context::try_with_core(|core| core.wake(self));
+    }
+
+    /// Does the task belong to the run going on on this thread? (It may have finished.)
+    pub(crate) fn is_in_this_run(self) -> bool {
+        context::try_with_core(|core| core.owns(self)) == Some(true)
+    }
+
+    /// The task's slab generation and index in one number (what `lowlevel::TaskId` shows):
+    /// unique among the tasks alive in the run.
+    pub(crate) fn id(self) -> u64 {
+        (u64::from(self.generation) << 32) | u64::from(self.index)
     }
 
     /// The handle that unparks the same task from any thread.
@@ -132,24 +183,24 @@ impl Unparker {
     pub(crate) fn remote(self) -> RemoteUnparker {
         RemoteUnparker {
             shared: context::with_core(|core| core.shared.clone()),
-            task: self.0,
+            task: self,
         }
     }
 
     /// A handle to task `index` of no run, for unit tests of queues.
     #[cfg(test)]
-    pub(crate) fn fake(index: u32) -> Unparker {
-        Unparker(TaskRef {
+    pub(crate) fn fake(index: u32) -> TaskRef {
+        TaskRef {
             index,
             generation: 0,
             run: 0,
-        })
+        }
     }
 }
 
 /// Makes one parked task runnable again from any thread: directly on the runtime's own thread,
 /// through the runtime's injection queue from elsewhere (a finished run ignores it). Costs an
-/// `Arc` clone to make; use [`Unparker`] on the runtime's thread.
+/// `Arc` clone to make; use [`TaskRef`] on the runtime's thread.
 #[derive(Clone)]
 pub(crate) struct RemoteUnparker {
     shared: Arc<Shared>,
@@ -162,3 +213,39 @@ impl RemoteUnparker {
         shared::wake_task(&self.shared, self.task);
     }
 }
+
+/// The object of type `T` that the runtime running on this thread keeps for this crate (made
+/// with `T::default()` on first use), such as the worker-thread limiter.
+///
+/// # Panics
+/// Outside a running scoro runtime.
+pub(crate) fn runtime_local<T: Default + 'static>() -> Rc<T> {
+    context::with_core(|core| core.local::<T>())
+}
+
+/// Like [`runtime_local`], or `None` outside a running scoro runtime.
+pub(crate) fn try_runtime_local<T: Default + 'static>() -> Option<Rc<T>> {
+    context::try_with_core(|core| core.local::<T>())
+}
+
+/// Is the runtime dropping a task right now? (Then no task is being polled although a runtime
+/// is running on this thread: user code only runs inside a task's poll.)
+pub(crate) fn tearing_down() -> bool {
+    context::try_with_core(|_| ()).is_some() && CurrentTask::running().is_none()
+}
+
+/// The thread-safe part of the runtime running on this thread, for handles used from other
+/// threads (`RuntimeHandle`, `from_thread`, workers), or `None` outside a runtime.
+pub(crate) fn try_remote() -> Option<Arc<Shared>> {
+    context::try_with_core(|core| core.shared.clone())
+}
+
+/// Like [`try_remote`].
+///
+/// # Panics
+/// Outside a running scoro runtime.
+pub(crate) fn remote() -> Arc<Shared> {
+    context::with_core(|core| core.shared.clone())
+}
+
+pub(crate) use super::shared::{Injected, Shared as Remote};

@@ -20,8 +20,8 @@
 //! - A node is freed only when its scope exits; by then it has no children left. Ids carry a
 //!   generation, so a stale id (from a handle of a scope that has exited) is recognised.
 
-use super::CancelReason;
-use crate::runtime::context::NO_TASK;
+use super::context::NO_TASK;
+use crate::cancel::CancelReason;
 use std::time::{Duration, Instant};
 
 /// "No node" in the tree's index links (parents, children, siblings).
