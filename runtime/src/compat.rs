@@ -7,12 +7,14 @@
 //!   calls behind the runtime's back.
 //! - Waiting for it is a cancellable wait: cancellation drops the foreign future at once (the
 //!   usual way to cancel a `Future`) and returns `Err(CancelRequested)`.
-//! - Like every scoro blocking call, it checks for cancellation first and yields once before
-//!   returning a value, even when the future is ready at once.
+//! - It is a [`Wait`] like every scoro blocking call (see `crate::wait` for the rule): it
+//!   checks for cancellation first and yields once before returning a value the future had
+//!   ready at once.
 
 use crate::CoroutineCall;
 use crate::cancel::CancelRequested;
 use crate::runtime::seam::{self, CurrentTask};
+use crate::wait::{Aborted, Step, Wait, WaitCall};
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -75,54 +77,59 @@ pub fn future<F: Future>(
     f: F,
 ) -> CoroutineCall<impl Future<Output = Result<F::Output, CancelRequested>>> {
     CoroutineCall::internal(
-        Compat {
-            future: Some(f),
-            output: None,
-        },
+        WaitCall::new(Compat { future: Some(f) }),
         "scoro::compat",
         "future",
     )
 }
 
 pin_project_lite::pin_project! {
-    struct Compat<F: Future> {
+    /// A [`future`] call: a [`Wait`] whose operation is one poll of the foreign future.
+    struct Compat<F> {
         #[pin]
         future: Option<F>,
-        // The value, kept during the final yield.
-        output: Option<F::Output>,
     }
 }
 
-impl<F: Future> Future for Compat<F> {
+impl<F: Future> Wait for Compat<F> {
     type Output = Result<F::Output, CancelRequested>;
+    type Parked = ();
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let task = CurrentTask::of(cx);
-        let mut this = self.project();
-        if let Some(v) = this.output.take() {
-            return Poll::Ready(Ok(v));
-        }
-        if let Some(c) = task.cancelled() {
-            this.future.set(None);
-            return Poll::Ready(Err(c));
-        }
-        let Some(future) = this.future.as_mut().as_pin_mut() else {
+    fn cancelled(self: Pin<&mut Self>, cancel: CancelRequested) -> Self::Output {
+        // Dropping a `Future` is how it is cancelled.
+        self.project().future.set(None);
+        Err(cancel)
+    }
+
+    fn attempt(self: Pin<&mut Self>, task: CurrentTask) -> Step<Self::Output, ()> {
+        let mut future = self.project().future;
+        let Some(inner) = future.as_mut().as_pin_mut() else {
             panic!("`scoro::compat::future` polled after it finished");
         };
         let waker = task.remote_waker();
         let mut foreign_cx = Context::from_waker(&waker);
         let polled = {
             let _outside = seam::leave_task();
-            future.poll(&mut foreign_cx)
+            inner.poll(&mut foreign_cx)
         };
         match polled {
             Poll::Ready(v) => {
-                this.future.set(None);
-                *this.output = Some(v);
-                task.yield_now();
+                future.set(None);
+                Step::Done(Ok(v))
             }
-            Poll::Pending => task.park(),
+            Poll::Pending => Step::Park(()),
         }
-        Poll::Pending
     }
+
+    fn woken(self: Pin<&mut Self>, (): ()) -> Step<Self::Output, ()> {
+        // The foreign future's waker was used (or a cancellation came): poll it again.
+        Step::Retry
+    }
+
+    fn abort(self: Pin<&mut Self>, (): (), cancel: CancelRequested) -> Aborted<Self::Output, ()> {
+        self.project().future.set(None);
+        Aborted::Left(Err(cancel))
+    }
+
+    fn abandon(self: Pin<&mut Self>, (): ()) {}
 }

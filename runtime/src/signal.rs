@@ -33,6 +33,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::io;
+use std::pin::Pin;
 use std::rc::{Rc, Weak};
 use std::sync::Arc;
 
@@ -440,11 +441,11 @@ impl Wait for Recv<'_> {
     type Output = Result<i32, CancelRequested>;
     type Parked = ();
 
-    fn cancelled(&mut self, cancel: CancelRequested) -> Self::Output {
+    fn cancelled(self: Pin<&mut Self>, cancel: CancelRequested) -> Self::Output {
         Err(cancel)
     }
 
-    fn attempt(&mut self, task: CurrentTask) -> Step<Self::Output, ()> {
+    fn attempt(self: Pin<&mut Self>, task: CurrentTask) -> Step<Self::Output, ()> {
         self.listener.refresh();
         let next = self.pending().borrow_mut().pop_front();
         match next {
@@ -456,21 +457,21 @@ impl Wait for Recv<'_> {
         }
     }
 
-    fn woken(&mut self, (): ()) -> Step<Self::Output, ()> {
+    fn woken(self: Pin<&mut Self>, (): ()) -> Step<Self::Output, ()> {
         self.set_waiter(None);
         Step::Retry
     }
 
-    fn abort(&mut self, (): (), cancel: CancelRequested) -> Aborted<Self::Output, ()> {
+    fn abort(self: Pin<&mut Self>, (): (), cancel: CancelRequested) -> Aborted<Self::Output, ()> {
         self.set_waiter(None);
         Aborted::Left(Err(cancel))
     }
 
-    fn abandon(&mut self, (): ()) {
+    fn abandon(self: Pin<&mut Self>, (): ()) {
         self.set_waiter(None);
     }
 
-    fn unreturned(&mut self, outcome: Self::Output) {
+    fn unreturned(self: Pin<&mut Self>, outcome: Self::Output) {
         // Dropped during its final yield (only in a teardown): keep the signal.
         if let Ok(sig) = outcome {
             self.pending().borrow_mut().push_front(sig);

@@ -9,6 +9,7 @@ use crate::cancel::CancelRequested;
 use crate::runtime::seam::CurrentTask;
 use crate::wait::{Aborted, Step, Wait, WaitCall};
 use std::future::Future;
+use std::pin::Pin;
 
 pub use crate::time::clock::MockClock;
 
@@ -57,16 +58,16 @@ impl Wait for WaitAllBlocked {
     type Output = Result<(), CancelRequested>;
     type Parked = CurrentTask;
 
-    fn cancelled(&mut self, cancel: CancelRequested) -> Self::Output {
+    fn cancelled(self: Pin<&mut Self>, cancel: CancelRequested) -> Self::Output {
         Err(cancel)
     }
 
-    fn attempt(&mut self, task: CurrentTask) -> Step<Self::Output, CurrentTask> {
+    fn attempt(self: Pin<&mut Self>, task: CurrentTask) -> Step<Self::Output, CurrentTask> {
         task.wait_until_all_blocked();
         Step::Park(task)
     }
 
-    fn woken(&mut self, task: CurrentTask) -> Step<Self::Output, CurrentTask> {
+    fn woken(self: Pin<&mut Self>, task: CurrentTask) -> Step<Self::Output, CurrentTask> {
         if !task.stop_waiting_until_all_blocked() {
             // The run loop took us off the list: everything else is blocked.
             return Step::Done(Ok(()));
@@ -76,7 +77,7 @@ impl Wait for WaitAllBlocked {
     }
 
     fn abort(
-        &mut self,
+        self: Pin<&mut Self>,
         task: CurrentTask,
         cancel: CancelRequested,
     ) -> Aborted<Self::Output, CurrentTask> {
@@ -84,7 +85,7 @@ impl Wait for WaitAllBlocked {
         Aborted::Left(Err(cancel))
     }
 
-    fn abandon(&mut self, task: CurrentTask) {
+    fn abandon(self: Pin<&mut Self>, task: CurrentTask) {
         task.stop_waiting_until_all_blocked();
     }
 }

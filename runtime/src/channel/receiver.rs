@@ -238,11 +238,11 @@ impl<T> Wait for Recv<'_, T> {
     type Output = Result<T, RecvError>;
     type Parked = WaitKey;
 
-    fn cancelled(&mut self, cancel: CancelRequested) -> Self::Output {
+    fn cancelled(self: Pin<&mut Self>, cancel: CancelRequested) -> Self::Output {
         Err(RecvError::Cancelled(cancel))
     }
 
-    fn attempt(&mut self, task: CurrentTask) -> Step<Self::Output, WaitKey> {
+    fn attempt(self: Pin<&mut Self>, task: CurrentTask) -> Step<Self::Output, WaitKey> {
         let (rx, chan) = (self.rx, &*self.rx.chan);
         if rx.closed.get() {
             return Step::Done(Err(RecvError::Closed));
@@ -264,7 +264,7 @@ impl<T> Wait for Recv<'_, T> {
         )
     }
 
-    fn woken(&mut self, key: WaitKey) -> Step<Self::Output, WaitKey> {
+    fn woken(self: Pin<&mut Self>, key: WaitKey) -> Step<Self::Output, WaitKey> {
         let (rx, chan) = (self.rx, &*self.rx.chan);
         if chan.recv_waiters.borrow().state(key) == Some(EntryState::Waiting) {
             return Step::Park(key);
@@ -280,12 +280,16 @@ impl<T> Wait for Recv<'_, T> {
         }
     }
 
-    fn abort(&mut self, key: WaitKey, cancel: CancelRequested) -> Aborted<Self::Output, WaitKey> {
+    fn abort(
+        self: Pin<&mut Self>,
+        key: WaitKey,
+        cancel: CancelRequested,
+    ) -> Aborted<Self::Output, WaitKey> {
         self.rx.chan.recv_waiters.borrow_mut().remove(key);
         Aborted::Left(Err(RecvError::Cancelled(cancel)))
     }
 
-    fn abandon(&mut self, key: WaitKey) {
+    fn abandon(self: Pin<&mut Self>, key: WaitKey) {
         let chan = &*self.rx.chan;
         let waiter = chan.recv_waiters.borrow_mut().remove(key);
         if let Some(v) = waiter.and_then(|w| w.value) {
@@ -293,7 +297,7 @@ impl<T> Wait for Recv<'_, T> {
         }
     }
 
-    fn unreturned(&mut self, outcome: Self::Output) {
+    fn unreturned(self: Pin<&mut Self>, outcome: Self::Output) {
         if let Ok(v) = outcome {
             self.rx.chan.put_back(v);
         }

@@ -9,6 +9,7 @@ use crate::wait::{Aborted, EntryState, Step, Wait, WaitCall, WaitKey};
 use std::cell::Cell;
 use std::fmt;
 use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
 
 /// The sending end of a channel. Clone it for more producers; each clone is a handle that is
@@ -181,11 +182,14 @@ struct Send<'a, T> {
     value: Option<T>,
 }
 
+// The value is only ever moved, never pinned.
+impl<T> Unpin for Send<'_, T> {}
+
 impl<T> Wait for Send<'_, T> {
     type Output = Result<(), SendError<T>>;
     type Parked = WaitKey;
 
-    fn cancelled(&mut self, cancel: CancelRequested) -> Self::Output {
+    fn cancelled(mut self: Pin<&mut Self>, cancel: CancelRequested) -> Self::Output {
         let value = self
             .value
             .take()
@@ -193,7 +197,7 @@ impl<T> Wait for Send<'_, T> {
         Err(SendError::Cancelled(value, cancel))
     }
 
-    fn attempt(&mut self, task: CurrentTask) -> Step<Self::Output, WaitKey> {
+    fn attempt(mut self: Pin<&mut Self>, task: CurrentTask) -> Step<Self::Output, WaitKey> {
         let (tx, chan) = (self.tx, &*self.tx.chan);
         let value = self
             .value
@@ -221,7 +225,7 @@ impl<T> Wait for Send<'_, T> {
         }
     }
 
-    fn woken(&mut self, key: WaitKey) -> Step<Self::Output, WaitKey> {
+    fn woken(mut self: Pin<&mut Self>, key: WaitKey) -> Step<Self::Output, WaitKey> {
         let (tx, chan) = (self.tx, &*self.tx.chan);
         if chan.send_waiters.borrow().state(key) == Some(EntryState::Waiting) {
             return Step::Park(key);
@@ -243,7 +247,11 @@ impl<T> Wait for Send<'_, T> {
         }
     }
 
-    fn abort(&mut self, key: WaitKey, cancel: CancelRequested) -> Aborted<Self::Output, WaitKey> {
+    fn abort(
+        self: Pin<&mut Self>,
+        key: WaitKey,
+        cancel: CancelRequested,
+    ) -> Aborted<Self::Output, WaitKey> {
         let waiter = self.tx.chan.send_waiters.borrow_mut().remove(key);
         let value = waiter
             .and_then(|w| w.value)
@@ -251,7 +259,7 @@ impl<T> Wait for Send<'_, T> {
         Aborted::Left(Err(SendError::Cancelled(value, cancel)))
     }
 
-    fn abandon(&mut self, key: WaitKey) {
+    fn abandon(self: Pin<&mut Self>, key: WaitKey) {
         // Not delivered: the value is dropped with the task that owned it.
         let waiter = self.tx.chan.send_waiters.borrow_mut().remove(key);
         drop(waiter);

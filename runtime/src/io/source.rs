@@ -18,6 +18,7 @@ use crate::runtime::seam::{CurrentTask, TaskRef};
 use crate::wait::{Aborted, Step, Wait, WaitCall};
 use std::fmt;
 use std::io;
+use std::pin::Pin;
 
 /// A `mio` source registered with one runtime's I/O driver.
 pub(crate) struct Registered<S: mio::event::Source> {
@@ -79,6 +80,9 @@ pub(crate) struct IoOp<'a, S: mio::event::Source, F> {
     op: F,
 }
 
+// The operation closure is only called, never pinned.
+impl<S: mio::event::Source, F> Unpin for IoOp<'_, S, F> {}
+
 impl<S, T, F> Wait for IoOp<'_, S, F>
 where
     S: mio::event::Source,
@@ -87,11 +91,11 @@ where
     type Output = io::Result<T>;
     type Parked = TaskRef;
 
-    fn cancelled(&mut self, cancel: CancelRequested) -> Self::Output {
+    fn cancelled(self: Pin<&mut Self>, cancel: CancelRequested) -> Self::Output {
         Err(cancel.into())
     }
 
-    fn attempt(&mut self, task: CurrentTask) -> Step<Self::Output, TaskRef> {
+    fn attempt(mut self: Pin<&mut Self>, task: CurrentTask) -> Step<Self::Output, TaskRef> {
         let io = self.io;
         if !io.registration.is_here() {
             return Step::Done(Err(foreign_runtime()));
@@ -111,18 +115,22 @@ where
         }
     }
 
-    fn woken(&mut self, me: TaskRef) -> Step<Self::Output, TaskRef> {
+    fn woken(self: Pin<&mut Self>, me: TaskRef) -> Step<Self::Output, TaskRef> {
         // Readiness, or a wake for another reason: try again (or stop, when cancelled).
         self.io.registration.stop_waiting(self.dir, me);
         Step::Retry
     }
 
-    fn abort(&mut self, me: TaskRef, cancel: CancelRequested) -> Aborted<Self::Output, TaskRef> {
+    fn abort(
+        self: Pin<&mut Self>,
+        me: TaskRef,
+        cancel: CancelRequested,
+    ) -> Aborted<Self::Output, TaskRef> {
         self.io.registration.stop_waiting(self.dir, me);
         Aborted::Left(Err(cancel.into()))
     }
 
-    fn abandon(&mut self, me: TaskRef) {
+    fn abandon(self: Pin<&mut Self>, me: TaskRef) {
         if self.io.registration.is_here() {
             self.io.registration.stop_waiting(self.dir, me);
         }

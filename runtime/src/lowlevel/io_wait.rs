@@ -18,6 +18,7 @@ use crate::wait::{Aborted, Step, Wait, WaitCall};
 use std::future::Future;
 use std::io;
 use std::os::fd::RawFd;
+use std::pin::Pin;
 
 /// Waits until `fd` is readable (or at the end of its stream, or in error): a read on it would
 /// not block.
@@ -98,11 +99,11 @@ impl Wait for FdWait {
     type Output = io::Result<()>;
     type Parked = TaskRef;
 
-    fn cancelled(&mut self, cancel: CancelRequested) -> Self::Output {
+    fn cancelled(self: Pin<&mut Self>, cancel: CancelRequested) -> Self::Output {
         Err(cancel.into())
     }
 
-    fn attempt(&mut self, task: CurrentTask) -> Step<Self::Output, TaskRef> {
+    fn attempt(self: Pin<&mut Self>, task: CurrentTask) -> Step<Self::Output, TaskRef> {
         // Always park: a fresh registration reports readiness that is already there.
         match seam::fd_wait_start(self.fd, self.dir, task) {
             Ok(me) => Step::Park(me),
@@ -110,7 +111,7 @@ impl Wait for FdWait {
         }
     }
 
-    fn woken(&mut self, me: TaskRef) -> Step<Self::Output, TaskRef> {
+    fn woken(self: Pin<&mut Self>, me: TaskRef) -> Step<Self::Output, TaskRef> {
         if seam::fd_wait_ready(self.fd, self.dir, me) {
             seam::fd_wait_end(self.fd, self.dir, me);
             Step::Done(Ok(()))
@@ -120,12 +121,16 @@ impl Wait for FdWait {
         }
     }
 
-    fn abort(&mut self, me: TaskRef, cancel: CancelRequested) -> Aborted<Self::Output, TaskRef> {
+    fn abort(
+        self: Pin<&mut Self>,
+        me: TaskRef,
+        cancel: CancelRequested,
+    ) -> Aborted<Self::Output, TaskRef> {
         seam::fd_wait_end(self.fd, self.dir, me);
         Aborted::Left(Err(cancel.into()))
     }
 
-    fn abandon(&mut self, me: TaskRef) {
+    fn abandon(self: Pin<&mut Self>, me: TaskRef) {
         seam::fd_wait_end(self.fd, self.dir, me);
     }
 }

@@ -25,6 +25,7 @@ use std::cell::RefCell;
 use std::error::Error;
 use std::fmt;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 pub use io_wait::{wait_readable, wait_writable};
@@ -191,6 +192,9 @@ impl<T, S, A> Suspend<T, S, A> {
     }
 }
 
+// The callbacks are only moved out and called, never pinned.
+impl<T, S, A> Unpin for Suspend<T, S, A> {}
+
 impl<T, S, A> Wait for Suspend<T, S, A>
 where
     S: FnOnce(Wakeup<T>),
@@ -199,11 +203,11 @@ where
     type Output = Result<T, CancelRequested>;
     type Parked = ();
 
-    fn cancelled(&mut self, cancel: CancelRequested) -> Self::Output {
+    fn cancelled(self: Pin<&mut Self>, cancel: CancelRequested) -> Self::Output {
         Err(cancel)
     }
 
-    fn attempt(&mut self, task: CurrentTask) -> Step<Self::Output, ()> {
+    fn attempt(mut self: Pin<&mut Self>, task: CurrentTask) -> Step<Self::Output, ()> {
         let setup = self.setup.take().expect("`suspend` sets up its wait once");
         let inner = Arc::new(WakeupInner {
             state: Mutex::new(WakeState::Waiting),
@@ -218,14 +222,18 @@ where
         }
     }
 
-    fn woken(&mut self, (): ()) -> Step<Self::Output, ()> {
+    fn woken(mut self: Pin<&mut Self>, (): ()) -> Step<Self::Output, ()> {
         match self.take() {
             Some(r) => Step::Done(r),
             None => Step::Park(()),
         }
     }
 
-    fn abort(&mut self, (): (), cancel: CancelRequested) -> Aborted<Self::Output, ()> {
+    fn abort(
+        mut self: Pin<&mut Self>,
+        (): (),
+        cancel: CancelRequested,
+    ) -> Aborted<Self::Output, ()> {
         self.cancel = Some(cancel);
         let abort = self.abort.take().expect("a wait is aborted at most once");
         let outcome = abort();
@@ -245,7 +253,7 @@ where
         }
     }
 
-    fn abandon(&mut self, (): ()) {}
+    fn abandon(self: Pin<&mut Self>, (): ()) {}
 }
 
 impl<T, S, A> Drop for Suspend<T, S, A> {
@@ -352,11 +360,11 @@ impl Wait for Park<'_> {
     type Output = Result<(), CancelRequested>;
     type Parked = WaitKey;
 
-    fn cancelled(&mut self, cancel: CancelRequested) -> Self::Output {
+    fn cancelled(self: Pin<&mut Self>, cancel: CancelRequested) -> Self::Output {
         Err(cancel)
     }
 
-    fn attempt(&mut self, task: CurrentTask) -> Step<Self::Output, WaitKey> {
+    fn attempt(self: Pin<&mut Self>, task: CurrentTask) -> Step<Self::Output, WaitKey> {
         Step::Park(
             self.lot
                 .waiters
@@ -365,7 +373,7 @@ impl Wait for Park<'_> {
         )
     }
 
-    fn woken(&mut self, key: WaitKey) -> Step<Self::Output, WaitKey> {
+    fn woken(self: Pin<&mut Self>, key: WaitKey) -> Step<Self::Output, WaitKey> {
         if self.lot.waiters.borrow().state(key) == Some(EntryState::Waiting) {
             return Step::Park(key);
         }
@@ -373,12 +381,16 @@ impl Wait for Park<'_> {
         Step::Done(Ok(()))
     }
 
-    fn abort(&mut self, key: WaitKey, cancel: CancelRequested) -> Aborted<Self::Output, WaitKey> {
+    fn abort(
+        self: Pin<&mut Self>,
+        key: WaitKey,
+        cancel: CancelRequested,
+    ) -> Aborted<Self::Output, WaitKey> {
         self.lot.waiters.borrow_mut().remove(key);
         Aborted::Left(Err(cancel))
     }
 
-    fn abandon(&mut self, key: WaitKey) {
+    fn abandon(self: Pin<&mut Self>, key: WaitKey) {
         self.lot.waiters.borrow_mut().remove(key);
     }
 }

@@ -22,6 +22,7 @@ use std::error::Error;
 use std::fmt;
 use std::future::Future;
 use std::io;
+use std::pin::Pin;
 use std::rc::Rc;
 
 /// What a waiting entry of a condition carries.
@@ -254,7 +255,7 @@ impl<'a, T: ?Sized> Wait for CondWait<'_, 'a, T> {
     type Output = Result<LockGuard<'a, T>, WaitCancelled<'a, T>>;
     type Parked = Queued;
 
-    fn cancelled(&mut self, cancel: CancelRequested) -> Self::Output {
+    fn cancelled(mut self: Pin<&mut Self>, cancel: CancelRequested) -> Self::Output {
         let guard = self
             .guard
             .take()
@@ -262,7 +263,7 @@ impl<'a, T: ?Sized> Wait for CondWait<'_, 'a, T> {
         Err(WaitCancelled { guard, cancel })
     }
 
-    fn attempt(&mut self, task: CurrentTask) -> Step<Self::Output, Queued> {
+    fn attempt(mut self: Pin<&mut Self>, task: CurrentTask) -> Step<Self::Output, Queued> {
         let guard = self
             .guard
             .take()
@@ -277,7 +278,7 @@ impl<'a, T: ?Sized> Wait for CondWait<'_, 'a, T> {
         Step::Park(Queued::Notify(key))
     }
 
-    fn woken(&mut self, parked: Queued) -> Step<Self::Output, Queued> {
+    fn woken(self: Pin<&mut Self>, parked: Queued) -> Step<Self::Output, Queued> {
         match parked {
             Queued::Notify(key) => {
                 if self.cond.waiters.borrow().state(key) != Some(EntryState::Notified) {
@@ -303,7 +304,11 @@ impl<'a, T: ?Sized> Wait for CondWait<'_, 'a, T> {
         }
     }
 
-    fn abort(&mut self, parked: Queued, cancel: CancelRequested) -> Aborted<Self::Output, Queued> {
+    fn abort(
+        self: Pin<&mut Self>,
+        parked: Queued,
+        cancel: CancelRequested,
+    ) -> Aborted<Self::Output, Queued> {
         match parked {
             Queued::Notify(key) => {
                 let slot = self.cond.waiters.borrow_mut().remove(key);
@@ -323,7 +328,7 @@ impl<'a, T: ?Sized> Wait for CondWait<'_, 'a, T> {
         }
     }
 
-    fn abandon(&mut self, parked: Queued) {
+    fn abandon(self: Pin<&mut Self>, parked: Queued) {
         let lock_key = match parked {
             Queued::Notify(key) => match self.cond.waiters.borrow_mut().remove(key) {
                 Some(Slot::Queued(lock_key)) => lock_key,

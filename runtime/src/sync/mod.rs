@@ -116,11 +116,11 @@ impl<R: Resource + ?Sized> Wait for Acquire<'_, R> {
     type Output = Result<(), CancelRequested>;
     type Parked = WaitKey;
 
-    fn cancelled(&mut self, cancel: CancelRequested) -> Self::Output {
+    fn cancelled(self: Pin<&mut Self>, cancel: CancelRequested) -> Self::Output {
         Err(cancel)
     }
 
-    fn attempt(&mut self, task: CurrentTask) -> Step<Self::Output, WaitKey> {
+    fn attempt(self: Pin<&mut Self>, task: CurrentTask) -> Step<Self::Output, WaitKey> {
         if self.resource.try_take() {
             Step::Done(Ok(()))
         } else {
@@ -133,7 +133,7 @@ impl<R: Resource + ?Sized> Wait for Acquire<'_, R> {
         }
     }
 
-    fn woken(&mut self, key: WaitKey) -> Step<Self::Output, WaitKey> {
+    fn woken(self: Pin<&mut Self>, key: WaitKey) -> Step<Self::Output, WaitKey> {
         let waiters = self.resource.waiters();
         if waiters.borrow().state(key) == Some(EntryState::Waiting) {
             return Step::Park(key);
@@ -143,12 +143,16 @@ impl<R: Resource + ?Sized> Wait for Acquire<'_, R> {
         Step::Done(Ok(()))
     }
 
-    fn abort(&mut self, key: WaitKey, cancel: CancelRequested) -> Aborted<Self::Output, WaitKey> {
+    fn abort(
+        self: Pin<&mut Self>,
+        key: WaitKey,
+        cancel: CancelRequested,
+    ) -> Aborted<Self::Output, WaitKey> {
         self.resource.waiters().borrow_mut().remove(key);
         Aborted::Left(Err(cancel))
     }
 
-    fn abandon(&mut self, key: WaitKey) {
+    fn abandon(self: Pin<&mut Self>, key: WaitKey) {
         let waiters = self.resource.waiters();
         let served = waiters.borrow().state(key) == Some(EntryState::Notified);
         waiters.borrow_mut().remove(key);
@@ -158,7 +162,7 @@ impl<R: Resource + ?Sized> Wait for Acquire<'_, R> {
         }
     }
 
-    fn unreturned(&mut self, outcome: Self::Output) {
+    fn unreturned(self: Pin<&mut Self>, outcome: Self::Output) {
         // Taken at once, dropped during the yield, before any guard existed.
         if outcome.is_ok() {
             self.resource.give_back();

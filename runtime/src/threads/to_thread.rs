@@ -38,8 +38,9 @@ use crate::poison::{self, lock};
 use crate::runtime::seam::spawn::check_placement;
 use crate::runtime::seam::{self, CurrentTask, Injected, TaskRef};
 use crate::sync::{CapacityLimiter, Resource};
+use crate::wait::{Aborted, Step, Wait, WaitCall};
 use std::future::Future;
-use std::marker::PhantomPinned;
+use std::marker::{PhantomData, PhantomPinned};
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -134,8 +135,11 @@ where
     // returned (`finished_on_runtime`), even if this call is gone by then.
     std::mem::forget(permit);
     RunSync {
-        state: RunState::Start(f),
-        abandon,
+        call: WaitCall::new(RunJob {
+            f: Some(f),
+            abandon,
+            _outcome: PhantomData,
+        }),
         _pinned: PhantomPinned,
     }
     .await
@@ -311,49 +315,22 @@ impl<T> Completion<T> {
     }
 }
 
-enum RunState<F, T> {
-    /// Holding a limiter token, not started yet.
-    Start(F),
-    Running(Arc<Completion<T>>),
-    Done,
-}
-
 pin_project_lite::pin_project! {
-    /// Runs the function on a worker and waits for it (the caller holds a limiter token).
+    /// Runs the function on a worker and waits for it (the caller holds a limiter token): the
+    /// [`Wait`] `RunJob`, behind a placement check.
     ///
     /// `!Unpin`: it checks its placement before it erases the function's lifetime (see
     /// `runtime::task`), so it must not move afterwards.
-    struct RunSync<F, T> {
-        state: RunState<F, T>,
-        abandon: bool,
+    struct RunSync<F, T>
+    where
+        F: FnOnce() -> T,
+        F: Send,
+        T: Send,
+    {
+        #[pin]
+        call: WaitCall<RunJob<F, T>>,
         #[pin]
         _pinned: PhantomPinned,
-    }
-
-    impl<F, T> PinnedDrop for RunSync<F, T> {
-        fn drop(this: Pin<&mut Self>) {
-            let this = this.project();
-            match std::mem::replace(this.state, RunState::Done) {
-                RunState::Running(completion) => {
-                    if *this.abandon {
-                        completion.abandoned.store(true, Ordering::Release);
-                    } else {
-                        // Only a teardown gets here (the call's state lies in a task, which the
-                        // runtime drops instead of forgetting): the function borrows from the
-                        // caller, so wait for it.
-                        completion.link.tear_down();
-                        completion.wait();
-                    }
-                }
-                RunState::Start(_) => {
-                    // Dropped holding a token it never used.
-                    if let Some(limiter) = seam::try_runtime_local::<ThreadLimiter>() {
-                        limiter.release();
-                    }
-                }
-                RunState::Done => {}
-            }
-        }
     }
 }
 
@@ -369,44 +346,94 @@ where
         // The placement half of the no-leak argument, before the function's lifetime is
         // erased and on every later poll (see `runtime::task`).
         check_placement(
-            std::ptr::from_mut(this.abandon).addr(),
+            std::ptr::from_ref(this.call.as_ref().get_ref()).addr(),
             "to_thread::run_sync",
         );
-        let task = CurrentTask::of(cx);
-        {
-            loop {
-                match std::mem::replace(this.state, RunState::Done) {
-                    RunState::Start(f) => {
-                        // No cancellation check here: `run` checked on entry, and a token
-                        // handed to a waiting call is used even if it was cancelled since.
-                        *this.state = RunState::Running(start(f, task));
-                    }
-                    RunState::Running(completion) => {
-                        if let Some(outcome) = completion.take() {
-                            // The worker may have finished before the runtime ran its
-                            // `finished_on_runtime`: the token is given back before the call
-                            // returns either way.
-                            give_back(&completion.released);
-                            return match outcome {
-                                Ok(v) => Poll::Ready(Ok(v)),
-                                Err(p) => panic::resume_unwind(p),
-                            };
-                        }
-                        if *this.abandon {
-                            if let Some(c) = task.cancelled() {
-                                completion.abandoned.store(true, Ordering::Release);
-                                return Poll::Ready(Err(c));
-                            }
-                            task.park();
-                        }
-                        // Without `abandon`, only the worker's completion wakes the task:
-                        // cancellation waits for the function.
-                        *this.state = RunState::Running(completion);
-                        return Poll::Pending;
-                    }
-                    RunState::Done => panic!("`to_thread::run_sync` polled after it finished"),
-                }
+        this.call.poll(cx)
+    }
+}
+
+/// The wait of a worker-thread call: starts the job, then waits for its outcome; cancellable
+/// only once the job runs and only when the call may abandon it.
+struct RunJob<F, T> {
+    /// The function, until it is handed to a worker.
+    f: Option<F>,
+    abandon: bool,
+    _outcome: PhantomData<fn() -> T>,
+}
+
+// The function is only moved out, never pinned.
+impl<F, T> Unpin for RunJob<F, T> {}
+
+impl<F, T> Drop for RunJob<F, T> {
+    fn drop(&mut self) {
+        if self.f.is_some() {
+            // Dropped holding a token it never used.
+            if let Some(limiter) = seam::try_runtime_local::<ThreadLimiter>() {
+                limiter.release();
             }
+        }
+    }
+}
+
+impl<F, T> Wait for RunJob<F, T>
+where
+    F: FnOnce() -> T + Send,
+    T: Send,
+{
+    type Output = Result<T, CancelRequested>;
+    type Parked = Arc<Completion<T>>;
+
+    fn cancellable(&self) -> bool {
+        // Not before the job starts: `run` checked on entry, and a token handed to a waiting
+        // call is used even if it was cancelled since. Without `abandon`, only the worker's
+        // completion wakes the task: cancellation waits for the function.
+        self.abandon && self.f.is_none()
+    }
+
+    fn cancelled(self: Pin<&mut Self>, cancel: CancelRequested) -> Self::Output {
+        Err(cancel)
+    }
+
+    fn attempt(mut self: Pin<&mut Self>, task: CurrentTask) -> Step<Self::Output, Self::Parked> {
+        let f = self
+            .f
+            .take()
+            .expect("a worker-thread call starts its job once");
+        Step::Park(start(f, task))
+    }
+
+    fn woken(self: Pin<&mut Self>, completion: Self::Parked) -> Step<Self::Output, Self::Parked> {
+        let Some(outcome) = completion.take() else {
+            return Step::Park(completion);
+        };
+        // The worker may have finished before the runtime ran its `finished_on_runtime`: the
+        // token is given back before the call returns either way.
+        give_back(&completion.released);
+        match outcome {
+            Ok(v) => Step::Done(Ok(v)),
+            Err(p) => panic::resume_unwind(p),
+        }
+    }
+
+    fn abort(
+        self: Pin<&mut Self>,
+        completion: Self::Parked,
+        cancel: CancelRequested,
+    ) -> Aborted<Self::Output, Self::Parked> {
+        completion.abandoned.store(true, Ordering::Release);
+        Aborted::Left(Err(cancel))
+    }
+
+    fn abandon(self: Pin<&mut Self>, completion: Self::Parked) {
+        if self.abandon {
+            completion.abandoned.store(true, Ordering::Release);
+        } else {
+            // Only a teardown gets here (the call's state lies in a task, which the runtime
+            // drops instead of forgetting): the function borrows from the caller, so wait
+            // for it.
+            completion.link.tear_down();
+            completion.wait();
         }
     }
 }
@@ -446,10 +473,11 @@ where
         })
     };
     let boxed: JobFn<'_> = Box::new(job);
-    // SAFETY: the returned `Completion` is kept by a `RunSync` future until the job's second
-    // step has published the outcome: the future completes only after `take` found it
-    // published, and its destructor calls `wait` (for an abandoned call, `F` and `T` are
-    // `'static` anyway). The future passed the placement check just before this call, so it
+    // SAFETY: the returned `Completion` is kept by a `RunSync` future (as the registration its
+    // `RunJob` wait is parked under) until the job's second step has published the outcome:
+    // the call completes only after `take` found it published, and a call dropped while
+    // parked hands it to `RunJob::abandon`, which calls `wait` (for an abandoned call, `F` and
+    // `T` are `'static` anyway). The future passed the placement check just before this call, so it
     // lies pinned in a task and is dropped, never forgotten, before `'a` ends (see
     // `runtime::task`). The first step, which owns `f` and its borrows, has returned before
     // the second publishes; the second only touches the completion behind its lock, drops its

@@ -136,11 +136,11 @@ impl Wait for Sleep {
     type Output = Result<(), CancelRequested>;
     type Parked = (CurrentTask, StatusId);
 
-    fn cancelled(&mut self, cancel: CancelRequested) -> Self::Output {
+    fn cancelled(self: Pin<&mut Self>, cancel: CancelRequested) -> Self::Output {
         Err(cancel)
     }
 
-    fn attempt(&mut self, task: CurrentTask) -> Step<Self::Output, Self::Parked> {
+    fn attempt(self: Pin<&mut Self>, task: CurrentTask) -> Step<Self::Output, Self::Parked> {
         let (deadline, timeout) = match self.target {
             Target::At(t) if t <= seam::now() => return Step::Done(Ok(())),
             Target::After(d) if d.is_zero() => return Step::Done(Ok(())),
@@ -154,13 +154,13 @@ impl Wait for Sleep {
         Step::Park((task, task.enter_scope(settings, timeout)))
     }
 
-    fn woken(&mut self, parked: Self::Parked) -> Step<Self::Output, Self::Parked> {
+    fn woken(self: Pin<&mut Self>, parked: Self::Parked) -> Step<Self::Output, Self::Parked> {
         // Nothing is ever handed to a sleep: only a cancellation ends it.
         Step::Park(parked)
     }
 
     fn abort(
-        &mut self,
+        self: Pin<&mut Self>,
         (task, status): Self::Parked,
         _: CancelRequested,
     ) -> Aborted<Self::Output, Self::Parked> {
@@ -173,7 +173,7 @@ impl Wait for Sleep {
         }
     }
 
-    fn abandon(&mut self, (task, status): Self::Parked) {
+    fn abandon(self: Pin<&mut Self>, (task, status): Self::Parked) {
         task.abandon_scope(status);
     }
 }
@@ -185,23 +185,23 @@ impl Wait for SleepForever {
     type Output = Result<Infallible, CancelRequested>;
     type Parked = ();
 
-    fn cancelled(&mut self, cancel: CancelRequested) -> Self::Output {
+    fn cancelled(self: Pin<&mut Self>, cancel: CancelRequested) -> Self::Output {
         Err(cancel)
     }
 
-    fn attempt(&mut self, _: CurrentTask) -> Step<Self::Output, ()> {
+    fn attempt(self: Pin<&mut Self>, _: CurrentTask) -> Step<Self::Output, ()> {
         Step::Park(())
     }
 
-    fn woken(&mut self, (): ()) -> Step<Self::Output, ()> {
+    fn woken(self: Pin<&mut Self>, (): ()) -> Step<Self::Output, ()> {
         Step::Park(())
     }
 
-    fn abort(&mut self, (): (), cancel: CancelRequested) -> Aborted<Self::Output, ()> {
+    fn abort(self: Pin<&mut Self>, (): (), cancel: CancelRequested) -> Aborted<Self::Output, ()> {
         Aborted::Left(Err(cancel))
     }
 
-    fn abandon(&mut self, (): ()) {}
+    fn abandon(self: Pin<&mut Self>, (): ()) {}
 }
 
 /// The current time of the runtime's clock (the mock clock under [`testing::MockClock`](crate::testing::MockClock)).

@@ -21,8 +21,12 @@
 //! 4. Dropped at any point, the wait undoes itself: it leaves its queue ([`Wait::abandon`]) and
 //!    gives back a result it could not return ([`Wait::unreturned`]), so nothing is lost.
 //!
-//! A wait whose [`Wait::CANCELLABLE`] is `false` skips steps 1 and 3's cancellation and parks
-//! where cancellation does not reach it (a condition wait getting its lock back).
+//! While [`Wait::cancellable`] says `false`, the wait skips the looks at cancellation and
+//! parks where cancellation does not reach it (a worker-thread call that must wait for its
+//! function).
+//!
+//! The operation is pinned inside the call (a foreign future polled by `compat::future` needs
+//! that); operations that pin nothing are `Unpin` and use `self` as usual.
 
 pub(crate) mod list;
 
@@ -60,34 +64,36 @@ pub(crate) trait Wait {
     /// What identifies the queued operation while the task is parked (a queue key, a scope).
     type Parked;
 
-    /// Whether cancellation can interrupt this wait.
-    const CANCELLABLE: bool = true;
+    /// Whether cancellation can interrupt this wait now (asked before each look at it).
+    fn cancellable(&self) -> bool {
+        true
+    }
 
     /// The outcome of a call that found its task cancelled before doing anything.
-    fn cancelled(&mut self, cancel: CancelRequested) -> Self::Output;
+    fn cancelled(self: Pin<&mut Self>, cancel: CancelRequested) -> Self::Output;
 
     /// Tries the operation for `task`. `Park` means it is queued so that `task.task_ref()` is
     /// used when something is handed over (or the operation may succeed now). `Retry` yields
     /// and tries again.
-    fn attempt(&mut self, task: CurrentTask) -> Step<Self::Output, Self::Parked>;
+    fn attempt(self: Pin<&mut Self>, task: CurrentTask) -> Step<Self::Output, Self::Parked>;
 
     /// The task was woken while parked under `parked`: `Done` with what was handed over,
     /// `Park` to keep waiting, `Retry` to try the operation again (after a cancellation check).
-    fn woken(&mut self, parked: Self::Parked) -> Step<Self::Output, Self::Parked>;
+    fn woken(self: Pin<&mut Self>, parked: Self::Parked) -> Step<Self::Output, Self::Parked>;
 
     /// The task is cancelled while parked and nothing was handed over: leave the queue.
     fn abort(
-        &mut self,
+        self: Pin<&mut Self>,
         parked: Self::Parked,
         cancel: CancelRequested,
     ) -> Aborted<Self::Output, Self::Parked>;
 
     /// The call is dropped while parked: leave the queue, passing on anything handed over.
-    fn abandon(&mut self, parked: Self::Parked);
+    fn abandon(self: Pin<&mut Self>, parked: Self::Parked);
 
     /// The call is dropped after the operation finished but before the outcome was returned
     /// (during the yield): put a taken value back. The default drops it.
-    fn unreturned(&mut self, outcome: Self::Output) {
+    fn unreturned(self: Pin<&mut Self>, outcome: Self::Output) {
         drop(outcome);
     }
 }
@@ -102,10 +108,24 @@ enum State<W: Wait> {
     Done,
 }
 
-/// The future of one [`Wait`].
-pub(crate) struct WaitCall<W: Wait> {
-    op: W,
-    state: State<W>,
+pin_project_lite::pin_project! {
+    /// The future of one [`Wait`].
+    pub(crate) struct WaitCall<W: Wait> {
+        #[pin]
+        op: W,
+        state: State<W>,
+    }
+
+    impl<W: Wait> PinnedDrop for WaitCall<W> {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            match std::mem::replace(this.state, State::Done) {
+                State::Parked(p) | State::Stays(p) => this.op.abandon(p),
+                State::Yielded(out) => this.op.unreturned(out),
+                State::Start | State::Done => {}
+            }
+        }
+    }
 }
 
 impl<W: Wait> WaitCall<W> {
@@ -118,72 +138,75 @@ impl<W: Wait> WaitCall<W> {
     }
 
     /// One step of the call for task `task`, for futures that embed a wait.
-    pub(crate) fn step(&mut self, task: CurrentTask) -> Poll<W::Output> {
+    pub(crate) fn step(self: Pin<&mut Self>, task: CurrentTask) -> Poll<W::Output> {
+        let this = self.project();
+        let mut op = this.op;
+        let state = this.state;
         loop {
-            match std::mem::replace(&mut self.state, State::Done) {
+            match std::mem::replace(state, State::Done) {
                 State::Start => {
-                    if W::CANCELLABLE
+                    if op.cancellable()
                         && let Some(c) = task.cancelled()
                     {
-                        return Poll::Ready(self.op.cancelled(c));
+                        return Poll::Ready(op.as_mut().cancelled(c));
                     }
-                    match self.op.attempt(task) {
+                    match op.as_mut().attempt(task) {
                         Step::Done(out) => {
-                            self.state = State::Yielded(out);
+                            *state = State::Yielded(out);
                             task.yield_now();
                             return Poll::Pending;
                         }
-                        Step::Park(p) => return self.park(task, p),
+                        Step::Park(p) => return park(&op, state, task, p),
                         Step::Retry => {
                             task.yield_now();
-                            self.state = State::Start;
+                            *state = State::Start;
                             return Poll::Pending;
                         }
                     }
                 }
                 State::Yielded(out) => return Poll::Ready(out),
-                State::Parked(p) => match self.op.woken(p) {
+                State::Parked(p) => match op.as_mut().woken(p) {
                     Step::Done(out) => return Poll::Ready(out),
                     Step::Park(p) => {
-                        if W::CANCELLABLE
+                        if op.cancellable()
                             && let Some(c) = task.cancelled()
                         {
-                            match self.op.abort(p, c) {
+                            match op.as_mut().abort(p, c) {
                                 Aborted::Left(out) => return Poll::Ready(out),
                                 Aborted::Stays(p) => {
-                                    self.state = State::Stays(p);
+                                    *state = State::Stays(p);
                                     return Poll::Pending;
                                 }
                             }
                         }
-                        return self.park(task, p);
+                        return park(&op, state, task, p);
                     }
                     Step::Retry => {
-                        if W::CANCELLABLE
+                        if op.cancellable()
                             && let Some(c) = task.cancelled()
                         {
-                            return Poll::Ready(self.op.cancelled(c));
+                            return Poll::Ready(op.as_mut().cancelled(c));
                         }
-                        match self.op.attempt(task) {
+                        match op.as_mut().attempt(task) {
                             // Parking was this call's schedule point.
                             Step::Done(out) => return Poll::Ready(out),
-                            Step::Park(p) => return self.park(task, p),
+                            Step::Park(p) => return park(&op, state, task, p),
                             Step::Retry => {
                                 task.yield_now();
-                                self.state = State::Start;
+                                *state = State::Start;
                                 return Poll::Pending;
                             }
                         }
                     }
                 },
-                State::Stays(p) => match self.op.woken(p) {
+                State::Stays(p) => match op.as_mut().woken(p) {
                     Step::Done(out) => return Poll::Ready(out),
                     Step::Park(p) => {
-                        self.state = State::Stays(p);
+                        *state = State::Stays(p);
                         return Poll::Pending;
                     }
                     Step::Retry => {
-                        self.state = State::Start;
+                        *state = State::Start;
                         continue;
                     }
                 },
@@ -191,35 +214,28 @@ impl<W: Wait> WaitCall<W> {
             }
         }
     }
-
-    fn park(&mut self, task: CurrentTask, p: W::Parked) -> Poll<W::Output> {
-        self.state = State::Parked(p);
-        if W::CANCELLABLE {
-            task.park();
-        }
-        Poll::Pending
-    }
 }
 
-// The operation is never pinned structurally: `WaitCall` only hands out `&mut W`.
-impl<W: Wait> Unpin for WaitCall<W> {}
+/// Parks the task under `p`, where cancellation reaches it if the operation is cancellable.
+fn park<W: Wait>(
+    op: &Pin<&mut W>,
+    state: &mut State<W>,
+    task: CurrentTask,
+    p: W::Parked,
+) -> Poll<W::Output> {
+    *state = State::Parked(p);
+    if op.cancellable() {
+        task.park();
+    }
+    Poll::Pending
+}
 
 impl<W: Wait> Future for WaitCall<W> {
     type Output = W::Output;
 
     #[inline]
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<W::Output> {
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<W::Output> {
         let task = CurrentTask::of(cx);
         self.step(task)
-    }
-}
-
-impl<W: Wait> Drop for WaitCall<W> {
-    fn drop(&mut self) {
-        match std::mem::replace(&mut self.state, State::Done) {
-            State::Parked(p) | State::Stays(p) => self.op.abandon(p),
-            State::Yielded(out) => self.op.unreturned(out),
-            State::Start | State::Done => {}
-        }
     }
 }
