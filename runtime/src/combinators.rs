@@ -1,7 +1,7 @@
 //! Combinators built on nurseries: `join_all` and `race`.
 
 use crate::CoroutineCall;
-use crate::cancel::MaybeCancelled;
+use crate::cancellation::MaybeCancelled;
 use crate::nursery::{ErrorGroup, nursery_trusted};
 use std::cell::RefCell;
 use std::future::Future;

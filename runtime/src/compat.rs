@@ -7,12 +7,12 @@
 //!   calls behind the runtime's back.
 //! - Waiting for it is a cancellable wait: cancellation drops the foreign future at once (the
 //!   usual way to cancel a `Future`) and returns `Err(CancelRequested)`.
-//! - It is a [`Wait`] like every scoro blocking call (see `crate::wait` for the rule): it
+//! - It is a `Wait` like every scoro blocking call (see `crate::wait` for the rule): it
 //!   checks for cancellation first and yields once before returning a value the future had
 //!   ready at once.
 
 use crate::CoroutineCall;
-use crate::cancel::CancelRequested;
+use crate::cancellation::CancelRequested;
 use crate::runtime::seam::{self, CurrentTask};
 use crate::wait::{Aborted, Step, Wait, WaitCall};
 use std::future::Future;

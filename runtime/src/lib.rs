@@ -39,7 +39,10 @@
 #![doc(test(attr(deny(warnings))))]
 #![deny(dead_code)]
 
+#[doc(hidden)]
+pub mod __private;
 mod cancel;
+mod cancellation;
 pub mod channel;
 mod combinators;
 pub mod compat;
@@ -58,12 +61,10 @@ mod threads;
 mod time;
 mod wait;
 
-pub use cancel::{
-    CancelHandle, CancelReason, CancelRequested, CancelScope, MaybeCancelled, TooSlow, fail_after,
-    fail_at, move_on_after, move_on_at,
-};
+pub use cancel::{CancelHandle, CancelScope, fail_after, fail_at, move_on_after, move_on_at};
+pub use cancellation::{CancelReason, CancelRequested, MaybeCancelled, TooSlow};
 pub use combinators::{join_all, race};
-pub use coroutine::{__private, CoroutineCall};
+pub use coroutine::CoroutineCall;
 pub use nursery::{ErrorGroup, IntoTaskResult, Nursery, TaskStatus, nursery};
 pub use runtime::{Builder, Runtime, run};
 pub use scoro_macros::{main, structured, test};

@@ -23,7 +23,7 @@
 //!   noticed (never inside the operating system's signal handler).
 
 use crate::CoroutineCall;
-use crate::cancel::CancelRequested;
+use crate::cancellation::CancelRequested;
 use crate::runtime::seam::signals::{self as plumbing, SignalListener};
 use crate::runtime::seam::{self, Injected, Remote as Shared};
 use crate::runtime::seam::{CurrentTask, TaskRef};

@@ -5,13 +5,13 @@
 //! [`Builder::clock`](crate::Builder::clock).
 
 use crate::CoroutineCall;
-use crate::cancel::CancelRequested;
+use crate::cancellation::CancelRequested;
 use crate::runtime::seam::CurrentTask;
 use crate::wait::{Aborted, Step, Wait, WaitCall};
 use std::future::Future;
 use std::pin::Pin;
 
-pub use crate::time::clock::MockClock;
+pub use crate::runtime::clock::MockClock;
 
 /// Waits until every other task of the runtime is blocked (none is runnable and no I/O is
 /// ready), then returns. Lets a test run "everything that can happen now" before it looks.

@@ -1,6 +1,6 @@
 //! The errors of channel operations. Every error of a send gives the value back.
 
-use crate::cancel::{CancelRequested, MaybeCancelled};
+use crate::cancellation::{CancelRequested, MaybeCancelled};
 use std::error::Error;
 use std::fmt;
 use std::io;

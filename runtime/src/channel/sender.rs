@@ -3,7 +3,7 @@
 use super::state::{Chan, Waiter, notify_all, notify_handle};
 use super::{SendError, TrySendError};
 use crate::CoroutineCall;
-use crate::cancel::CancelRequested;
+use crate::cancellation::CancelRequested;
 use crate::runtime::seam::CurrentTask;
 use crate::wait::{Aborted, EntryState, Step, Wait, WaitCall, WaitKey};
 use std::cell::Cell;

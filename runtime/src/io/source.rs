@@ -12,7 +12,7 @@
 //!   direction and parks; woken, it stops being the waiter and tries again. It is the waiter
 //!   of its direction only while it is parked.
 
-use crate::cancel::CancelRequested;
+use crate::cancellation::CancelRequested;
 use crate::runtime::seam::io::{Direction, IoRegistration};
 use crate::runtime::seam::{CurrentTask, TaskRef};
 use crate::wait::{Aborted, Step, Wait, WaitCall};

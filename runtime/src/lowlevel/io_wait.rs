@@ -11,7 +11,7 @@
 //!   unregisters itself.
 
 use crate::CoroutineCall;
-use crate::cancel::CancelRequested;
+use crate::cancellation::CancelRequested;
 use crate::runtime::seam::io::{self as seam, Direction};
 use crate::runtime::seam::{CurrentTask, TaskRef};
 use crate::wait::{Aborted, Step, Wait, WaitCall};

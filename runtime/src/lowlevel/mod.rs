@@ -15,7 +15,7 @@
 mod io_wait;
 
 use crate::CoroutineCall;
-use crate::cancel::{CancelReason, CancelRequested};
+use crate::cancellation::{CancelReason, CancelRequested};
 use crate::coroutine::TaskName;
 use crate::runtime::seam::{
     self, CurrentTask, Injected, Remote as Shared, RemoteUnparker, TaskRef,

@@ -10,7 +10,7 @@
 
 use super::addr::lookup_host;
 use super::tcp::{TcpStream, connect_addr};
-use crate::cancel::MaybeCancelled;
+use crate::cancellation::MaybeCancelled;
 use crate::nursery::{ErrorGroup, Nursery, nursery_trusted};
 use crate::sync::Event;
 use crate::{CoroutineCall, move_on_after};

@@ -8,7 +8,7 @@
 
 use super::tcp::{TcpListener, TcpStream};
 use crate::CoroutineCall;
-use crate::cancel::MaybeCancelled;
+use crate::cancellation::MaybeCancelled;
 use crate::nursery::{IntoTaskResult, nursery_trusted};
 use std::convert::Infallible;
 use std::future::Future;

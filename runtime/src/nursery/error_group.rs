@@ -3,7 +3,7 @@
 //!
 //! Invariant: an `ErrorGroup` is never empty.
 
-use crate::cancel::MaybeCancelled;
+use crate::cancellation::MaybeCancelled;
 use std::convert::Infallible;
 use std::error::Error;
 use std::fmt;

@@ -25,8 +25,9 @@ pub use error_group::{ErrorGroup, IntoTaskResult};
 pub use start::TaskStatus;
 
 use crate::CoroutineCall;
-use crate::cancel::scope::ScopeShared;
-use crate::cancel::{CancelHandle, CancelReason, MaybeCancelled};
+use crate::cancel::CancelHandle;
+use crate::cancel::ScopeShared;
+use crate::cancellation::{CancelReason, MaybeCancelled};
 use crate::runtime::seam::scopes::{self, StatusId};
 use crate::runtime::seam::spawn::{self, Owner, TaskFuture};
 use crate::runtime::seam::{CurrentTask, TaskRef};

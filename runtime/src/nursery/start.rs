@@ -10,7 +10,7 @@
 
 use super::{IntoTaskResult, Nursery, NurseryState, Placed, run_child};
 use crate::CoroutineCall;
-use crate::cancel::MaybeCancelled;
+use crate::cancellation::MaybeCancelled;
 use crate::runtime::seam::scopes::{self, StatusId};
 use crate::runtime::seam::spawn::{self, Owner, TaskFuture};
 use crate::runtime::seam::{CurrentTask, TaskRef};

@@ -1,12 +1,8 @@
-//! Thread-local context: which runtime is running on this thread, which task is being polled
-//! and which memory that poll may place erasing state in, and which nursery body (if any) is
-//! being polled.
+//! Thread-local task context: which task is being polled, which memory that poll may place
+//! erasing state in, and which nursery body (if any) is being polled. (Which runtime is
+//! running is `core::current`'s.)
 //!
 //! Invariants:
-//! - `CORE` is non-null exactly while an [`EnterGuard`] is alive on this thread. The guard is
-//!   created by `Runtime::run` from a `&Core` that outlives it, so dereferencing the pointer
-//!   while it is non-null is valid. Callers only ever receive a `&Core` whose lifetime is that
-//!   of a closure call, so no reference outlives the guard.
 //! - `TASK` holds the slab index of the task whose future is being polled (or `NO_TASK`) and
 //!   `REGION` the address range of that task's allocation, set by the scheduler around each
 //!   poll (`task::TaskFuture::poll_task`); `TASK` is cleared while foreign code or a destructor
@@ -20,17 +16,11 @@
 //!   calls it awaits work; anywhere else it panics with a message that says what to do. This is
 //!   for people, not for soundness: erasing state inside the closure checks its placement.
 
-use super::core::Core;
-use super::task;
+use super::ids::NO_TASK;
 use std::cell::{Cell, RefCell};
-use std::ptr;
 use std::task::{Context, Poll};
 
-/// Marks "no task is being polled".
-pub(crate) const NO_TASK: u32 = u32::MAX;
-
 thread_local! {
-    static CORE: Cell<*const Core> = const { Cell::new(ptr::null()) };
     static TASK: Cell<u32> = const { Cell::new(NO_TASK) };
     /// The address range of the allocation of the task in `TASK`; stale (and ignored) while
     /// `TASK` is `NO_TASK`.
@@ -107,66 +97,10 @@ impl Drop for BoxGuard {
     }
 }
 
-/// Keeps `CORE` pointing at a runtime for as long as it lives.
-pub(crate) struct EnterGuard {
-    previous: *const Core,
-}
-
-impl EnterGuard {
-    /// Makes `core` the current runtime of this thread.
-    ///
-    /// Panics when another runtime is already running on this thread.
-    pub(crate) fn enter(core: &Core) -> EnterGuard {
-        let previous = CORE.with(|c| c.get());
-        if !previous.is_null() {
-            panic!(
-                "`scoro::run` was called on a thread that is already running a scoro runtime; \
-                 inside a `#[structured]` function, `.await` the call or start it in a nursery instead"
-            );
-        }
-        CORE.with(|c| c.set(core));
-        EnterGuard { previous }
-    }
-}
-
-impl Drop for EnterGuard {
-    fn drop(&mut self) {
-        CORE.with(|c| c.set(self.previous));
-        TASK.with(|t| t.set(NO_TASK));
-        BODY.with(|b| b.set(None));
-    }
-}
-
-/// Calls `f` with the runtime running on this thread, or returns `None` if there is none.
-#[inline]
-pub(crate) fn try_with_core<R>(f: impl FnOnce(&Core) -> R) -> Option<R> {
-    let core = CORE.with(|c| c.get());
-    if core.is_null() {
-        None
-    } else {
-        // SAFETY: `CORE` is non-null only while an `EnterGuard` is alive, and the guard was made
-        // from a `&Core` that outlives it (module invariant). The reference handed to `f` cannot
-        // escape the call.
-        Some(f(unsafe { &*core }))
-    }
-}
-
-/// Calls `f` with the runtime running on this thread; panics with a clear message outside one.
-#[inline]
-pub(crate) fn with_core<R>(f: impl FnOnce(&Core) -> R) -> R {
-    match try_with_core(f) {
-        Some(r) => r,
-        None => no_runtime(),
-    }
-}
-
-#[cold]
-#[inline(never)]
-fn no_runtime() -> ! {
-    panic!(
-        "this scoro function must be called from a task of a running scoro runtime; \
-         start one with `scoro::run`, `#[scoro::main]` or `#[scoro::test]`"
-    )
+/// Clears the task-level context when a runtime stops running on this thread.
+pub(crate) fn reset() {
+    TASK.with(|t| t.set(NO_TASK));
+    BODY.with(|b| b.set(None));
 }
 
 /// The task being polled right now, if any.
@@ -203,30 +137,13 @@ impl Drop for RestoreBody {
     }
 }
 
-/// The check behind `__private::ClosureBody`: runs `poll` with the task's own waker when a
-/// nursery body is being polled with its restricted waker `cx`; panics anywhere else.
-pub(crate) fn closure_body_poll<T>(
-    cx: &mut Context<'_>,
-    poll: impl FnOnce(&mut Context<'_>) -> Poll<T>,
-) -> Poll<T> {
-    let body = BODY.with(|b| b.get());
-    let task = current_task_index();
-    if task == NO_TASK || body.is_none_or(|data| !ptr::eq(cx.waker().data(), data)) {
-        foreign_closure_poll();
-    }
-    let saved = BODY.with(|b| b.replace(None));
-    let _restore = RestoreBody(saved);
-    let waker = task::task_waker(task);
-    let mut cx = Context::from_waker(&waker);
-    poll(&mut cx)
+/// The waker data of the restricted waker of the nursery body being polled, if any.
+pub(crate) fn body() -> Option<*const ()> {
+    BODY.with(|b| b.get())
 }
 
-#[cold]
-#[inline(never)]
-fn foreign_closure_poll() -> ! {
-    panic!(
-        "an async closure written in a `#[structured]` function was run by something other than \
-         `scoro::nursery`; such closures can only be nursery bodies. To run code concurrently, \
-         start it in a nursery; to call it, write a `#[structured]` function or an `async` block instead"
-    )
+/// Marks that no nursery body is being polled until the returned guard is dropped (while a
+/// `ClosureBody` polls its closure with the task's own waker).
+pub(crate) fn leave_body() -> impl Drop {
+    RestoreBody(BODY.with(|b| b.replace(None)))
 }

@@ -13,7 +13,7 @@
 //!   interest of) a descriptor that is already ready reports it at once, so a wait never
 //!   misses readiness that arrived before it started, edge-triggered or not.
 
-use super::core::{Core, TaskRef};
+use super::ids::TaskRef;
 use super::shared::WAKER_TOKEN;
 use std::collections::HashMap;
 use std::io;
@@ -52,7 +52,6 @@ pub(crate) struct IoDriver {
     events: mio::Events,
     slots: Vec<Slot>,
     free: Vec<u32>,
-    to_wake: Vec<TaskRef>,
     fd_waits: HashMap<RawFd, FdWait>,
 }
 
@@ -82,7 +81,6 @@ impl IoDriver {
             events: mio::Events::with_capacity(1024),
             slots: Vec::new(),
             free: Vec::new(),
-            to_wake: Vec::new(),
             fd_waits: HashMap::new(),
         })
     }
@@ -366,17 +364,17 @@ impl IoDriver {
         }
     }
 
-    /// Waits for events for at most `timeout` (forever if `None`) and wakes their tasks.
-    /// Returns true when signals may have arrived (the signal pipe fired or the wait was
-    /// interrupted); the caller dispatches them once the driver is no longer borrowed.
-    pub(crate) fn poll(&mut self, timeout: Option<Duration>, core: &Core) -> bool {
+    /// Waits for events for at most `timeout` (forever if `None`) and appends the tasks they
+    /// wake to `woken` (the scheduler wakes them). Returns true when signals may have arrived
+    /// (the signal pipe fired or the wait was interrupted); the caller dispatches them once the
+    /// driver is no longer borrowed.
+    pub(crate) fn poll(&mut self, timeout: Option<Duration>, woken: &mut Vec<TaskRef>) -> bool {
         let mut signals = false;
         match self.poll.poll(&mut self.events, timeout) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => signals = true,
             Err(e) => panic!("scoro: waiting for I/O failed: {e}"),
         }
-        let mut to_wake = std::mem::take(&mut self.to_wake);
         for event in self.events.iter() {
             let token = event.token();
             if token == WAKER_TOKEN {
@@ -402,16 +400,12 @@ impl IoDriver {
                 slot.closed = true;
             }
             if slot.readable || slot.closed {
-                to_wake.extend(slot.reader.take());
+                woken.extend(slot.reader.take());
             }
             if slot.writable || slot.closed {
-                to_wake.extend(slot.writer.take());
+                woken.extend(slot.writer.take());
             }
         }
-        for t in to_wake.drain(..) {
-            core.wake(t);
-        }
-        self.to_wake = to_wake;
         signals
     }
 }

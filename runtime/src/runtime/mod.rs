@@ -1,26 +1,64 @@
-//! Entry points: [`run`], [`Runtime`] and [`Builder`].
+//! Entry points ([`run`], [`Runtime`], [`Builder`]) and the scheduler behind them.
 //!
-//! Invariant: `Runtime::run` does not return (or unwind) before every task started under it
-//! has finished or been dropped: the root task is the main call, every other task belongs to
-//! a nursery inside it, and on any unwinding the remaining tasks are dropped while the runtime
+//! # The layout of the crate
+//!
+//! Three layers; each uses only the layers below it.
+//!
+//! 1. **The scheduler** (this module). Nothing outside it names these files:
+//!    - `core`: `Core`, the task slots and the run queue; `core/scopes.rs`, entering, leaving,
+//!      cancelling and querying cancel scopes and firing deadlines; `core/run_loop.rs`, the
+//!      loop (batches of polls, with I/O, injected work, the clock and deadlines in between);
+//!    - `status`: the cancel status tree (each scope's own and effective state) and the
+//!      lists of tasks blocked under each scope, which cancellation wakes;
+//!    - `deadlines`: the timer heap of the scopes' deadlines (add, next, pop the due ones,
+//!      prune stale entries);
+//!    - `io`: the I/O driver (the `mio` poller and readiness slots); a poll returns the tasks
+//!      it found ready and the scheduler wakes them;
+//!    - `signal`: the process-wide signal handlers, the self-pipe and Ctrl-C;
+//!    - `shared`: the part other threads reach (the injection queue, remote wakers);
+//!    - `context` and `task`: which runtime and task this thread is running, the task waker,
+//!      the lifetime erasure and the placement check (`task` holds the no-leak argument that
+//!      makes nurseries sound).
+//! 2. **The seam** (`seam/`): the whole crate-internal API of the scheduler. The current task
+//!    (from the poll's `Context`: cancelled, park, yield, its scopes), `TaskRef` (the one task
+//!    identity, which also unparks), `RemoteUnparker` for other threads, and the facades
+//!    `scopes` (cancel scopes by id), `spawn` (owners, erasure, placement, teardown), `io`
+//!    (registration and readiness waits) and `signals`. It hands out no `Core`, no `RefCell`
+//!    borrow and no slab index, and on the path of a local wait it allocates nothing and uses
+//!    no atomics.
+//! 3. **Everything built on the seam**: `wait` (the one wait, whose module states the
+//!    checkpoint rule every blocking call follows, and the FIFO `WaitList`), `cancel`,
+//!    `nursery`, `combinators`, `time`, `sync`, `channel`, `io`, `net`, `signal`, `threads`,
+//!    `compat`, `testing` and `lowlevel`. A new blocking primitive is an implementation of
+//!    `wait::Wait` (`sync::Acquire` is the shape in 50 lines), usually over a `WaitList`.
+//!
+//! No module imports, directly or through others, a sibling that imports it
+//! (`tests/module_cycles.rs` checks this for this crate and the macro crate).
+//!
+//! # The runtime's promise
+//!
+//! `Runtime::run` does not return (or unwind) before every task started under it has
+//! finished or been dropped: the root task is the main call, every other task belongs to a
+//! nursery inside it, and on any unwinding the remaining tasks are dropped while the runtime
 //! is still entered. That is what makes the lifetime erasure of the main call sound.
 
+pub(crate) mod clock;
 pub(crate) mod context;
 pub(crate) mod core;
 mod deadlines;
+pub(crate) mod ids;
 pub(crate) mod io;
 pub(crate) mod seam;
 pub(crate) mod shared;
 pub(crate) mod signal;
-
 pub(crate) mod status;
 pub(crate) mod task;
 
-use self::context::NO_TASK;
 use self::core::Core;
+use self::ids::NO_TASK;
 use crate::CoroutineCall;
-use crate::time::clock::Clock;
-use crate::time::clock::MockClock;
+use crate::runtime::clock::Clock;
+use crate::runtime::clock::MockClock;
 use std::any::Any;
 use std::cell::RefCell;
 use std::fmt;

@@ -10,11 +10,10 @@
 //! been (or is about to be) woken for it, so a push never needs a second syscall; once `closed`
 //! is set (the run has ended), pushes are refused and the caller gets its value back.
 
-use super::core::TaskRef;
+use super::ids::TaskRef;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::Wake;
+use std::sync::{Mutex, MutexGuard};
 
 /// Work sent to the runtime from anywhere.
 pub(crate) enum Injected {
@@ -87,37 +86,5 @@ impl Shared {
 
     pub(crate) fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Acquire)
-    }
-}
-
-/// A waker that is safe to hand to foreign code: it wakes its task through the scheduler when
-/// used on the runtime thread and through the injection queue from anywhere else.
-pub(crate) struct RemoteWaker {
-    pub(crate) shared: Arc<Shared>,
-    pub(crate) task: TaskRef,
-}
-
-impl Wake for RemoteWaker {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        wake_task(&self.shared, self.task);
-    }
-}
-
-/// Wakes `task` of the runtime behind `shared` from any thread.
-pub(crate) fn wake_task(shared: &Arc<Shared>, task: TaskRef) {
-    let local = super::context::try_with_core(|core| {
-        if Arc::ptr_eq(&core.shared, shared) {
-            core.wake(task);
-            true
-        } else {
-            false
-        }
-    });
-    if local != Some(true) {
-        let _ = shared.push(Injected::Wake(task));
     }
 }

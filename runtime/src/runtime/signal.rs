@@ -17,7 +17,6 @@
 //!   (edge-triggered, so every runtime hears every write) and compares the per-signal counters
 //!   with the values it saw last; draining the pipe is only housekeeping.
 
-use super::core::Core;
 use std::cell::{Cell, RefCell};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -321,38 +320,44 @@ impl Drop for CtrlCGuard<'_> {
     }
 }
 
-/// The signal pipe became readable (or a wait was interrupted): dispatch new signals.
-pub(crate) fn on_readable(core: &Core) {
-    core.signals.drain();
-    check(core);
-}
+impl SignalState {
+    /// The signal pipe became readable (or a wait was interrupted): dispatch new signals.
+    /// Returns `true` when an unclaimed Ctrl-C arrived: the run is to be cancelled.
+    pub(crate) fn on_readable(&self) -> bool {
+        self.drain();
+        self.check()
+    }
 
-/// Looks for new signals: receivers hear about them first; an unclaimed Ctrl-C cancels the run.
-pub(crate) fn check(core: &Core) {
-    let state = &core.signals;
-    let listeners: Vec<_> = state
-        .receivers
-        .borrow()
-        .iter()
-        .filter_map(Weak::upgrade)
-        .collect();
-    let mut sigint_taken = false;
-    for l in &listeners {
-        if l.on_signals() {
-            sigint_taken = true;
+    /// Looks for new signals: receivers hear about them first; returns `true` for a Ctrl-C
+    /// that nobody claimed.
+    fn check(&self) -> bool {
+        let state = self;
+        let listeners: Vec<_> = state
+            .receivers
+            .borrow()
+            .iter()
+            .filter_map(Weak::upgrade)
+            .collect();
+        let mut sigint_taken = false;
+        for l in &listeners {
+            if l.on_signals() {
+                sigint_taken = true;
+            }
         }
-    }
-    let n = count(libc::SIGINT);
-    if n != state.last_sigint.get() {
-        state.last_sigint.set(n);
-        if !sigint_taken && !listeners.iter().any(|l| l.wants_sigint()) {
-            state.interrupted.set(true);
-            arm_exit_on_next_sigint();
-            core.cancel_everything(crate::cancel::CancelReason::Interrupt);
+        let n = count(libc::SIGINT);
+        let mut interrupt = false;
+        if n != state.last_sigint.get() {
+            state.last_sigint.set(n);
+            if !sigint_taken && !listeners.iter().any(|l| l.wants_sigint()) {
+                state.interrupted.set(true);
+                arm_exit_on_next_sigint();
+                interrupt = true;
+            }
         }
+        state
+            .receivers
+            .borrow_mut()
+            .retain(|w| w.strong_count() > 0);
+        interrupt
     }
-    state
-        .receivers
-        .borrow_mut()
-        .retain(|w| w.strong_count() > 0);
 }

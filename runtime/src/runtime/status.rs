@@ -20,8 +20,9 @@
 //! - A node is freed only when its scope exits; by then it has no children left. Ids carry a
 //!   generation, so a stale id (from a handle of a scope that has exited) is recognised.
 
-use super::context::NO_TASK;
-use crate::cancel::CancelReason;
+use super::ids::NO_TASK;
+use crate::cancellation::CancelReason;
+use crate::slab::PagedVec;
 use std::time::{Duration, Instant};
 
 /// "No node" in the tree's index links (parents, children, siblings).
@@ -44,9 +45,8 @@ pub(crate) struct Node {
     first_child: u32,
     next_sibling: u32,
     prev_sibling: u32,
-    /// Head of the intrusive list of tasks blocked (cancellably) on this node; the links live
-    /// in the task slots.
-    pub(crate) blocked_head: u32,
+    /// Head of the list of tasks blocked (cancellably) on this node (see `StatusTree::links`).
+    blocked_head: u32,
     pub(crate) cancel_called: bool,
     pub(crate) own_reason: CancelReason,
     pub(crate) shield: bool,
@@ -75,16 +75,99 @@ pub(crate) struct NodeSettings {
     pub(crate) pending: Option<Duration>,
 }
 
+/// Where a task is linked into the blocked lists: the node it is blocked on (`NO_STATUS` when
+/// it is not blocked) and its neighbours in that node's list (task indices).
+#[derive(Clone, Copy, Debug)]
+struct BlockLink {
+    on: u32,
+    prev: u32,
+    next: u32,
+}
+
+impl BlockLink {
+    const UNLINKED: BlockLink = BlockLink {
+        on: NO_STATUS,
+        prev: NO_TASK,
+        next: NO_TASK,
+    };
+}
+
 #[derive(Debug, Default)]
 pub(crate) struct StatusTree {
-    /// The run this tree belongs to (see `runtime::core::RunId`); 0 in unit tests.
+    /// The run this tree belongs to (see `runtime::core::new_run_id`); 0 in unit tests.
     pub(crate) run: u32,
     nodes: Vec<Node>,
     free: Vec<u32>,
     stack: Vec<u32>,
+    /// The blocked lists' links, indexed by task slab index (grown as tasks appear).
+    links: PagedVec<BlockLink>,
 }
 
 impl StatusTree {
+    // ----- the tasks blocked on each node ------------------------------------------------
+
+    fn link_mut(&mut self, task: u32) -> &mut BlockLink {
+        while self.links.len() <= task as usize {
+            self.links.push(BlockLink::UNLINKED);
+        }
+        &mut self.links[task]
+    }
+
+    /// Links `task` into the blocked list of node `status`, where cancelling the node finds
+    /// it. Returns `false` (and does nothing) if the task is already blocked somewhere.
+    pub(crate) fn block(&mut self, task: u32, status: u32) -> bool {
+        if self.link_mut(task).on != NO_STATUS {
+            return false;
+        }
+        let head = self.nodes[status as usize].blocked_head;
+        *self.link_mut(task) = BlockLink {
+            on: status,
+            prev: NO_TASK,
+            next: head,
+        };
+        if head != NO_TASK {
+            self.links[head].prev = task;
+        }
+        self.nodes[status as usize].blocked_head = task;
+        true
+    }
+
+    /// Takes `task` out of the blocked list it is in, if any.
+    pub(crate) fn unblock(&mut self, task: u32) {
+        let Some(&BlockLink { on, prev, next }) = self.links.get(task) else {
+            return;
+        };
+        if on == NO_STATUS {
+            return;
+        }
+        if prev != NO_TASK {
+            self.links[prev].next = next;
+        } else {
+            self.nodes[on as usize].blocked_head = next;
+        }
+        if next != NO_TASK {
+            self.links[next].prev = prev;
+        }
+        self.links[task] = BlockLink::UNLINKED;
+    }
+
+    /// Takes the first task off the blocked list of node `status`.
+    pub(crate) fn pop_blocked(&mut self, status: u32) -> Option<u32> {
+        let head = self.nodes[status as usize].blocked_head;
+        if head == NO_TASK {
+            return None;
+        }
+        self.unblock(head);
+        Some(head)
+    }
+
+    /// Are tasks blocked on node `status`?
+    pub(crate) fn has_blocked(&self, status: u32) -> bool {
+        self.nodes[status as usize].blocked_head != NO_TASK
+    }
+
+    // ----- nodes -------------------------------------------------------------------------
+
     #[inline]
     pub(crate) fn node(&self, index: u32) -> &Node {
         &self.nodes[index as usize]

@@ -15,7 +15,7 @@
 //!    erased work (a nursery's state machine, a pending `start`, a `run_sync` call) checks with
 //!    [`context::check_placement`] that it lies inside the memory the runtime is polling right
 //!    now: the allocation of the task being polled (the root task of `run` is one too), or a
-//!    box registered by a [`Boxed`](crate::coroutine::__private::Boxed) wrapper that itself
+//!    box registered by a [`Boxed`](crate::__private::Boxed) wrapper that itself
 //!    passed the check and is being polled. Otherwise it panics before anything is erased.
 //!    Such state is `!Unpin` and polled through `Pin`, so once checked it cannot move; and
 //!    since it lies inside a task allocation, that allocation cannot be freed or reused
@@ -46,6 +46,7 @@
 //! through it is a no-op, because scoro futures wake tasks through the scheduler directly.
 
 use super::context;
+use super::ids::NO_TASK;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
@@ -115,7 +116,7 @@ pub(crate) fn verify(cx: &Context<'_>) -> u32 {
     let current = context::current_task_index();
     if std::ptr::eq(waker.vtable(), &TASK_VTABLE)
         && waker.data() as usize == current as usize
-        && current != context::NO_TASK
+        && current != NO_TASK
     {
         current
     } else {
@@ -129,6 +130,33 @@ fn foreign_poll() -> ! {
     panic!(
         "a scoro future was polled by something other than the scoro runtime; scoro calls can \
          only be awaited in `#[structured]` functions, started in a nursery or passed to `scoro::run`"
+    )
+}
+
+/// The check behind `__private::ClosureBody`: runs `poll` with the task's own waker when a
+/// nursery body is being polled with its restricted waker `cx`; panics anywhere else.
+pub(crate) fn closure_body_poll<T>(
+    cx: &mut Context<'_>,
+    poll: impl FnOnce(&mut Context<'_>) -> Poll<T>,
+) -> Poll<T> {
+    let body = context::body();
+    let task = context::current_task_index();
+    if task == NO_TASK || body.is_none_or(|data| !std::ptr::eq(cx.waker().data(), data)) {
+        foreign_closure_poll();
+    }
+    let _outside_body = context::leave_body();
+    let waker = task_waker(task);
+    let mut cx = Context::from_waker(&waker);
+    poll(&mut cx)
+}
+
+#[cold]
+#[inline(never)]
+fn foreign_closure_poll() -> ! {
+    panic!(
+        "an async closure written in a `#[structured]` function was run by something other than \
+         `scoro::nursery`; such closures can only be nursery bodies. To run code concurrently, \
+         start it in a nursery; to call it, write a `#[structured]` function or an `async` block instead"
     )
 }
 

@@ -14,7 +14,7 @@
 use super::Resource as _;
 use super::lock::{Lock, LockGuard, LockState};
 use crate::CoroutineCall;
-use crate::cancel::{CancelRequested, MaybeCancelled};
+use crate::cancellation::{CancelRequested, MaybeCancelled};
 use crate::runtime::seam::{CurrentTask, TaskRef};
 use crate::wait::{Aborted, EntryState, Step, Wait, WaitCall, WaitKey, WaitList};
 use std::cell::RefCell;

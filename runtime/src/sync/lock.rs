@@ -16,7 +16,7 @@
 
 use super::{Acquire, Resource};
 use crate::CoroutineCall;
-use crate::cancel::CancelRequested;
+use crate::cancellation::CancelRequested;
 use crate::runtime::seam;
 use crate::wait::WaitList;
 use std::cell::{Cell, RefCell, RefMut};

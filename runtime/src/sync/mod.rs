@@ -61,7 +61,7 @@ pub use event::Event;
 pub use lock::{Lock, LockGuard};
 pub use semaphore::{Semaphore, SemaphorePermit};
 
-use crate::cancel::CancelRequested;
+use crate::cancellation::CancelRequested;
 use crate::runtime::seam::CurrentTask;
 use crate::wait::{Aborted, EntryState, Step, Wait, WaitCall, WaitKey, WaitList};
 use std::cell::RefCell;

@@ -6,7 +6,7 @@
 
 use super::{Acquire, Resource};
 use crate::CoroutineCall;
-use crate::cancel::CancelRequested;
+use crate::cancellation::CancelRequested;
 use crate::wait::WaitList;
 use std::cell::{Cell, RefCell};
 use std::fmt;

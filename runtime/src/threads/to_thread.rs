@@ -33,7 +33,7 @@
 
 use super::link::{CurrentJob, JobLink};
 use crate::CoroutineCall;
-use crate::cancel::CancelRequested;
+use crate::cancellation::CancelRequested;
 use crate::poison::{self, lock};
 use crate::runtime::seam::spawn::check_placement;
 use crate::runtime::seam::{self, CurrentTask, Injected, TaskRef};
@@ -510,7 +510,7 @@ fn finished_on_runtime(task: TaskRef, abandoned: bool, released: &AtomicBool) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::coroutine::__private::Boxed;
+    use crate::__private::Boxed;
     use crate::lowlevel::{RunFinished, RuntimeHandle};
 
     pin_project_lite::pin_project! {
@@ -550,7 +550,7 @@ mod tests {
 
     fn boxed<F: Future>(call: CoroutineCall<F>) -> Boxed<F> {
         let (future, name) = call.into_parts();
-        crate::coroutine::__private::boxed(future, name.prefix, name.name)
+        crate::__private::boxed(future, name.prefix, name.name)
             .into_parts()
             .0
     }

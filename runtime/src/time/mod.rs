@@ -11,10 +11,8 @@
 //!   otherwise. Like every blocking call it checks for cancellation first and yields at least
 //!   once.
 
-pub(crate) mod clock;
-
 use crate::CoroutineCall;
-use crate::cancel::CancelRequested;
+use crate::cancellation::CancelRequested;
 use crate::runtime::seam::scopes::{NodeSettings, StatusId};
 use crate::runtime::seam::{self, CurrentTask};
 use crate::wait::{Aborted, Step, Wait, WaitCall};

@@ -32,7 +32,7 @@ pub(crate) mod list;
 
 pub(crate) use list::{EntryState, WaitKey, WaitList};
 
-use crate::cancel::CancelRequested;
+use crate::cancellation::CancelRequested;
 use crate::runtime::seam::CurrentTask;
 use std::future::Future;
 use std::pin::Pin;

@@ -1,7 +1,7 @@
 //! The I/O part of the seam: registering sources with the runtime's I/O driver and waiting
 //! for readiness.
 
-use super::super::context;
+use super::super::core::{try_with_core, with_core};
 use super::super::io::IoKey;
 use super::super::shared::{Injected, Shared};
 use super::{CurrentTask, TaskRef};
@@ -24,7 +24,7 @@ impl IoRegistration {
     /// # Panics
     /// Outside a running scoro runtime.
     pub(crate) fn new(source: &mut impl mio::event::Source) -> io::Result<IoRegistration> {
-        context::with_core(|core| {
+        with_core(|core| {
             let key = core.io.borrow_mut().register(source)?;
             Ok(IoRegistration {
                 key,
@@ -35,16 +35,15 @@ impl IoRegistration {
 
     /// Is the runtime running on this thread the one `self` was registered with?
     pub(crate) fn is_here(&self) -> bool {
-        context::try_with_core(|core| {
-            std::ptr::eq(self.runtime.as_ptr(), Arc::as_ptr(&core.shared))
-        }) == Some(true)
+        try_with_core(|core| std::ptr::eq(self.runtime.as_ptr(), Arc::as_ptr(&core.shared)))
+            == Some(true)
     }
 
     /// Makes `task` the waiter of direction `dir` after clearing the readiness recorded there,
     /// so that the next readiness event wakes it. Fails if the source was closed or another
     /// task waits in that direction. Call only where [`is_here`](Self::is_here).
     pub(crate) fn wait_for(&self, dir: Direction, task: CurrentTask) -> io::Result<TaskRef> {
-        context::with_core(|core| {
+        with_core(|core| {
             let me = core.task_ref(task.index);
             let mut driver = core.io.borrow_mut();
             driver.clear_ready(self.key, dir);
@@ -55,7 +54,7 @@ impl IoRegistration {
 
     /// Stops `waiter` waiting in direction `dir` (if it still does).
     pub(crate) fn stop_waiting(&self, dir: Direction, waiter: TaskRef) {
-        context::try_with_core(|core| {
+        try_with_core(|core| {
             if let Ok(mut driver) = core.io.try_borrow_mut() {
                 driver.clear_waiter(self.key, dir, waiter);
             }
@@ -68,7 +67,7 @@ impl IoRegistration {
     pub(crate) fn deregister(&self, source: &mut impl mio::event::Source) {
         let key = self.key;
         let here = self.is_here()
-            && context::with_core(|core| {
+            && with_core(|core| {
                 let Ok(mut driver) = core.io.try_borrow_mut() else {
                     return false;
                 };
@@ -81,7 +80,7 @@ impl IoRegistration {
             });
         if !here && let Some(shared) = self.runtime.upgrade() {
             let _ = shared.push(Injected::Call(Box::new(move || {
-                context::with_core(|core| {
+                with_core(|core| {
                     let woken = core.io.borrow_mut().release_key(key);
                     for t in woken {
                         core.wake(t);
@@ -95,7 +94,7 @@ impl IoRegistration {
 /// Starts a wait of `task` for raw descriptor `fd` in direction `dir` (registering the
 /// descriptor, or adding the direction to its interest).
 pub(crate) fn fd_wait_start(fd: RawFd, dir: Direction, task: CurrentTask) -> io::Result<TaskRef> {
-    context::with_core(|core| {
+    with_core(|core| {
         let me = core.task_ref(task.index);
         core.io.borrow_mut().fd_wait_start(fd, dir, me)?;
         Ok(me)
@@ -105,7 +104,7 @@ pub(crate) fn fd_wait_start(fd: RawFd, dir: Direction, task: CurrentTask) -> io:
 /// Has the descriptor of a wait become ready in direction `dir`? If not, `waiter` stays (or
 /// becomes again) its waiter.
 pub(crate) fn fd_wait_ready(fd: RawFd, dir: Direction, waiter: TaskRef) -> bool {
-    context::with_core(|core| {
+    with_core(|core| {
         let mut driver = core.io.borrow_mut();
         let ready = driver.fd_wait_ready(fd, dir);
         if !ready {
@@ -117,7 +116,7 @@ pub(crate) fn fd_wait_ready(fd: RawFd, dir: Direction, waiter: TaskRef) -> bool 
 
 /// Ends a wait started with [`fd_wait_start`].
 pub(crate) fn fd_wait_end(fd: RawFd, dir: Direction, waiter: TaskRef) {
-    context::try_with_core(|core| {
+    try_with_core(|core| {
         if let Ok(mut driver) = core.io.try_borrow_mut() {
             driver.fd_wait_end(fd, dir, waiter);
         }

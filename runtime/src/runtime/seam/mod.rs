@@ -17,9 +17,11 @@ pub(crate) mod spawn;
 
 use self::scopes::{NodeSettings, ScopeExit, StatusId};
 use super::context;
-use super::shared::{self, Shared};
+use super::core::{try_with_core, with_core};
+use super::ids::NO_TASK;
+use super::shared::Shared;
 use super::task;
-use crate::cancel::CancelRequested;
+use crate::cancellation::CancelRequested;
 use crate::coroutine::TaskName;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -27,7 +29,7 @@ use std::task::{Context, Waker};
 use std::time::{Duration, Instant};
 
 pub(crate) use super::context::leave_task;
-pub(crate) use super::core::TaskRef;
+pub(crate) use super::ids::TaskRef;
 
 /// The time of the runtime's clock (the mock clock's under `MockClock`), for the runtime
 /// running on this thread.
@@ -35,12 +37,12 @@ pub(crate) use super::core::TaskRef;
 /// # Panics
 /// Outside a running scoro runtime.
 pub(crate) fn now() -> Instant {
-    context::with_core(|core| core.now())
+    with_core(|core| core.now())
 }
 
 /// Like [`now`], or `None` outside a running scoro runtime.
 pub(crate) fn try_now() -> Option<Instant> {
-    context::try_with_core(|core| core.now())
+    try_with_core(|core| core.now())
 }
 
 /// The task being polled right now, proven by the poll's `Context`. `Copy`, and meaningful only
@@ -68,91 +70,91 @@ impl CurrentTask {
     #[inline]
     pub(crate) fn running() -> Option<CurrentTask> {
         let index = context::current_task_index();
-        (index != context::NO_TASK).then_some(CurrentTask { index })
+        (index != NO_TASK).then_some(CurrentTask { index })
     }
 
     /// The cancellation this task should see at a checkpoint now, if any.
     #[inline]
     pub(crate) fn cancelled(self) -> Option<CancelRequested> {
-        context::with_core(|core| core.check_cancel(self.index))
+        with_core(|core| core.check_cancel(self.index))
     }
 
     /// Parks the task where cancellation reaches it: the poll must return `Pending` next, and
     /// the task is polled again when its [`TaskRef`] is unparked or a scope it is in is cancelled.
     #[inline]
     pub(crate) fn park(self) {
-        context::with_core(|core| core.block_cancellable(self.index));
+        with_core(|core| core.block_cancellable(self.index));
     }
 
     /// Asks to be polled again in the runtime's next batch (the poll must return `Pending`).
     #[inline]
     pub(crate) fn yield_now(self) {
-        context::with_core(|core| core.yield_now(self.index));
+        with_core(|core| core.yield_now(self.index));
     }
 
     /// The earliest deadline that applies to this task: `None` if none does, a time at or
     /// before now if the task is already cancelled.
     pub(crate) fn effective_deadline(self) -> Option<Instant> {
-        context::with_core(|core| core.effective_deadline(self.index))
+        with_core(|core| core.effective_deadline(self.index))
     }
 
     /// The innermost cancel scope this task is in.
     pub(crate) fn cancel_scope(self) -> StatusId {
-        context::with_core(|core| core.task_cancel_status(self.index))
+        with_core(|core| core.task_cancel_status(self.index))
     }
 
     /// The function this task runs.
     pub(crate) fn name(self) -> TaskName {
-        context::with_core(|core| core.task_name(self.index))
+        with_core(|core| core.task_name(self.index))
     }
 
     /// The task that runs the nursery this task belongs to (`None` for the main task).
     pub(crate) fn parent(self) -> Option<TaskRef> {
-        context::with_core(|core| {
+        with_core(|core| {
             let parent = core.task_parent(self.index);
-            (parent != context::NO_TASK).then(|| core.task_ref(parent))
+            (parent != NO_TASK).then(|| core.task_ref(parent))
         })
     }
 
     /// Enters a new innermost cancel scope of this task with `settings`, and a deadline
     /// `timeout` from now if given (see `Core::enter_scope`).
     pub(crate) fn enter_scope(self, settings: NodeSettings, timeout: Option<Duration>) -> StatusId {
-        context::with_core(|core| core.enter_scope(self.index, settings, timeout))
+        with_core(|core| core.enter_scope(self.index, settings, timeout))
     }
 
     /// Leaves the scope `id` this task entered, saying whether the scope was cancelled and
     /// whether it catches that cancellation (no enclosing one is visible).
     pub(crate) fn exit_scope(self, id: StatusId) -> ScopeExit {
-        context::with_core(|core| core.exit_scope(self.index, id))
+        with_core(|core| core.exit_scope(self.index, id))
     }
 
     /// Leaves the scope `id` of a call that was dropped before it finished (nothing to leave
     /// when the run is over).
     pub(crate) fn abandon_scope(self, id: StatusId) {
-        context::try_with_core(|core| core.abandon_scope(self.index, id));
+        try_with_core(|core| core.abandon_scope(self.index, id));
     }
 
     /// Puts this task on the list of tasks that the run loop wakes once every other task is
     /// blocked (`testing::wait_all_tasks_blocked`).
     pub(crate) fn wait_until_all_blocked(self) {
-        context::with_core(|core| core.add_idle_waiter(self.index));
+        with_core(|core| core.add_idle_waiter(self.index));
     }
 
     /// Takes this task off that list; returns `false` if the run loop already took it off
     /// (everything else was blocked).
     pub(crate) fn stop_waiting_until_all_blocked(self) -> bool {
-        context::try_with_core(|core| core.remove_idle_waiter(self.index)) == Some(true)
+        try_with_core(|core| core.remove_idle_waiter(self.index)) == Some(true)
     }
 
     /// The handle that unparks this task.
     #[inline]
     pub(crate) fn task_ref(self) -> TaskRef {
-        context::with_core(|core| core.task_ref(self.index))
+        with_core(|core| core.task_ref(self.index))
     }
 
     /// A waker for this task that foreign code may keep, clone and use from any thread.
     pub(crate) fn remote_waker(self) -> Waker {
-        context::with_core(|core| core.remote_waker(self.index))
+        with_core(|core| core.remote_waker(self.index))
     }
 }
 
@@ -162,12 +164,12 @@ impl TaskRef {
     /// a task that already runs, has finished, or belongs to another run does nothing.
     #[inline]
     pub(crate) fn unpark(self) {
-        context::try_with_core(|core| core.wake(self));
+        try_with_core(|core| core.wake(self));
     }
 
     /// Does the task belong to the run going on on this thread? (It may have finished.)
     pub(crate) fn is_in_this_run(self) -> bool {
-        context::try_with_core(|core| core.owns(self)) == Some(true)
+        try_with_core(|core| core.owns(self)) == Some(true)
     }
 
     /// The task's slab generation and index in one number (what `lowlevel::TaskId` shows):
@@ -182,7 +184,7 @@ impl TaskRef {
     /// Outside a running scoro runtime.
     pub(crate) fn remote(self) -> RemoteUnparker {
         RemoteUnparker {
-            shared: context::with_core(|core| core.shared.clone()),
+            shared: with_core(|core| core.shared.clone()),
             task: self,
         }
     }
@@ -210,7 +212,7 @@ pub(crate) struct RemoteUnparker {
 impl RemoteUnparker {
     /// Makes the task runnable.
     pub(crate) fn unpark(&self) {
-        shared::wake_task(&self.shared, self.task);
+        super::core::wake_task(&self.shared, self.task);
     }
 }
 
@@ -220,24 +222,24 @@ impl RemoteUnparker {
 /// # Panics
 /// Outside a running scoro runtime.
 pub(crate) fn runtime_local<T: Default + 'static>() -> Rc<T> {
-    context::with_core(|core| core.local::<T>())
+    with_core(|core| core.local::<T>())
 }
 
 /// Like [`runtime_local`], or `None` outside a running scoro runtime.
 pub(crate) fn try_runtime_local<T: Default + 'static>() -> Option<Rc<T>> {
-    context::try_with_core(|core| core.local::<T>())
+    try_with_core(|core| core.local::<T>())
 }
 
 /// Is the runtime dropping a task right now? (Then no task is being polled although a runtime
 /// is running on this thread: user code only runs inside a task's poll.)
 pub(crate) fn tearing_down() -> bool {
-    context::try_with_core(|_| ()).is_some() && CurrentTask::running().is_none()
+    try_with_core(|_| ()).is_some() && CurrentTask::running().is_none()
 }
 
 /// The thread-safe part of the runtime running on this thread, for handles used from other
 /// threads (`RuntimeHandle`, `from_thread`, workers), or `None` outside a runtime.
 pub(crate) fn try_remote() -> Option<Arc<Shared>> {
-    context::try_with_core(|core| core.shared.clone())
+    try_with_core(|core| core.shared.clone())
 }
 
 /// Like [`try_remote`].
@@ -245,7 +247,7 @@ pub(crate) fn try_remote() -> Option<Arc<Shared>> {
 /// # Panics
 /// Outside a running scoro runtime.
 pub(crate) fn remote() -> Arc<Shared> {
-    context::with_core(|core| core.shared.clone())
+    with_core(|core| core.shared.clone())
 }
 
 pub(crate) use super::shared::{Injected, Shared as Remote};

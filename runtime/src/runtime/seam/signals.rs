@@ -1,7 +1,7 @@
 //! The signal part of the seam: the process-wide handler plumbing (`runtime::signal`) and the
 //! runtime's list of listeners that hear about arrived signals before Ctrl-C cancels the run.
 
-use super::super::context;
+use super::super::core::with_core;
 use std::rc::Weak;
 
 pub(crate) use super::super::signal::{SignalListener, count, install, latest_arrival, release};
@@ -11,7 +11,7 @@ pub(crate) use super::super::signal::{SignalListener, count, install, latest_arr
 /// # Panics
 /// Outside a running scoro runtime.
 pub(crate) fn listen(listener: Weak<dyn SignalListener>) {
-    context::with_core(|core| {
+    with_core(|core| {
         let mut listeners = core.signals.receivers.borrow_mut();
         // Forget listeners that are gone, so opening and dropping many does not pile up.
         listeners.retain(|w| w.strong_count() > 0);

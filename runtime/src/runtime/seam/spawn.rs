@@ -3,13 +3,14 @@
 //! sound (the argument is in `runtime::task`).
 
 use super::super::context;
+use super::super::core::{try_with_core, with_core};
 use super::scopes::StatusId;
 use super::{CurrentTask, TaskRef};
 use crate::coroutine::TaskName;
 use std::any::Any;
 
-pub(crate) use super::super::context::{check_placement, closure_body_poll, register_box};
-pub(crate) use super::super::task::{ErasedFuture, TaskFuture, erase};
+pub(crate) use super::super::context::{check_placement, register_box};
+pub(crate) use super::super::task::{ErasedFuture, TaskFuture, closure_body_poll, erase};
 
 /// Identifies an owner of tasks (a nursery, a pending `start`) within its run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -20,7 +21,7 @@ pub(crate) struct Owner(u64);
 /// # Panics
 /// Outside a running scoro runtime.
 pub(crate) fn new_owner() -> Owner {
-    Owner(context::with_core(|core| core.new_owner_id()))
+    Owner(with_core(|core| core.new_owner_id()))
 }
 
 /// Adds a task owned by `owner`, runnable at once, in cancel scope `status`; `parent` is the
@@ -36,25 +37,25 @@ pub(crate) fn spawn(
     parent: TaskRef,
     owner: Owner,
 ) -> TaskRef {
-    context::with_core(|core| core.spawn_owned(future, status, name, parent.index, owner.0))
+    with_core(|core| core.spawn_owned(future, status, name, parent.index, owner.0))
 }
 
 /// Hands task `t` to `owner`, whose task is `parent` (a started task joining its nursery).
 pub(crate) fn set_owner(t: TaskRef, owner: Owner, parent: TaskRef) {
-    context::try_with_core(|core| core.set_task_owner(t, owner.0, parent.index));
+    try_with_core(|core| core.set_task_owner(t, owner.0, parent.index));
 }
 
 /// Adds a task outside any nursery, in the run's root scope, for unit tests that tear tasks
 /// down by hand (what the runtime does when a panic unwinds through a nursery).
 #[cfg(test)]
 pub(crate) fn spawn_detached(future: ErasedFuture, name: TaskName) -> TaskRef {
-    context::with_core(|core| core.spawn(future, core.root_status, name, context::NO_TASK))
+    with_core(|core| core.spawn(future, core.root_status, name, super::super::ids::NO_TASK))
 }
 
 /// Drops task `t` at once (its future's destructors run).
 #[cfg(test)]
 pub(crate) fn drop_task(t: TaskRef) {
-    context::with_core(|core| core.drop_task(t));
+    with_core(|core| core.drop_task(t));
 }
 
 /// Runs `tear_down` (made of the calls below) for a guard whose tasks borrow what its caller
@@ -78,12 +79,12 @@ pub(crate) fn in_own_run<R>(task: TaskRef, what: &str, tear_down: impl FnOnce() 
 /// cleanup.
 #[must_use = "a destructor's panic must be resumed"]
 pub(crate) fn drop_owned(owner: Owner) -> Option<Box<dyn Any + Send>> {
-    context::with_core(|core| core.drop_owned_tasks(owner.0))
+    with_core(|core| core.drop_owned_tasks(owner.0))
 }
 
 /// Leaves the scope `status` that `task` entered, whose call was dropped before it finished.
 pub(crate) fn abandon_scope(task: TaskRef, status: StatusId) {
-    context::try_with_core(|core| core.abandon_scope(task.index, status));
+    try_with_core(|core| core.abandon_scope(task.index, status));
 }
 
 impl CurrentTask {

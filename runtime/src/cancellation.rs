@@ -7,20 +7,16 @@
 //! - Converting to `std::io::Error` keeps the value (kind `Other`, never `Interrupted`, so that
 //!   retry-on-EINTR loops do not swallow it) and `TryFrom<&io::Error>` gets it back.
 
-pub(crate) mod scope;
-
 use std::convert::Infallible;
 use std::error::Error;
 use std::fmt;
 use std::io;
 
-pub use scope::{CancelHandle, CancelScope, fail_after, fail_at, move_on_after, move_on_at};
-
 /// Why a cancel scope was cancelled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum CancelReason {
-    /// [`CancelHandle::cancel`] or [`Nursery::cancel`](crate::Nursery::cancel) was called.
+    /// [`CancelHandle::cancel`](crate::CancelHandle::cancel) or [`Nursery::cancel`](crate::Nursery::cancel) was called.
     Explicit,
     /// The scope's deadline passed.
     Deadline,
@@ -47,7 +43,7 @@ impl fmt::Display for CancelReason {
 /// The error a checkpoint returns when the task's cancel scope has been cancelled.
 ///
 /// Propagate it with `?`: the cancel scope that was cancelled catches it and its
-/// [`run`](CancelScope::run) returns `None`. Swallowing it does not help, because cancellation
+/// [`run`](crate::CancelScope::run) returns `None`. Swallowing it does not help, because cancellation
 /// is level-triggered: the next checkpoint in the same scope returns it again.
 ///
 /// ```
@@ -111,7 +107,7 @@ impl TryFrom<&io::Error> for CancelRequested {
     }
 }
 
-/// The error [`fail_after`] and [`fail_at`] return when their deadline passed before the body
+/// The error [`fail_after`](crate::fail_after) and [`fail_at`](crate::fail_at) return when their deadline passed before the body
 /// finished.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct TooSlow;
@@ -134,7 +130,7 @@ impl From<TooSlow> for io::Error {
 /// Values that may stand for a cancellation.
 ///
 /// Cancel scopes and nurseries use it to tell "this body stopped because it was cancelled"
-/// from a real outcome: a [`CancelScope`] catches only values for which
+/// from a real outcome: a [`CancelScope`](crate::CancelScope) catches only values for which
 /// `is_cancel_requested()` is true, and a nursery does not count its own cancellations of
 /// children as errors.
 ///

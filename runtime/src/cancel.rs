@@ -8,8 +8,8 @@
 //! - Entering and leaving a scope allocates nothing (the status node is a reused slab slot) and
 //!   touches no timer; `ScopeShared` is allocated only when `handle()` is called.
 
-use super::{CancelReason, MaybeCancelled, TooSlow};
 use crate::CoroutineCall;
+use crate::cancellation::{CancelReason, MaybeCancelled, TooSlow};
 use crate::runtime::seam::scopes::{self, NodeSettings, StatusId};
 use crate::runtime::seam::{self, CurrentTask};
 use std::cell::{Cell, OnceCell};

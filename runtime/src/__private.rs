@@ -1,0 +1,144 @@
+//! Items used by the code that `#[structured]`, `#[scoro::main]` and `#[scoro::test]` generate.
+//! Not part of the public API: nothing here is covered by semver.
+
+use crate::CoroutineCall;
+use crate::runtime::seam::spawn;
+use std::future::Future;
+use std::marker::PhantomPinned;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+pub use pin_project_lite::pin_project;
+
+mod sealed {
+    /// Keeps [`Awaitable`](super::Awaitable) implemented by this crate only.
+    pub trait Sealed {}
+}
+
+/// Wraps the state machine of a structured function body.
+///
+/// Safe: a `CoroutineCall` made by hand from any future is sound, because the operations
+/// that erase lifetimes check their placement at run time (see the module docs).
+#[inline(always)]
+pub const fn coroutine<F: Future>(
+    future: F,
+    prefix: &'static str,
+    name: &'static str,
+) -> CoroutineCall<F> {
+    CoroutineCall::internal(future, prefix, name)
+}
+
+/// Wraps the boxed state machine of a `#[structured(boxed)]` function body.
+pub fn boxed<F: Future>(
+    future: F,
+    prefix: &'static str,
+    name: &'static str,
+) -> CoroutineCall<Boxed<F>> {
+    let future = Box::new(future);
+    // Not polled yet, so nothing refers into it: taking a reference is harmless.
+    let start = std::ptr::from_ref::<F>(&future).addr();
+    CoroutineCall::internal(
+        Boxed {
+            future: Box::into_pin(future),
+            start,
+            _pinned: PhantomPinned,
+        },
+        prefix,
+        name,
+    )
+}
+
+pin_project! {
+    /// The state machine of a `#[structured(boxed)]` function: a box that erasing state
+    /// (a nursery, a `run_sync` call) may lie in. The wrapper checks its own placement on
+    /// every poll and registers the box only while it polls it, so the box is as much
+    /// inside the task as the wrapper is; the box is dropped with the wrapper.
+    #[derive(Debug)]
+    pub struct Boxed<F> {
+        future: Pin<Box<F>>,
+        // The box's address (it never moves).
+        start: usize,
+        #[pin]
+        _pinned: PhantomPinned,
+    }
+}
+
+impl<F: Future> Future for Boxed<F> {
+    type Output = F::Output;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        spawn::check_placement(
+            std::ptr::from_mut(this.start).addr(),
+            "#[structured(boxed)]",
+        );
+        let _registered = spawn::register_box(*this.start, std::mem::size_of::<F>());
+        this.future.as_mut().poll(cx)
+    }
+}
+
+/// What `.await` in a `#[structured]` body accepts.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be awaited in a `#[structured]` function",
+    label = "only a `CoroutineCall` (a call of a `#[structured]` function) can be awaited here",
+    note = "to await a foreign future, wrap it: `scoro::compat::future(fut).await`",
+    note = "a `#[structured]` function's future never leaves the runtime; a foreign future could be dropped or leaked half-way"
+)]
+pub trait Awaitable: sealed::Sealed {
+    /// The value the call produces.
+    type Output;
+    /// The state machine to await.
+    type Future: Future<Output = Self::Output>;
+    /// Takes the state machine out of the call so that the generated code awaits it at once.
+    fn __scoro_await(self) -> Self::Future;
+}
+
+impl<F> sealed::Sealed for CoroutineCall<F> {}
+
+#[diagnostic::do_not_recommend]
+impl<F: Future> Awaitable for CoroutineCall<F> {
+    type Output = F::Output;
+    type Future = F;
+    #[inline(always)]
+    fn __scoro_await(self) -> F {
+        self.inline()
+    }
+}
+
+/// Wraps the body of an async closure written in a `#[structured]` body.
+///
+/// The closure's future is a plain `Future`. When a nursery polls it as its body (with the
+/// restricted waker nursery bodies get), the wrapper polls the closure's body with the
+/// task's own waker, so that the scoro calls it awaits work; anywhere else it panics with a
+/// message that says what to write instead (see `runtime::task::closure_body_poll`).
+#[inline(always)]
+pub fn closure_body<F: Future>(future: F) -> ClosureBody<F> {
+    ClosureBody { future }
+}
+
+pin_project! {
+    /// The future returned by [`closure_body`].
+    #[derive(Debug)]
+    pub struct ClosureBody<F> {
+        #[pin]
+        future: F,
+    }
+}
+
+impl<F: Future> Future for ClosureBody<F> {
+    type Output = F::Output;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let future = self.project().future;
+        spawn::closure_body_poll(cx, |cx| future.poll(cx))
+    }
+}
+
+/// Runs the body of `#[scoro::main]`.
+pub fn run_main<F: Future>(main: CoroutineCall<F>) -> F::Output {
+    crate::runtime::run_main(main)
+}
+
+/// Runs the body of `#[scoro::test]`; `autojump` selects a mock clock that jumps whenever
+/// every task is blocked.
+pub fn run_test<F: Future>(test: CoroutineCall<F>, autojump: bool) -> F::Output {
+    crate::runtime::run_test(test, autojump)
+}

@@ -1,0 +1,151 @@
+//! The run loop: batches of task polls, with I/O, injected work, the clock and deadlines
+//! looked at between batches (at once when nothing is runnable, else every
+//! `MAINTENANCE_INTERVAL` polls).
+
+use super::{Core, MAINTENANCE_INTERVAL, Queued};
+use crate::cancellation::CancelReason;
+use crate::runtime::clock::Clock;
+use crate::runtime::shared::Injected;
+use std::any::Any;
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+impl Core {
+    // ----- the run loop -----------------------------------------------------------------
+
+    /// Runs tasks until `done()` is true after a batch.
+    pub(crate) fn run_until(&self, done: &dyn Fn() -> bool) {
+        let mut batch: VecDeque<Queued> = VecDeque::new();
+        loop {
+            if batch.capacity() > 4096 && self.sched.borrow().queue.is_empty() {
+                batch.shrink_to(1024);
+            }
+            {
+                let mut s = self.sched.borrow_mut();
+                std::mem::swap(&mut s.queue, &mut batch);
+            }
+            let n = batch.len() as u32;
+            for t in batch.drain(..) {
+                self.poll_task(t);
+            }
+            if done() {
+                return;
+            }
+            let polled = self.polled.get() + n;
+            let runnable = !self.sched.borrow().queue.is_empty();
+            if runnable {
+                if polled >= MAINTENANCE_INTERVAL {
+                    self.polled.set(0);
+                    self.maintenance(Some(Duration::ZERO));
+                } else {
+                    self.polled.set(polled);
+                }
+            } else {
+                self.polled.set(0);
+                self.idle();
+            }
+        }
+    }
+
+    pub(super) fn runnable(&self) -> bool {
+        !self.sched.borrow().queue.is_empty()
+    }
+
+    /// Nothing is runnable: wait for I/O, wakeups from other threads or the next deadline.
+    pub(super) fn idle(&self) {
+        self.drain_injected();
+        if self.runnable() {
+            return;
+        }
+        {
+            // After a burst (100,000 tasks spawned at once, say) the run queue keeps its
+            // capacity; give most of it back while nothing is runnable.
+            let mut s = self.sched.borrow_mut();
+            if s.queue.capacity() > 4096 {
+                s.queue.shrink_to(1024);
+            }
+        }
+        self.resolve_pending();
+        let (has_idle_waiters, next_deadline) = {
+            let mut s = self.sched.borrow_mut();
+            (!s.idle_waiters.is_empty(), s.next_deadline())
+        };
+        if has_idle_waiters {
+            self.maintenance(Some(Duration::ZERO));
+            if !self.runnable() {
+                let mut s = self.sched.borrow_mut();
+                let waiters = std::mem::take(&mut s.idle_waiters);
+                for t in waiters {
+                    s.wake(t);
+                }
+            }
+            return;
+        }
+        match &self.clock {
+            Clock::Real => {
+                let timeout = next_deadline.map(|d| d.saturating_duration_since(Instant::now()));
+                self.maintenance(timeout);
+            }
+            Clock::Mock(mock) => {
+                let now = mock.now();
+                if next_deadline.is_some_and(|d| d <= now) {
+                    self.maintenance(Some(Duration::ZERO));
+                    return;
+                }
+                match (mock.autojump_threshold(), next_deadline) {
+                    (Some(threshold), Some(deadline)) => {
+                        self.maintenance(Some(threshold));
+                        if !self.runnable() {
+                            mock.advance_to(deadline);
+                            self.fire_deadlines();
+                        }
+                    }
+                    _ => self.maintenance(None),
+                }
+            }
+        }
+    }
+
+    /// Polls I/O (waiting at most `timeout`), takes injected work, and fires due deadlines.
+    pub(super) fn maintenance(&self, timeout: Option<Duration>) {
+        let mut woken = std::mem::take(&mut *self.io_woken.borrow_mut());
+        let signals = self.io.borrow_mut().poll(timeout, &mut woken);
+        {
+            let mut s = self.sched.borrow_mut();
+            for t in woken.drain(..) {
+                s.wake(t);
+            }
+        }
+        *self.io_woken.borrow_mut() = woken;
+        if signals && self.signals.on_readable() {
+            self.cancel_everything(CancelReason::Interrupt);
+        }
+        self.drain_injected();
+        self.resolve_pending();
+        self.fire_deadlines();
+    }
+
+    pub(super) fn drain_injected(&self) {
+        let mut items = std::mem::take(&mut *self.injected.borrow_mut());
+        self.shared.drain(&mut items);
+        for item in items.drain(..) {
+            match item {
+                Injected::Wake(t) => self.wake(t),
+                Injected::Call(f) => {
+                    // A panicking callback is a bug outside any task: shut the run down (every
+                    // task gets to clean up) and let `run` resume the panic at the end.
+                    if let Err(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+                        self.injected_panic.borrow_mut().get_or_insert(p);
+                        self.cancel_everything(CancelReason::Shutdown);
+                    }
+                }
+            }
+        }
+        *self.injected.borrow_mut() = items;
+    }
+
+    /// The first panic of a `run_sync_soon` callback, if any.
+    pub(crate) fn take_injected_panic(&self) -> Option<Box<dyn Any + Send>> {
+        self.injected_panic.borrow_mut().take()
+    }
+}
