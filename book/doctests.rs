@@ -24,6 +24,7 @@ chapters! {
     io_and_networking => "io-and-networking.md",
     threads => "threads.md",
     signals => "signals.md",
+    reliability => "reliability.md",
     foreign_futures => "foreign-futures.md",
     writing_primitives => "writing-primitives.md",
     testing => "testing.md",

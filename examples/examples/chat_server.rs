@@ -10,18 +10,65 @@
 //! up with the room is disconnected instead of slowing everybody down. Each connection is a
 //! small nursery of its own: one task reads the client's lines while another writes the
 //! room's messages to it. Ctrl-C shuts everything down cleanly.
+//!
+//! No single client can hurt the room: one that fails is logged and dropped, one that does
+//! not give its name within a minute is dropped, a line longer than 4 KiB ends its
+//! connection (the server never buffers more than that for anybody), and one that stops
+//! reading is disconnected once its backlog is full or a write to it has not gone through
+//! for ten seconds.
 
 use scoro::channel::{Receiver, SendError, Sender, TrySendError, channel};
 use scoro::io::{BufReader, Write};
-use scoro::net::{TcpListener, TcpStream, serve_tcp};
+use scoro::net::{ReadHalf, TcpListener, TcpStream, serve_tcp};
 use scoro::signal::wait_for_ctrl_c;
-use scoro::{CancelRequested, MaybeCancelled, nursery, structured};
+use scoro::{CancelRequested, MaybeCancelled, fail_after, nursery, structured};
 use std::cell::Cell;
 use std::io;
 use std::rc::Rc;
+use std::time::Duration;
 
 /// How many messages may wait for a client before it counts as too slow.
 const BACKLOG: usize = 64;
+
+/// The longest line a client may send.
+const MAX_LINE: usize = 4096;
+
+/// How long a new client has to say its name.
+const NAME_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How long a write to a client may take before it counts as too slow.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Reads one line (up to and including its `\n`) into `line`; returns its length, 0 at the
+/// end of the stream. A line longer than [`MAX_LINE`] is an error: a client that sends an
+/// endless line must not make the server buffer all of it.
+#[structured]
+async fn read_line(reader: &mut BufReader<ReadHalf<'_>>, line: &mut String) -> io::Result<usize> {
+    let mut bytes = Vec::new();
+    loop {
+        let buf = reader.fill_buf().await?;
+        if buf.is_empty() {
+            break;
+        }
+        let (take, done) = match buf.iter().position(|&b| b == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (buf.len(), false),
+        };
+        if bytes.len() + take > MAX_LINE {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("sent a line longer than {MAX_LINE} bytes"),
+            ));
+        }
+        bytes.extend_from_slice(&buf[..take]);
+        reader.consume(take);
+        if done {
+            break;
+        }
+    }
+    line.push_str(&String::from_utf8_lossy(&bytes));
+    Ok(bytes.len())
+}
 
 /// What connections tell the hub.
 enum Event {
@@ -106,9 +153,13 @@ async fn tell(hub: &Sender<Event>, event: Event) -> io::Result<()> {
 async fn connection(mut stream: TcpStream, id: u64, hub: &Sender<Event>) -> io::Result<()> {
     let (reader, mut writer) = stream.split();
     let mut reader = BufReader::new(reader);
-    writer.write_all(b"welcome! what is your name?\n").await?;
+    fail_after(
+        WRITE_TIMEOUT,
+        writer.write_all(b"welcome! what is your name?\n"),
+    )
+    .await??;
     let mut name = String::new();
-    if reader.read_line(&mut name).await? == 0 {
+    if fail_after(NAME_TIMEOUT, read_line(&mut reader, &mut name)).await?? == 0 {
         return Ok(());
     }
     let name = match name.trim() {
@@ -121,17 +172,16 @@ async fn connection(mut stream: TcpStream, id: u64, hub: &Sender<Event>) -> io::
         // The writer: the room's messages, until the hub closes our outbox.
         n.start_soon(async {
             while let Some(line) = inbox.next().await? {
-                writer.write_all(line.as_bytes()).await?;
+                fail_after(WRITE_TIMEOUT, writer.write_all(line.as_bytes())).await??;
             }
-            writer
-                .write_all(b"you were too slow for this room; bye\n")
-                .await
+            let bye = b"you were too slow for this room; bye\n";
+            fail_after(WRITE_TIMEOUT, writer.write_all(bye)).await?
         });
         // The reader: the client's lines, until it hangs up.
         let mut line = String::new();
         loop {
             line.clear();
-            if reader.read_line(&mut line).await? == 0 {
+            if read_line(&mut reader, &mut line).await? == 0 {
                 break;
             }
             tell(

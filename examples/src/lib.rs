@@ -1,1 +1,3 @@
 //! Runnable scoro examples live in `examples/`; run one with `cargo run -p examples --example NAME`.
+
+pub mod soak;

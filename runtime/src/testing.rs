@@ -11,7 +11,7 @@ use crate::wait::{Aborted, Step, Wait, WaitCall};
 use std::future::Future;
 use std::pin::Pin;
 
-pub use crate::runtime::clock::MockClock;
+pub use crate::runtime::seam::MockClock;
 
 /// Waits until every other task of the runtime is blocked (none is runnable and no I/O is
 /// ready), then returns. Lets a test run "everything that can happen now" before it looks.

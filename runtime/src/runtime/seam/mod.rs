@@ -28,6 +28,8 @@ use std::sync::Arc;
 use std::task::{Context, Waker};
 use std::time::{Duration, Instant};
 
+/// The mock clock, public as `scoro::testing::MockClock`.
+pub use super::clock::MockClock;
 pub(crate) use super::context::leave_task;
 pub(crate) use super::ids::TaskRef;
 
