@@ -266,6 +266,7 @@ async fn main() -> io::Result<()> {
 mod tests {
     use super::*;
     use scoro::CancelScope;
+    use scoro::io::Read;
 
     /// Reads one line from a client's side of the chat.
     #[structured]
@@ -314,5 +315,53 @@ mod tests {
     #[test]
     fn two_clients_chat_and_the_server_stops() {
         scoro::run(two_clients_chat()).unwrap();
+    }
+
+    /// Misbehaving clients, one after the other, while bob stays in the room: each is
+    /// dropped, and bob still chats. (A client that stops reading is dropped once its backlog
+    /// is full; `broadcast` does that.)
+    #[structured]
+    async fn misbehaving_clients() -> io::Result<()> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let server = CancelScope::new();
+        let stop = server.handle();
+        nursery(async |n| -> io::Result<()> {
+            n.start_soon(async {
+                assert!(server.run(serve(listener)).await.is_none());
+                Ok::<(), io::Error>(())
+            });
+            let mut bob = join(addr, "bob").await?;
+            assert_eq!(line(&mut bob).await?, "* bob joined (1 here)\n");
+            // A line longer than the cap: that connection ends, nobody else notices.
+            let mut flooder = join(addr, "flood").await?;
+            assert_eq!(line(&mut bob).await?, "* flood joined (2 here)\n");
+            let _ = flooder.write_all(&vec![b'x'; MAX_LINE * 4]).await;
+            assert_eq!(line(&mut bob).await?, "* flood left\n");
+            // A client that never says its name is dropped after `NAME_TIMEOUT`.
+            let mut silent = TcpStream::connect(addr).await?;
+            let mut rest = Vec::new();
+            let _ = silent.read_to_end(&mut rest).await;
+            assert_eq!(rest, b"welcome! what is your name?\n");
+            // Bob still chats.
+            bob.write_all(b"still here\n").await?;
+            assert_eq!(line(&mut bob).await?, "[bob] still here\n");
+            stop.cancel();
+            Ok(())
+        })
+        .await
+        .map_err(io::Error::from)
+    }
+
+    #[test]
+    fn misbehaving_clients_are_dropped_and_the_room_goes_on() {
+        // The mock clock jumps over the name timeout once every task has waited 50 ms.
+        let mut rt = scoro::Builder::new()
+            .clock(scoro::testing::MockClock::autojump(
+                std::time::Duration::from_millis(50),
+            ))
+            .build()
+            .unwrap();
+        rt.run(misbehaving_clients()).unwrap();
     }
 }

@@ -675,3 +675,65 @@ async fn other_calls_with_empty_arguments_are_checkpoints() -> io::Result<()> {
     assert_eq!(n, 0, "the empty datagram was sent");
     Ok(())
 }
+
+#[structured]
+async fn panicking_handler(stream: TcpStream, served: &Cell<u32>) -> io::Result<()> {
+    served.set(served.get() + 1);
+    if served.get() == 2 {
+        panic!("a bug in a connection handler");
+    }
+    // The first connection waits for more input, which never comes.
+    let mut stream = stream;
+    let mut buf = [0; 8];
+    stream.read(&mut buf).await?;
+    Ok(())
+}
+
+#[structured]
+async fn serve_until_a_handler_panics(first_closed: &Cell<bool>) -> io::Result<()> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let served = Cell::new(0);
+    nursery(async |n| -> io::Result<()> {
+        n.start_soon(async {
+            match serve_tcp(listener, |s| panicking_handler(s, &served)).await {
+                Ok(never) => match never {},
+                Err(e) => Err::<(), io::Error>(e),
+            }
+        });
+        let mut first = TcpStream::connect(addr).await?;
+        wait_all_tasks_blocked().await?;
+        n.start_soon(async move {
+            // Closed when the panic cancels the server: the read ends (EOF or reset).
+            let mut buf = [0; 8];
+            let _ = first.read(&mut buf).await;
+            first_closed.set(true);
+            Ok::<(), io::Error>(())
+        });
+        let _second = TcpStream::connect(addr).await?;
+        scoro::sleep_forever().await?;
+        Ok(())
+    })
+    .await?;
+    Ok(())
+}
+
+// A handler that panics is a bug, and a bug propagates like an error, with no exception for
+// servers: the panic cancels the server (and every other connection's task), and once they
+// have finished it reaches `run`.
+#[test]
+fn a_panicking_handler_takes_the_server_down_with_its_panic() {
+    let first_closed = Cell::new(false);
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        scoro::run(serve_until_a_handler_panics(&first_closed))
+    }));
+    let payload = outcome.expect_err("the panic reaches `run`");
+    assert_eq!(
+        payload.downcast_ref::<&str>(),
+        Some(&"a bug in a connection handler")
+    );
+    assert!(
+        first_closed.get(),
+        "the other connection's task ran to its end first"
+    );
+}
