@@ -55,15 +55,18 @@ impl Future for Checkpoint {
     #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let task = CurrentTask::of(cx);
-        if let Some(c) = task.cancelled() {
-            return Poll::Ready(Err(c));
-        }
         if self.yielded {
-            Poll::Ready(Ok(()))
-        } else {
-            self.yielded = true;
-            task.yield_now();
-            Poll::Pending
+            return Poll::Ready(match task.cancelled() {
+                Some(c) => Err(c),
+                None => Ok(()),
+            });
+        }
+        match task.cancelled_or_yield() {
+            Some(c) => Poll::Ready(Err(c)),
+            None => {
+                self.yielded = true;
+                Poll::Pending
+            }
         }
     }
 }

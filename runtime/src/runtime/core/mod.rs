@@ -339,6 +339,7 @@ impl Core {
     }
 
     /// The `TaskRef` of the task with slab index `index` (which must be live).
+    #[inline]
     pub(crate) fn task_ref(&self, index: u32) -> TaskRef {
         let s = self.sched.borrow();
         TaskRef {
@@ -357,6 +358,7 @@ impl Core {
     }
 
     /// Makes `t` runnable (no-op if it already is, or if it has finished).
+    #[inline]
     pub(crate) fn wake(&self, t: TaskRef) {
         let mut s = self.sched.borrow_mut();
         s.wake(t);
@@ -371,6 +373,7 @@ impl Core {
 
     /// Records that the running task `index` is about to wait in a way that cancellation must
     /// interrupt: links it into its cancel status and registers the effective deadline.
+    #[inline]
     pub(crate) fn block_cancellable(&self, index: u32) {
         let mut s = self.sched.borrow_mut();
         s.block(index);

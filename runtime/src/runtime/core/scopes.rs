@@ -28,6 +28,7 @@ impl Core {
     }
 
     /// Cancels the scope of status `id` (no-op if it has exited).
+    #[inline]
     pub(crate) fn cancel_status(&self, id: StatusId, reason: CancelReason) {
         let mut s = self.sched.borrow_mut();
         if s.statuses.is_live(id) {
@@ -90,6 +91,7 @@ impl Core {
 
     /// Has cancellation been requested of the scope of `id` itself (by `cancel()` or by its own
     /// deadline passing)? `None` if the scope has exited.
+    #[inline]
     pub(crate) fn scope_cancel_called(&self, id: StatusId) -> Option<bool> {
         let now = self.check_now();
         let mut s = self.sched.borrow_mut();
@@ -118,6 +120,7 @@ impl Core {
     /// without a deadline and gets `now + timeout` at the next scheduling step, with a `now`
     /// read then (so never earlier than entry + timeout), or at once if something asks for it.
     /// Until then no checkpoint could see it expire anyway.
+    #[inline]
     pub(crate) fn enter_scope(
         &self,
         index: u32,
@@ -185,6 +188,7 @@ impl Core {
     /// Leaves the scope `id` of task `index`. Returns `(cancel_called, caught)`, where `caught`
     /// says whether this scope catches a body value that is a cancellation: it was cancelled
     /// itself and no enclosing cancellation is visible to it.
+    #[inline]
     pub(crate) fn exit_scope(&self, index: u32, id: StatusId) -> ScopeExit {
         let now = self.check_now();
         let mut s = self.sched.borrow_mut();
@@ -220,6 +224,7 @@ impl Core {
 
     /// Leaves scope `id` of task `index` without computing anything (the scope's future was
     /// dropped before it finished).
+    #[inline]
     pub(crate) fn abandon_scope(&self, index: u32, id: StatusId) {
         let mut s = self.sched.borrow_mut();
         if !s.statuses.is_live(id) {

@@ -81,6 +81,20 @@ impl CurrentTask {
         with_core(|core| core.check_cancel(self.index))
     }
 
+    /// A checkpoint's first half in one step: the cancellation this task should see now, or
+    /// else a request to be polled again in the next batch (the poll must then return
+    /// `Pending`).
+    #[inline]
+    pub(crate) fn cancelled_or_yield(self) -> Option<CancelRequested> {
+        with_core(|core| {
+            let cancel = core.check_cancel(self.index);
+            if cancel.is_none() {
+                core.yield_now(self.index);
+            }
+            cancel
+        })
+    }
+
     /// Parks the task where cancellation reaches it: the poll must return `Pending` next, and
     /// the task is polled again when its [`TaskRef`] is unparked or a scope it is in is cancelled.
     #[inline]
@@ -101,6 +115,7 @@ impl CurrentTask {
     }
 
     /// The innermost cancel scope this task is in.
+    #[inline]
     pub(crate) fn cancel_scope(self) -> StatusId {
         with_core(|core| core.task_cancel_status(self.index))
     }
@@ -120,18 +135,21 @@ impl CurrentTask {
 
     /// Enters a new innermost cancel scope of this task with `settings`, and a deadline
     /// `timeout` from now if given (see `Core::enter_scope`).
+    #[inline]
     pub(crate) fn enter_scope(self, settings: NodeSettings, timeout: Option<Duration>) -> StatusId {
         with_core(|core| core.enter_scope(self.index, settings, timeout))
     }
 
     /// Leaves the scope `id` this task entered, saying whether the scope was cancelled and
     /// whether it catches that cancellation (no enclosing one is visible).
+    #[inline]
     pub(crate) fn exit_scope(self, id: StatusId) -> ScopeExit {
         with_core(|core| core.exit_scope(self.index, id))
     }
 
     /// Leaves the scope `id` of a call that was dropped before it finished (nothing to leave
     /// when the run is over).
+    #[inline]
     pub(crate) fn abandon_scope(self, id: StatusId) {
         try_with_core(|core| core.abandon_scope(self.index, id));
     }

@@ -12,27 +12,32 @@ pub(crate) use super::super::status::{NodeSettings, StatusId};
 
 /// Cancels the scope `id`: every task in it (and in scopes under it that are not shielded)
 /// sees the cancellation at its next checkpoint, and blocked ones are woken.
+#[inline]
 pub(crate) fn cancel(id: StatusId, reason: CancelReason) {
     try_with_core(|core| core.cancel_status(id, reason));
 }
 
 /// Has cancellation been requested of scope `id` itself (by [`cancel`] or its own deadline)?
 /// `None` once it has exited.
+#[inline]
 pub(crate) fn cancel_called(id: StatusId) -> Option<bool> {
     try_with_core(|core| core.scope_cancel_called(id)).flatten()
 }
 
 /// The deadline of scope `id`; `None` once it has exited.
+#[inline]
 pub(crate) fn deadline(id: StatusId) -> Option<Option<Instant>> {
     try_with_core(|core| core.scope_deadline(id)).flatten()
 }
 
 /// Changes the deadline of scope `id`.
+#[inline]
 pub(crate) fn set_deadline(id: StatusId, deadline: Option<Instant>) {
     try_with_core(|core| core.set_deadline(id, deadline));
 }
 
 /// Shields scope `id` from the cancellation of the scopes around it, or stops doing so.
+#[inline]
 pub(crate) fn set_shield(id: StatusId, shield: bool) {
     try_with_core(|core| core.set_shield(id, shield));
 }
