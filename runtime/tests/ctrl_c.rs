@@ -71,6 +71,10 @@ fn sigint_disposition() -> libc::sighandler_t {
 // nursery holds it); afterwards SIGINT has its default disposition again.
 #[test]
 fn test_ctrl_c_cancels_every_task() {
+    // A test run started as a background job of a non-interactive shell inherits SIGINT
+    // ignored; this test is about the default disposition, so start from it.
+    // SAFETY: `signal` has no memory-safety preconditions; SIG_DFL is a valid disposition.
+    unsafe { libc::signal(libc::SIGINT, libc::SIG_DFL) };
     assert_eq!(sigint_disposition(), libc::SIG_DFL);
     let seen = Log::default();
     let cleaned = RefCell::new(Vec::new());

@@ -7,24 +7,35 @@ use scoro::testing::MockClock;
 use scoro::{Builder, CancelHandle, CancelRequested, CancelScope, ErrorGroup, nursery, structured};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::{Cell, RefCell};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 struct Counting;
 
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
+// Counted per thread: the run happens on the test's thread, and the test harness's own threads
+// (which may allocate while a test runs) must not move the count.
+thread_local! {
+    static LIVE: Cell<usize> = const { Cell::new(0) };
+    static PEAK: Cell<usize> = const { Cell::new(0) };
+}
 
-// SAFETY: forwards to the system allocator unchanged; only keeps count of live bytes.
+fn live() -> usize {
+    LIVE.with(Cell::get)
+}
+
+// SAFETY: forwards to the system allocator unchanged; only keeps count of live bytes (in
+// const-initialised thread-locals without destructors, which never allocate).
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let live = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-        PEAK.fetch_max(live, Ordering::Relaxed);
+        let _ = LIVE.try_with(|l| {
+            let now = l.get().wrapping_add(layout.size());
+            l.set(now);
+            let _ = PEAK.try_with(|p| p.set(p.get().max(now)));
+        });
         // SAFETY: same contract as ours.
         unsafe { System.alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        let _ = LIVE.try_with(|l| l.set(l.get().wrapping_sub(layout.size())));
         // SAFETY: same contract as ours.
         unsafe { System.dealloc(ptr, layout) }
     }
@@ -127,11 +138,11 @@ fn run(tasks: u32, rounds: u32) -> u64 {
 fn a_million_timers_leave_the_heap_as_they_found_it() {
     // Warm up: lazily made process-wide state (the signal pipe, thread-locals) exists after.
     run(10, 10);
-    let baseline = LIVE.load(Ordering::SeqCst);
-    PEAK.store(baseline, Ordering::SeqCst);
+    let baseline = live();
+    PEAK.with(|p| p.set(baseline));
     let fired = run(1_000, 1_000);
-    let after = LIVE.load(Ordering::SeqCst);
-    let peak = PEAK.load(Ordering::SeqCst) - baseline;
+    let after = live();
+    let peak = PEAK.with(Cell::get) - baseline;
     assert!(
         fired > 50_000,
         "both outcomes of a race happen: {fired} timeouts fired"

@@ -2,12 +2,11 @@
 
 use crate::CoroutineCall;
 use crate::cancellation::CancelRequested;
-use crate::runtime::seam::CurrentTask;
-use crate::wait::{Aborted, EntryState, Step, Wait, WaitCall, WaitKey, WaitList};
+use crate::sync::{Acquire, Resource, hand_to_first};
+use crate::wait::WaitList;
 use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
-use std::pin::Pin;
 
 /// A FIFO queue of parked tasks: the basis of locks, conditions and other fair primitives.
 ///
@@ -58,7 +57,7 @@ impl ParkingLot {
     /// the queue).
     pub fn park(&self) -> CoroutineCall<impl Future<Output = Result<(), CancelRequested>> + '_> {
         CoroutineCall::internal(
-            WaitCall::new(Park { lot: self }),
+            Acquire::call(self, || ()),
             "scoro::lowlevel",
             "ParkingLot::park",
         )
@@ -67,15 +66,8 @@ impl ParkingLot {
     /// Unparks the `n` tasks that have been parked longest; returns how many there were.
     pub fn unpark(&self, n: usize) -> usize {
         let mut woken = 0;
-        while woken < n {
-            let t = self.waiters.borrow_mut().notify_front(|_| {});
-            match t {
-                Some(t) => {
-                    t.unpark();
-                    woken += 1;
-                }
-                None => break,
-            }
+        while woken < n && hand_to_first(&self.waiters) {
+            woken += 1;
         }
         woken
     }
@@ -96,46 +88,17 @@ impl ParkingLot {
     }
 }
 
-/// A [`ParkingLot::park`] call.
-struct Park<'a> {
-    lot: &'a ParkingLot,
-}
-
-impl Wait for Park<'_> {
-    type Output = Result<(), CancelRequested>;
-    type Parked = WaitKey;
-
-    fn cancelled(self: Pin<&mut Self>, cancel: CancelRequested) -> Self::Output {
-        Err(cancel)
+/// Parking is acquiring a unit that is never free: [`unpark`](ParkingLot::unpark) hands units
+/// to the longest waiters, and one handed to a call that is dropped before collecting it is
+/// simply gone (nobody else was waiting for it).
+impl Resource for ParkingLot {
+    fn waiters(&self) -> &RefCell<WaitList<()>> {
+        &self.waiters
     }
 
-    fn attempt(self: Pin<&mut Self>, task: CurrentTask) -> Step<Self::Output, WaitKey> {
-        Step::Park(
-            self.lot
-                .waiters
-                .borrow_mut()
-                .push_back(task.task_ref(), None),
-        )
+    fn try_take(&self) -> bool {
+        false
     }
 
-    fn woken(self: Pin<&mut Self>, key: WaitKey) -> Step<Self::Output, WaitKey> {
-        if self.lot.waiters.borrow().state(key) == Some(EntryState::Waiting) {
-            return Step::Park(key);
-        }
-        self.lot.waiters.borrow_mut().remove(key);
-        Step::Done(Ok(()))
-    }
-
-    fn abort(
-        self: Pin<&mut Self>,
-        key: WaitKey,
-        cancel: CancelRequested,
-    ) -> Aborted<Self::Output, WaitKey> {
-        self.lot.waiters.borrow_mut().remove(key);
-        Aborted::Left(Err(cancel))
-    }
-
-    fn abandon(self: Pin<&mut Self>, key: WaitKey) {
-        self.lot.waiters.borrow_mut().remove(key);
-    }
+    fn give_back(&self) {}
 }
