@@ -206,17 +206,6 @@ impl MaybeCancelled for &'static str {
     }
 }
 
-impl MaybeCancelled for Box<dyn Error + Send + Sync> {
-    /// True when the boxed error is a `CancelRequested` or an `io::Error` carrying one.
-    fn is_cancel_requested(&self) -> bool {
-        if self.downcast_ref::<CancelRequested>().is_some() {
-            return true;
-        }
-        self.downcast_ref::<io::Error>()
-            .is_some_and(MaybeCancelled::is_cancel_requested)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,7 +3,7 @@
 //!
 //! Invariant: an `ErrorGroup` is never empty.
 
-use crate::cancellation::MaybeCancelled;
+use crate::cancellation::{CancelRequested, MaybeCancelled};
 use std::convert::Infallible;
 use std::error::Error;
 use std::fmt;
@@ -115,6 +115,28 @@ impl<E> IntoIterator for ErrorGroup<E> {
     type IntoIter = std::vec::IntoIter<E>;
     fn into_iter(self) -> Self::IntoIter {
         self.errors.into_iter()
+    }
+}
+
+/// True when the boxed error is a cancellation: a `CancelRequested`, an `io::Error` carrying
+/// one, or an [`ErrorGroup`] of cancellations of `CancelRequested`, `io::Error` or boxed errors
+/// (what `?` makes of a nursery's error in a function returning a boxed error).
+impl MaybeCancelled for Box<dyn Error + Send + Sync> {
+    fn is_cancel_requested(&self) -> bool {
+        if self.downcast_ref::<CancelRequested>().is_some() {
+            return true;
+        }
+        if let Some(e) = self.downcast_ref::<io::Error>() {
+            return e.is_cancel_requested();
+        }
+        if let Some(g) = self.downcast_ref::<ErrorGroup<CancelRequested>>() {
+            return g.is_cancel_requested();
+        }
+        if let Some(g) = self.downcast_ref::<ErrorGroup<io::Error>>() {
+            return g.is_cancel_requested();
+        }
+        self.downcast_ref::<ErrorGroup<Box<dyn Error + Send + Sync>>>()
+            .is_some_and(MaybeCancelled::is_cancel_requested)
     }
 }
 

@@ -107,6 +107,10 @@ struct TaskSlot {
     owner: u64,
 }
 
+/// How many cancellations one step of a task may be handed before the runtime warns that the
+/// task seems to discard them in a loop (see `Core::cancel_delivered`).
+const SPIN_WARNING: u32 = 10_000;
+
 /// How many task polls may pass between two looks at I/O, the clock and deadlines.
 const MAINTENANCE_INTERVAL: u32 = 64;
 
@@ -136,6 +140,8 @@ pub(crate) struct Core {
     io_woken: RefCell<Vec<TaskRef>>,
     pub(crate) root_status: StatusId,
     polled: Cell<u32>,
+    /// Cancellations handed to the task being polled in this step (see `SPIN_WARNING`).
+    cancel_streak: Cell<u32>,
     injected: RefCell<Vec<Injected>>,
     pub(crate) signals: SignalState,
     next_owner: Cell<u64>,
@@ -174,6 +180,7 @@ impl Core {
             io_woken: RefCell::new(Vec::new()),
             root_status,
             polled: Cell::new(0),
+            cancel_streak: Cell::new(0),
             injected: RefCell::new(Vec::new()),
             signals,
             next_owner: Cell::new(1),
@@ -440,6 +447,7 @@ impl Core {
                 None => return,
             }
         };
+        self.cancel_streak.set(0);
         let waker = task::task_waker(q.index);
         let mut cx = Context::from_waker(&waker);
         let ready = fut.as_mut().poll_task(q.index, &mut cx).is_ready();

@@ -1,7 +1,7 @@
 //! The cancel-scope half of the scheduler: entering, leaving, cancelling and querying scopes,
 //! deadlines, and the lists of blocked tasks that cancellation wakes (kept by the status tree).
 
-use super::{Core, Sched};
+use super::{Core, SPIN_WARNING, Sched};
 use crate::cancellation::{CancelReason, CancelRequested};
 use crate::runtime::clock::Clock;
 use crate::runtime::status::{Check, NO_STATUS, NodeSettings, StatusId};
@@ -17,7 +17,31 @@ impl Core {
         let now = self.check_now();
         let mut s = self.sched.borrow_mut();
         let status = s.tasks[index].status;
-        s.check_status(status, now)
+        let cancel = s.check_status(status, now);
+        if cancel.is_some() {
+            drop(s);
+            self.cancel_delivered(index);
+        }
+        cancel
+    }
+
+    /// Counts the cancellations handed to the task being polled in this step. A task that
+    /// is handed [`SPIN_WARNING`] of them without yielding is almost certainly discarding the
+    /// cancellation in a loop (`let _ = call().await;`) and will spin forever: say so, once
+    /// per step, naming its function.
+    #[cold]
+    fn cancel_delivered(&self, index: u32) {
+        let streak = self.cancel_streak.get() + 1;
+        self.cancel_streak.set(streak);
+        if streak == SPIN_WARNING {
+            eprintln!(
+                "scoro: the task running `{}` was handed `Err(CancelRequested)` {SPIN_WARNING} \
+                 times in a row without yielding; it is probably discarding the cancellation in \
+                 a loop (`let _ = call().await;`, `.ok()`, `if let Ok(..)`) and will spin \
+                 forever. Propagate it with `?` so that the task can finish.",
+                self.task_name(index)
+            );
+        }
     }
 
     /// The task's innermost cancel status.
