@@ -349,6 +349,9 @@ impl Listener {
         });
         let weak: Weak<dyn SignalListener> = Rc::downgrade(&listener) as Weak<dyn SignalListener>;
         plumbing::listen(weak);
+        if listener.signals.contains(&libc::SIGINT) {
+            plumbing::sigint_listener(true);
+        }
         Ok(listener)
     }
 
@@ -359,6 +362,9 @@ impl Listener {
         }
         for &s in &self.signals {
             plumbing::release(s);
+        }
+        if self.signals.contains(&libc::SIGINT) {
+            plumbing::sigint_listener(false);
         }
     }
 

@@ -42,6 +42,8 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 /// use scoro::io::{Read, Write};
 /// use scoro::net::{TcpListener, TcpStream, serve_tcp};
 ///
+/// use scoro::MaybeCancelled;
+///
 /// #[scoro::structured]
 /// async fn echo(mut stream: TcpStream) -> std::io::Result<()> {
 ///     let mut buf = [0; 1024];
@@ -49,6 +51,9 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 ///         match stream.read(&mut buf).await {
 ///             Ok(0) => return Ok(()),
 ///             Ok(n) => stream.write_all(&buf[..n]).await?,
+///             // The server is being cancelled: that propagates.
+///             Err(e) if e.is_cancel_requested() => return Err(e),
+///             // This client's connection failed: log it, keep serving the others.
 ///             Err(e) => {
 ///                 eprintln!("connection failed: {e}");
 ///                 return Ok(());

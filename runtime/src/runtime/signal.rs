@@ -22,7 +22,7 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::rc::Weak;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering};
 
 /// The `mio` token of the signal pipe.
 pub(crate) const SIGNAL_TOKEN: mio::Token = mio::Token(usize::MAX - 1);
@@ -36,8 +36,11 @@ static ARRIVALS: AtomicU64 = AtomicU64::new(0);
 static LATEST: [AtomicU64; NSIG] = [const { AtomicU64::new(0) }; NSIG];
 static PIPE_READ: AtomicI32 = AtomicI32::new(-1);
 static PIPE_WRITE: AtomicI32 = AtomicI32::new(-1);
-/// Set once a runtime turned a Ctrl-C into cancellation: the next one kills the process.
+/// Set once a Ctrl-C started a shutdown (a runtime turned it into cancellation, or a listener
+/// took it): the next one that no listener is waiting for kills the process.
 static EXIT_ON_NEXT_SIGINT: AtomicBool = AtomicBool::new(false);
+/// How many signal listeners (receivers and handlers, of any runtime) include SIGINT.
+static SIGINT_LISTENERS: AtomicUsize = AtomicUsize::new(0);
 
 struct Installed {
     users: [usize; NSIG],
@@ -74,7 +77,10 @@ fn handle(sig: libc::c_int) {
     if i >= NSIG {
         return;
     }
-    if sig == libc::SIGINT && EXIT_ON_NEXT_SIGINT.load(Ordering::Acquire) {
+    if sig == libc::SIGINT
+        && EXIT_ON_NEXT_SIGINT.load(Ordering::Acquire)
+        && SIGINT_LISTENERS.load(Ordering::Acquire) == 0
+    {
         // SAFETY: `signal` and `raise` are async-signal-safe. SIGINT is blocked while this
         // handler runs, so the raised signal is delivered with the default action (terminate)
         // as soon as the handler returns.
@@ -199,9 +205,19 @@ pub(crate) fn latest_arrival(sig: i32) -> u64 {
         .map_or(0, |c| c.load(Ordering::Acquire))
 }
 
-/// Makes the next Ctrl-C terminate the process at once.
+/// Makes the next Ctrl-C that no listener waits for terminate the process at once.
 pub(crate) fn arm_exit_on_next_sigint() {
     EXIT_ON_NEXT_SIGINT.store(true, Ordering::Release);
+}
+
+/// A signal listener including SIGINT opened (`true`) or closed (`false`): while one is open,
+/// Ctrl-C goes to the listeners, never straight to process exit.
+pub(crate) fn sigint_listener(open: bool) {
+    if open {
+        SIGINT_LISTENERS.fetch_add(1, Ordering::AcqRel);
+    } else {
+        SIGINT_LISTENERS.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 /// A runtime's view of the signal pipe: its own duplicate of the read end, registered with its
@@ -343,6 +359,11 @@ impl SignalState {
             if l.on_signals() {
                 sigint_taken = true;
             }
+        }
+        if sigint_taken {
+            // A listener started its own shutdown: as with the default one, the next Ctrl-C
+            // nobody listens for ends the process.
+            arm_exit_on_next_sigint();
         }
         let n = count(libc::SIGINT);
         let mut interrupt = false;

@@ -4,7 +4,9 @@
 use super::super::core::with_core;
 use std::rc::Weak;
 
-pub(crate) use super::super::signal::{SignalListener, count, install, latest_arrival, release};
+pub(crate) use super::super::signal::{
+    SignalListener, count, install, latest_arrival, release, sigint_listener,
+};
 
 /// Adds `listener` to the listeners of the runtime running on this thread.
 ///
