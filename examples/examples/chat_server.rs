@@ -276,6 +276,13 @@ mod tests {
         Ok(line)
     }
 
+    /// Runs the room until `server` is cancelled (which must be how it ends).
+    #[structured]
+    async fn room(listener: TcpListener, server: CancelScope) -> io::Result<()> {
+        assert!(server.run(serve(listener)).await.is_none());
+        Ok(())
+    }
+
     #[structured]
     async fn join(addr: std::net::SocketAddr, name: &str) -> io::Result<BufReader<TcpStream>> {
         let mut client = BufReader::new(TcpStream::connect(addr).await?);
@@ -291,10 +298,7 @@ mod tests {
         let server = CancelScope::new();
         let stop = server.handle();
         nursery(async |n| -> io::Result<()> {
-            n.start_soon(async {
-                assert!(server.run(serve(listener)).await.is_none());
-                Ok::<(), io::Error>(())
-            });
+            n.start_soon(room(listener, server));
             let mut bob = join(addr, "bob").await?;
             assert_eq!(line(&mut bob).await?, "* bob joined (1 here)\n");
             let mut alice = join(addr, "alice").await?;
@@ -327,10 +331,7 @@ mod tests {
         let server = CancelScope::new();
         let stop = server.handle();
         nursery(async |n| -> io::Result<()> {
-            n.start_soon(async {
-                assert!(server.run(serve(listener)).await.is_none());
-                Ok::<(), io::Error>(())
-            });
+            n.start_soon(room(listener, server));
             let mut bob = join(addr, "bob").await?;
             assert_eq!(line(&mut bob).await?, "* bob joined (1 here)\n");
             // A line longer than the cap: that connection ends, nobody else notices.

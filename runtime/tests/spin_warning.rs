@@ -2,9 +2,18 @@
 //! function the task runs. Runs the spinning program as a child process to read its stderr.
 
 use scoro::{CancelScope, structured};
-use std::process::Command;
+use std::process::{Command, Output};
 
 const ROLE: &str = "SCORO_SPIN_TEST_ROLE";
+
+/// Runs the test `test` of this binary again, as a child process in role `role`.
+fn run_as_child(test: &str, role: &str) -> Output {
+    Command::new(std::env::current_exe().unwrap())
+        .args([test, "--exact", "--nocapture"])
+        .env(ROLE, role)
+        .output()
+        .unwrap()
+}
 
 /// Discards the cancellation 20,000 times (the bug), then gives up.
 #[structured]
@@ -31,15 +40,10 @@ fn a_task_discarding_cancellation_in_a_loop_is_reported_once() {
         assert_eq!(scoro::run(main_task()), Some(Ok(20_000)));
         return;
     }
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "a_task_discarding_cancellation_in_a_loop_is_reported_once",
-            "--exact",
-            "--nocapture",
-        ])
-        .env(ROLE, "spin")
-        .output()
-        .unwrap();
+    let out = run_as_child(
+        "a_task_discarding_cancellation_in_a_loop_is_reported_once",
+        "spin",
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     let warnings: Vec<_> = stderr

@@ -66,6 +66,16 @@ impl Queued {
             generation: t.generation,
         }
     }
+
+    /// The task this entry names, in run `run`.
+    #[inline]
+    fn task(self, run: u32) -> TaskRef {
+        TaskRef {
+            index: self.index,
+            generation: self.generation,
+            run,
+        }
+    }
 }
 
 /// Gives each run (each `Core`) an id of its own, so that ids of tasks and cancel statuses are
@@ -429,11 +439,7 @@ impl Core {
     fn poll_task(&self, q: Queued) {
         let mut fut = {
             let mut s = self.sched.borrow_mut();
-            let t = TaskRef {
-                index: q.index,
-                generation: q.generation,
-                run: s.run,
-            };
+            let t = q.task(s.run);
             if !s.is_live(t) {
                 return;
             }
@@ -452,11 +458,7 @@ impl Core {
         let mut cx = Context::from_waker(&waker);
         let ready = fut.as_mut().poll_task(q.index, &mut cx).is_ready();
         let mut s = self.sched.borrow_mut();
-        let t = TaskRef {
-            index: q.index,
-            generation: q.generation,
-            run: s.run,
-        };
+        let t = q.task(s.run);
         if !s.is_live(t) {
             drop(s);
             drop(fut);
