@@ -13,8 +13,13 @@ use std::pin::Pin;
 
 pub use crate::runtime::seam::MockClock;
 
-/// Waits until every other task of the runtime is blocked (none is runnable and no I/O is
-/// ready), then returns. Lets a test run "everything that can happen now" before it looks.
+/// Waits until every other task of the runtime is blocked (none is runnable, no I/O is
+/// ready, and no function that the runtime started on a worker thread is still running),
+/// then returns. Lets a test run "everything that can happen now" before it looks.
+///
+/// A task waiting for a [`to_thread`](crate::to_thread) call does not count as blocked: its
+/// worker will wake it. That includes an abandoned
+/// [`run_sync_abandon`](crate::to_thread::run_sync_abandon) call until its function returns.
 ///
 /// With several waiters, all wake together. Under a mock clock with autojump, this wakes
 /// before the clock jumps. Cancellable: returns `Err(CancelRequested)` if cancelled.

@@ -27,9 +27,22 @@
 //! - Workers are reused: a process-wide cache keeps idle threads for 10 s.
 //! - A panic in the function resumes in the waiting task (and is dropped for an abandoned
 //!   call).
-//! - A task waiting for a worker counts as blocked, as in Trio: under a mock clock with
-//!   autojump the clock may jump while the function runs, and `wait_all_tasks_blocked`
-//!   does not wait for workers.
+//! - While a function started by a runtime runs on a worker, that runtime is not idle: from
+//!   the moment the job is handed to a worker until the runtime's thread has learned that the
+//!   function returned (when the job's token goes back to the limiter). Under a mock clock
+//!   with autojump the clock does not jump meanwhile; the runtime waits for the worker's
+//!   completion instead. Real time passes, mock time does not, and a timeout around the call
+//!   never fires because of the time the function takes (only if something else moves the
+//!   clock, such as [`MockClock::jump`]). [`wait_all_tasks_blocked`] does not return meanwhile
+//!   either. An abandoned [`run_sync_abandon`] call holds the runtime back in the same way
+//!   until its function returns, since its worker still counts against the limiter and may
+//!   still call back with [`from_thread`](crate::from_thread). (Trio counts a task waiting for
+//!   a thread as blocked, and jumps; scoro does not, so that a test's outcome does not depend
+//!   on how fast a worker runs.) A function that waits for something a task does only after a
+//!   mock-clock deadline therefore waits forever under autojump.
+//!
+//! [`MockClock::jump`]: crate::testing::MockClock::jump
+//! [`wait_all_tasks_blocked`]: crate::testing::wait_all_tasks_blocked
 
 use super::link::{CurrentJob, JobLink};
 use crate::CoroutineCall;
@@ -67,7 +80,8 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 /// [`run_sync_abandon`] for functions that may take too long to wait for.
 ///
 /// At most 40 functions of one runtime run at once; more calls wait in line (FIFO). A panic
-/// in `f` resumes in the calling task.
+/// in `f` resumes in the calling task. Under a mock clock with autojump the clock does not
+/// jump while `f` runs (see the [module docs](self)).
 ///
 /// ```
 /// use scoro::to_thread;
@@ -97,7 +111,8 @@ where
 ///
 /// Because the call may return while `f` still runs, `f` cannot borrow: it must be
 /// `'static`. Its value (or panic) is dropped on the worker thread if nobody waits for it any
-/// more. The worker counts against the runtime's limit of 40 until `f` returns.
+/// more. The worker counts against the runtime's limit of 40 until `f` returns, and until
+/// then a mock clock with autojump does not jump (see the [module docs](self)).
 ///
 /// ```
 /// use std::time::Duration;
@@ -489,13 +504,18 @@ where
         seam::runtime_local::<ThreadLimiter>().release();
         panic!("scoro::to_thread: could not start a worker thread: {e}");
     }
+    // Counted until `give_back`. That runs on this thread, after this poll at the earliest,
+    // so counting only now that the worker has the job misses nothing.
+    seam::outside_work_started();
     completion
 }
 
-/// Gives a finished job's token back, once.
+/// Gives a finished job's token back and ends its count as outside work (which holds back
+/// the mock clock's autojump and `wait_all_tasks_blocked`), once.
 fn give_back(released: &AtomicBool) {
     if !released.swap(true, Ordering::AcqRel) {
         seam::runtime_local::<ThreadLimiter>().release();
+        seam::outside_work_finished();
     }
 }
 

@@ -157,6 +157,9 @@ pub(crate) struct Core {
     next_owner: Cell<u64>,
     locals: RefCell<HashMap<TypeId, Rc<dyn Any>>>,
     injected_panic: RefCell<Option<Box<dyn Any + Send>>>,
+    /// Jobs of this run on other threads whose completion the run loop waits for (see
+    /// `Core::outside_work_started`): while any is in flight the runtime is not idle.
+    outside_work: Cell<usize>,
 }
 
 impl Core {
@@ -196,6 +199,7 @@ impl Core {
             next_owner: Cell::new(1),
             locals: RefCell::new(HashMap::new()),
             injected_panic: RefCell::new(None),
+            outside_work: Cell::new(0),
         })
     }
 

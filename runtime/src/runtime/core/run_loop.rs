@@ -1,6 +1,12 @@
 //! The run loop: batches of task polls, with I/O, injected work, the clock and deadlines
 //! looked at between batches (at once when nothing is runnable, else every
 //! `MAINTENANCE_INTERVAL` polls).
+//!
+//! Invariant: the run is *idle* (it wakes `wait_all_tasks_blocked` waiters, and a mock clock
+//! with autojump jumps) only when nothing is runnable, no I/O is ready and no outside work is
+//! in flight (`outside_work`: jobs on other threads, such as worker-thread calls, whose
+//! completion arrives as injected work). While outside work is in flight an idle turn waits
+//! for I/O, injected work or a real-clock deadline instead.
 
 use super::{Core, MAINTENANCE_INTERVAL, Queued};
 use crate::cancellation::CancelReason;
@@ -70,7 +76,9 @@ impl Core {
             let mut s = self.sched.borrow_mut();
             (!s.idle_waiters.is_empty(), s.next_deadline())
         };
-        if has_idle_waiters {
+        // Work on another thread will wake a task: nothing is idle until it has.
+        let outside_work = self.outside_work.get() > 0;
+        if has_idle_waiters && !outside_work {
             self.maintenance(Some(Duration::ZERO));
             if !self.runnable() {
                 let mut s = self.sched.borrow_mut();
@@ -93,7 +101,7 @@ impl Core {
                     return;
                 }
                 match (mock.autojump_threshold(), next_deadline) {
-                    (Some(threshold), Some(deadline)) => {
+                    (Some(threshold), Some(deadline)) if !outside_work => {
                         self.maintenance(Some(threshold));
                         if !self.runnable() {
                             mock.advance_to(deadline);
@@ -104,6 +112,21 @@ impl Core {
                 }
             }
         }
+    }
+
+    /// Work that this run waits for has started on another thread; its completion will arrive
+    /// as injected work, which calls [`outside_work_finished`](Self::outside_work_finished).
+    #[inline]
+    pub(crate) fn outside_work_started(&self) {
+        self.outside_work.set(self.outside_work.get() + 1);
+    }
+
+    /// Work counted by [`outside_work_started`](Self::outside_work_started) has finished.
+    #[inline]
+    pub(crate) fn outside_work_finished(&self) {
+        let n = self.outside_work.get();
+        debug_assert!(n > 0, "outside work finished that never started");
+        self.outside_work.set(n.saturating_sub(1));
     }
 
     /// Polls I/O (waiting at most `timeout`), takes injected work, and fires due deadlines.

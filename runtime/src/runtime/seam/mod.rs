@@ -236,6 +236,27 @@ impl RemoteUnparker {
     }
 }
 
+/// Tells the runtime running on this thread that work it waits for has started on another
+/// thread (a worker-thread job): until the matching [`outside_work_finished`], the runtime
+/// does not count as idle, so a mock clock with autojump does not jump and
+/// `testing::wait_all_tasks_blocked` does not return; the run loop waits for I/O and injected
+/// work instead. Call [`outside_work_finished`] exactly once for each call of this, on the
+/// runtime's thread (from the injected work that reports the completion).
+///
+/// # Panics
+/// Outside a running scoro runtime.
+#[inline]
+pub(crate) fn outside_work_started() {
+    with_core(|core| core.outside_work_started());
+}
+
+/// The work announced with [`outside_work_started`] is over. Does nothing outside a runtime
+/// (the run has ended; nothing waits for idleness any more).
+#[inline]
+pub(crate) fn outside_work_finished() {
+    try_with_core(|core| core.outside_work_finished());
+}
+
 /// The object of type `T` that the runtime running on this thread keeps for this crate (made
 /// with `T::default()` on first use), such as the worker-thread limiter.
 ///
