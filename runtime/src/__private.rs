@@ -34,15 +34,8 @@ pub fn boxed<F: Future>(
     prefix: &'static str,
     name: &'static str,
 ) -> CoroutineCall<Boxed<F>> {
-    let future = Box::new(future);
-    // Not polled yet, so nothing refers into it: taking a reference is harmless.
-    let start = std::ptr::from_ref::<F>(&future).addr();
     CoroutineCall::internal(
-        Boxed {
-            future: Box::into_pin(future),
-            start,
-            _pinned: PhantomPinned,
-        },
+        Boxed::new(Box::new(future), "#[structured(boxed)]"),
         prefix,
         name,
     )
@@ -54,24 +47,38 @@ pin_project! {
     /// every poll and registers the box only while it polls it, so the box is as much
     /// inside the task as the wrapper is; the box is dropped with the wrapper.
     #[derive(Debug)]
-    pub struct Boxed<F> {
+    pub struct Boxed<F: ?Sized> {
         future: Pin<Box<F>>,
         // The box's address (it never moves).
         start: usize,
+        // What made the box, for the message of a failed placement check.
+        what: &'static str,
         #[pin]
         _pinned: PhantomPinned,
     }
 }
 
-impl<F: Future> Future for Boxed<F> {
+impl<F: ?Sized> Boxed<F> {
+    /// Wraps a box that has not been polled yet (so nothing refers into it: taking its address
+    /// is harmless).
+    pub(crate) fn new(future: Box<F>, what: &'static str) -> Self {
+        let start = std::ptr::from_ref::<F>(&future).addr();
+        Boxed {
+            future: Box::into_pin(future),
+            start,
+            what,
+            _pinned: PhantomPinned,
+        }
+    }
+}
+
+impl<F: ?Sized + Future> Future for Boxed<F> {
     type Output = F::Output;
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
-        spawn::check_placement(
-            std::ptr::from_mut(this.start).addr(),
-            "#[structured(boxed)]",
-        );
-        let _registered = spawn::register_box(*this.start, std::mem::size_of::<F>());
+        spawn::check_placement(std::ptr::from_mut(this.start).addr(), this.what);
+        let len = std::mem::size_of_val::<F>(&**this.future);
+        let _registered = spawn::register_box(*this.start, len);
         this.future.as_mut().poll(cx)
     }
 }

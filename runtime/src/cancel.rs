@@ -9,7 +9,7 @@
 //!   touches no timer; `ScopeShared` is allocated only when `handle()` is called.
 
 use crate::CoroutineCall;
-use crate::cancellation::{CancelReason, MaybeCancelled, TooSlow};
+use crate::cancellation::{CancelReason, CancelRequested, MaybeCancelled, TooSlow};
 use crate::runtime::seam::scopes::{self, NodeSettings, StatusId};
 use crate::runtime::seam::{self, CurrentTask};
 use std::cell::{Cell, OnceCell};
@@ -467,6 +467,62 @@ where
     F: Future<Output = T>,
 {
     too_slow(CancelScope::new().with_deadline(at).run(body), "fail_at")
+}
+
+/// Runs `call` to its end, then reports whether the task was cancelled meanwhile: `Ok(value)`,
+/// or `Err(CancelRequested)` (the value is dropped) when an enclosing cancel scope was cancelled
+/// by the time the call returned.
+///
+/// Cancel scopes, timeouts and nurseries recognise a cancellation in a body's value through
+/// [`MaybeCancelled`]. A call whose output cannot carry one (a `u32`, or a `Result` whose error
+/// type is another crate's) does not implement it; `cancellable` gives it an output that does,
+/// so a timeout can be put around any call:
+///
+/// ```
+/// use std::time::Duration;
+/// use scoro::{structured, cancellable, move_on_after};
+///
+/// /// Counts to `n`, giving up early (with what it has) when cancelled.
+/// #[structured]
+/// async fn count(n: u32) -> u32 {
+///     for i in 0..n {
+///         if scoro::sleep(Duration::from_secs(1)).await.is_err() {
+///             return i;
+///         }
+///     }
+///     n
+/// }
+///
+/// #[structured]
+/// async fn main_task() -> (Option<u32>, Option<u32>) {
+///     // `move_on_after(.., count(10))` does not compile: a `u32` cannot say it was cancelled.
+///     let quick = move_on_after(Duration::from_secs(60), cancellable(count(3))).await;
+///     let slow = move_on_after(Duration::from_millis(2500), cancellable(count(10))).await;
+///     (quick.map(|r| r.unwrap()), slow.map(|r| r.unwrap()))
+/// }
+///
+/// let mut rt = scoro::Builder::new()
+///     .clock(scoro::testing::MockClock::autojump(Duration::ZERO))
+///     .build()
+///     .unwrap();
+/// assert_eq!(rt.run(main_task()), (Some(3), None));
+/// ```
+///
+/// The call is not stopped any sooner than it stops by itself: its checkpoints return
+/// `Err(CancelRequested)` once the scope is cancelled, and it decides what to do with that.
+pub fn cancellable<F: Future>(
+    call: CoroutineCall<F>,
+) -> CoroutineCall<impl Future<Output = Result<F::Output, CancelRequested>>> {
+    let (future, _) = call.into_parts();
+    CoroutineCall::internal(
+        async move {
+            let value = future.await;
+            crate::time::checkpoint_if_cancelled().inline().await?;
+            Ok(value)
+        },
+        "scoro",
+        "cancellable",
+    )
 }
 
 fn too_slow<T, F>(

@@ -141,6 +141,17 @@ impl From<TooSlow> for io::Error {
 /// let other: Result<u32, std::io::Error> = Err(std::io::Error::other("disk on fire"));
 /// assert!(!other.is_cancel_requested());
 /// ```
+///
+/// For your own error type, implement it next to `From<CancelRequested>` (the book's
+/// "Cancellation is an error" chapter shows an enum). `anyhow::Error` and `eyre::Report`
+/// implement it with scoro's `anyhow` and `eyre` features. A call whose output cannot carry a
+/// cancellation at all can still run under a timeout through [`cancellable`](crate::cancellable).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot say whether it is a cancellation: it does not implement `MaybeCancelled`",
+    label = "a cancel scope, timeout or nursery must tell a cancellation in this value from a real outcome",
+    note = "to put a timeout around a call whose output cannot carry a cancellation, wrap it: `move_on_after(d, scoro::cancellable(f()))` gives `Option<Result<T, CancelRequested>>`",
+    note = "for your own error type, implement `From<CancelRequested>` and `MaybeCancelled` for it (the book's \"Cancellation is an error\" chapter shows how); for `anyhow::Error` or `eyre::Report`, enable scoro's `anyhow` or `eyre` feature"
+)]
 pub trait MaybeCancelled {
     /// Is this value a cancellation?
     fn is_cancel_requested(&self) -> bool;

@@ -1,10 +1,37 @@
-//! Combinators built on nurseries: `join_all` and `race`.
+//! Combinators built on nurseries: `join_all`, `join` and `race`; and `CoroutineCall::boxed`,
+//! which lets calls of different functions go into one `race` or `join_all`.
 
+use crate::__private::Boxed;
 use crate::CoroutineCall;
 use crate::cancellation::MaybeCancelled;
-use crate::nursery::{ErrorGroup, nursery_trusted};
+use crate::nursery::{ErrorGroup, Nursery, nursery_trusted};
 use std::cell::RefCell;
+use std::fmt;
 use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+/// Starts `call` as a child of `n` that stores its value in `slot`.
+fn start_into<'scope, T, E, F>(
+    n: &Nursery<'scope, '_, E>,
+    call: CoroutineCall<F>,
+    slot: &'scope RefCell<Option<T>>,
+) where
+    T: 'scope,
+    E: MaybeCancelled + 'scope,
+    F: Future<Output = Result<T, E>> + 'scope,
+{
+    let (future, name) = call.into_parts();
+    n.start_soon(CoroutineCall::internal(
+        async move {
+            let v = future.await?;
+            *slot.borrow_mut() = Some(v);
+            Ok::<(), E>(())
+        },
+        name.prefix,
+        name.name,
+    ));
+}
 
 /// Runs every call concurrently and returns their values in the order of `calls`.
 ///
@@ -39,30 +66,15 @@ where
     let calls: Vec<CoroutineCall<F>> = calls.into_iter().collect();
     CoroutineCall::internal(
         async move {
-            let slots: RefCell<Vec<Option<T>>> =
-                RefCell::new((0..calls.len()).map(|_| None).collect());
+            let slots: Vec<RefCell<Option<T>>> = calls.iter().map(|_| RefCell::new(None)).collect();
             nursery_trusted(async |n| -> Result<(), E> {
-                for (i, call) in calls.into_iter().enumerate() {
-                    let slots = &slots;
-                    let (future, name) = call.into_parts();
-                    n.start_soon(CoroutineCall::internal(
-                        async move {
-                            let v = future.await?;
-                            slots.borrow_mut()[i] = Some(v);
-                            Ok::<(), E>(())
-                        },
-                        name.prefix,
-                        name.name,
-                    ));
+                for (call, slot) in calls.into_iter().zip(&slots) {
+                    start_into(n, call, slot);
                 }
                 Ok(())
             })
             .await?;
-            Ok(slots
-                .into_inner()
-                .into_iter()
-                .map(|v| v.expect("every child of a finished nursery produced its value"))
-                .collect())
+            Ok(slots.into_iter().map(take_value).collect())
         },
         "scoro",
         "join_all",
@@ -144,4 +156,171 @@ where
         "scoro",
         "race",
     )
+}
+
+fn take_value<T>(slot: RefCell<Option<T>>) -> T {
+    slot.into_inner()
+        .expect("every child of a nursery that finished without error stored its value")
+}
+
+/// Runs the calls of a tuple concurrently and returns their values as a tuple: the counterpart
+/// of [`join_all`] for calls of different functions and output types (they share the error
+/// type).
+///
+/// As with `join_all`, the calls run as children of one nursery: the first error cancels the
+/// others, and every real error comes back in the [`ErrorGroup`].
+///
+/// ```
+/// use std::time::Duration;
+/// use scoro::{structured, join, CancelRequested, ErrorGroup};
+///
+/// #[structured]
+/// async fn name() -> Result<String, CancelRequested> {
+///     scoro::sleep(Duration::from_millis(5)).await?;
+///     Ok("ferris".to_string())
+/// }
+///
+/// #[structured]
+/// async fn age() -> Result<u32, CancelRequested> {
+///     scoro::sleep(Duration::from_millis(1)).await?;
+///     Ok(7)
+/// }
+///
+/// #[structured]
+/// async fn main_task() -> Result<String, ErrorGroup<CancelRequested>> {
+///     let (name, age) = join((name(), age())).await?;
+///     Ok(format!("{name} is {age}"))
+/// }
+///
+/// assert_eq!(scoro::run(main_task()).unwrap(), "ferris is 7");
+/// ```
+pub fn join<C: JoinTuple>(
+    calls: C,
+) -> CoroutineCall<impl Future<Output = Result<C::Output, ErrorGroup<C::Error>>>> {
+    CoroutineCall::internal(calls.join_tuple(), "scoro", "join")
+}
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// Tuples of 1 to 8 [`CoroutineCall`]s whose outputs are `Result<_, E>` with one `E`: what
+/// [`join`] takes.
+pub trait JoinTuple: sealed::Sealed {
+    /// The tuple of the calls' values.
+    type Output;
+    /// The calls' error type.
+    type Error: MaybeCancelled;
+    #[doc(hidden)]
+    fn join_tuple(self) -> impl Future<Output = Result<Self::Output, ErrorGroup<Self::Error>>>;
+}
+
+macro_rules! join_tuple {
+    ($($call:ident: $F:ident => $T:ident),+) => {
+        impl<E, $($T, $F),+> sealed::Sealed for ($(CoroutineCall<$F>,)+)
+        where
+            E: MaybeCancelled,
+            $($F: Future<Output = Result<$T, E>>,)+
+        {
+        }
+
+        impl<E, $($T, $F),+> JoinTuple for ($(CoroutineCall<$F>,)+)
+        where
+            E: MaybeCancelled,
+            $($F: Future<Output = Result<$T, E>>,)+
+        {
+            type Output = ($($T,)+);
+            type Error = E;
+            #[allow(non_snake_case, reason = "one slot per type parameter, named after it")]
+            async fn join_tuple(self) -> Result<Self::Output, ErrorGroup<E>> {
+                let ($($call,)+) = self;
+                $(let $T: RefCell<Option<$T>> = RefCell::new(None);)+
+                nursery_trusted(async |n| -> Result<(), E> {
+                    $(start_into(n, $call, &$T);)+
+                    Ok(())
+                })
+                .await?;
+                Ok(($(take_value($T),)+))
+            }
+        }
+    };
+}
+
+join_tuple!(a: A => TA);
+join_tuple!(a: A => TA, b: B => TB);
+join_tuple!(a: A => TA, b: B => TB, c: C => TC);
+join_tuple!(a: A => TA, b: B => TB, c: C => TC, d: D => TD);
+join_tuple!(a: A => TA, b: B => TB, c: C => TC, d: D => TD, e: G => TE);
+join_tuple!(a: A => TA, b: B => TB, c: C => TC, d: D => TD, e: G => TE, f: H => TF);
+join_tuple!(a: A => TA, b: B => TB, c: C => TC, d: D => TD, e: G => TE, f: H => TF, g: I => TG);
+join_tuple!(
+    a: A => TA, b: B => TB, c: C => TC, d: D => TD, e: G => TE, f: H => TF, g: I => TG, h: J => TH
+);
+
+impl<F: Future> CoroutineCall<F> {
+    /// Erases the call's type, keeping its output type: calls of different functions (or of
+    /// `async` blocks) become one type, so that they can go into one [`race`] or [`join_all`].
+    ///
+    /// The call's state machine moves into a box (one allocation); it still runs as part of
+    /// the task that awaits or starts it, so it may borrow, and nurseries inside it work.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use scoro::{structured, race, CancelRequested, ErrorGroup};
+    ///
+    /// #[structured]
+    /// async fn from_cache() -> Result<String, CancelRequested> {
+    ///     scoro::sleep(Duration::from_millis(1)).await?;
+    ///     Ok("cached".to_string())
+    /// }
+    ///
+    /// #[structured]
+    /// async fn from_network(host: &str) -> Result<String, CancelRequested> {
+    ///     scoro::sleep(Duration::from_millis(50)).await?;
+    ///     Ok(format!("fresh from {host}"))
+    /// }
+    ///
+    /// #[structured]
+    /// async fn main_task() -> Result<String, ErrorGroup<CancelRequested>> {
+    ///     race([from_cache().boxed(), from_network("example.org").boxed()]).await
+    /// }
+    ///
+    /// assert_eq!(scoro::run(main_task()).unwrap(), "cached");
+    /// ```
+    pub fn boxed<'a>(self) -> CoroutineCall<BoxedCall<'a, F::Output>>
+    where
+        F: 'a,
+    {
+        let (future, name) = self.into_parts();
+        let future: Box<dyn Future<Output = F::Output> + 'a> = Box::new(future);
+        CoroutineCall::internal(
+            BoxedCall {
+                inner: Boxed::new(future, "CoroutineCall::boxed"),
+            },
+            name.prefix,
+            name.name,
+        )
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The state machine of a call whose type [`CoroutineCall::boxed`] erased: its output is
+    /// `T`, and it may borrow for `'a`.
+    pub struct BoxedCall<'a, T> {
+        #[pin]
+        inner: Boxed<dyn Future<Output = T> + 'a>,
+    }
+}
+
+impl<T> Future for BoxedCall<'_, T> {
+    type Output = T;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        self.project().inner.poll(cx)
+    }
+}
+
+impl<T> fmt::Debug for BoxedCall<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("BoxedCall")
+    }
 }

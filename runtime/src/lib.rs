@@ -61,9 +61,11 @@ mod threads;
 mod time;
 mod wait;
 
-pub use cancel::{CancelHandle, CancelScope, fail_after, fail_at, move_on_after, move_on_at};
+pub use cancel::{
+    CancelHandle, CancelScope, cancellable, fail_after, fail_at, move_on_after, move_on_at,
+};
 pub use cancellation::{CancelReason, CancelRequested, MaybeCancelled, TooSlow};
-pub use combinators::{join_all, race};
+pub use combinators::{BoxedCall, JoinTuple, join, join_all, race};
 pub use coroutine::CoroutineCall;
 pub use nursery::{ErrorGroup, IntoTaskResult, Nursery, TaskStatus, nursery};
 pub use runtime::{Builder, Runtime, run};

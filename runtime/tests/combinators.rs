@@ -2,8 +2,8 @@
 //! they follow the nursery rules: errors kept in order, own cancellations filtered).
 
 use scoro::{
-    CancelReason, CancelRequested, MaybeCancelled, current_time, join_all, move_on_after, race,
-    sleep, sleep_forever, structured,
+    CancelReason, CancelRequested, MaybeCancelled, current_time, join, join_all, move_on_after,
+    race, sleep, sleep_forever, structured,
 };
 use std::cell::RefCell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -182,4 +182,70 @@ async fn instant_or_forever(instant: bool) -> Result<u64, CancelRequested> {
 async fn test_race_instant_winner() {
     let r = race([false, false, true].map(instant_or_forever)).await;
     assert_eq!(r, Ok(7));
+}
+
+#[structured]
+async fn label(s: u64, log: &Log) -> Result<String, Error> {
+    let v = after(s, None, log).await?;
+    Ok(format!("label {v}"))
+}
+
+// `join` runs calls of different functions and output types concurrently and returns a
+// tuple in the order of the calls.
+#[scoro::test(autojump)]
+async fn test_join_tuple_of_different_types() {
+    let log = Log::default();
+    let start = current_time();
+    let r = join((after(3, None, &log), label(1, &log), after(2, None, &log))).await;
+    assert_eq!(r, Ok((3, "label 1".to_string(), 2)));
+    assert_eq!(current_time() - start, secs(3), "they ran concurrently");
+    let r = join((label(4, &log),)).await;
+    assert_eq!(r, Ok(("label 4".to_string(),)));
+}
+
+// In `join` the first error cancels the other calls; their cancellations are not errors.
+#[scoro::test(autojump)]
+async fn test_join_tuple_first_error_cancels_the_rest() {
+    let log = Log::default();
+    let r = join((
+        after(1, Some("first"), &log),
+        label(5, &log),
+        after(2, Some("never reached"), &log),
+    ))
+    .await;
+    assert_eq!(r.unwrap_err().into_vec(), [Error::Failed("first")]);
+    let mut log = log.into_inner();
+    log.sort();
+    assert_eq!(
+        log,
+        ["2 cancelled: SiblingFailed", "5 cancelled: SiblingFailed"]
+    );
+}
+
+#[structured]
+async fn slow_then(s: u64, log: &Log) -> Result<u64, Error> {
+    sleep(secs(s)).await?;
+    // A nursery inside a boxed call: its erasing state lies in the box, which the placement
+    // check must accept.
+    let inner = join_all([after(1, None, log), after(2, None, log)]).await;
+    Ok(s + inner
+        .map_err(scoro::ErrorGroup::into_first)?
+        .iter()
+        .sum::<u64>())
+}
+
+// `boxed` erases the type of a call, so calls of different functions go into one `race`;
+// the boxed state machine may run a nursery and borrow.
+#[scoro::test(autojump)]
+async fn test_boxed_calls_race_and_run_nurseries() {
+    let log = Log::default();
+    let r = race([slow_then(1, &log).boxed(), after(10, None, &log).boxed()]).await;
+    assert_eq!(r, Ok(4), "1 s, then a nursery of 1 s and 2 s");
+    assert_eq!(*log.borrow(), ["10 cancelled: Explicit"]);
+    let both = join_all([
+        label(1, &log).boxed(),
+        async { Ok::<_, Error>(String::from("block")) }.boxed(),
+    ])
+    .await;
+    assert_eq!(both, Ok(vec!["label 1".to_string(), "block".to_string()]));
 }

@@ -110,6 +110,15 @@ impl From<ErrorGroup<io::Error>> for io::Error {
     }
 }
 
+impl<E> From<E> for ErrorGroup<E> {
+    /// A group of one, so that `?` on a single error works in a function that returns a
+    /// nursery's group: `TcpListener::bind(addr).await?` in `fn main() -> Result<(),
+    /// ErrorGroup<io::Error>>`.
+    fn from(e: E) -> Self {
+        ErrorGroup { errors: vec![e] }
+    }
+}
+
 impl<E> IntoIterator for ErrorGroup<E> {
     type Item = E;
     type IntoIter = std::vec::IntoIter<E>;
@@ -118,25 +127,75 @@ impl<E> IntoIterator for ErrorGroup<E> {
     }
 }
 
-/// True when the boxed error is a cancellation: a `CancelRequested`, an `io::Error` carrying
-/// one, or an [`ErrorGroup`] of cancellations of `CancelRequested`, `io::Error` or boxed errors
-/// (what `?` makes of a nursery's error in a function returning a boxed error).
+/// The error types whose groups a type-erased error may hold: `?` turns a nursery's
+/// `ErrorGroup<E>` into the caller's boxed or `anyhow` error, and a cancel scope further out
+/// must still see that every member of that group is a cancellation.
+macro_rules! erased_is_cancelled {
+    ($e:expr) => {{
+        let e = $e;
+        e.downcast_ref::<CancelRequested>().is_some()
+            || e.downcast_ref::<io::Error>().is_some_and(MaybeCancelled::is_cancel_requested)
+            || e.downcast_ref::<ErrorGroup<CancelRequested>>()
+                .is_some_and(MaybeCancelled::is_cancel_requested)
+            || e.downcast_ref::<ErrorGroup<io::Error>>()
+                .is_some_and(MaybeCancelled::is_cancel_requested)
+            || e.downcast_ref::<ErrorGroup<BoxError>>()
+                .is_some_and(MaybeCancelled::is_cancel_requested)
+            || erased_is_cancelled!(@anyhow e)
+            || erased_is_cancelled!(@eyre e)
+    }};
+    (@anyhow $e:ident) => {{
+        #[cfg(feature = "anyhow")]
+        let group = $e
+            .downcast_ref::<ErrorGroup<anyhow::Error>>()
+            .is_some_and(MaybeCancelled::is_cancel_requested);
+        #[cfg(not(feature = "anyhow"))]
+        let group = false;
+        group
+    }};
+    (@eyre $e:ident) => {{
+        #[cfg(feature = "eyre")]
+        let group = $e
+            .downcast_ref::<ErrorGroup<eyre::Report>>()
+            .is_some_and(MaybeCancelled::is_cancel_requested);
+        #[cfg(not(feature = "eyre"))]
+        let group = false;
+        group
+    }};
+}
+
+type BoxError = Box<dyn Error + Send + Sync>;
+
+/// True when the boxed error is a cancellation: a [`CancelRequested`], an `io::Error` carrying
+/// one, or an [`ErrorGroup`] of cancellations (what `?` makes of a nursery's error in a
+/// function returning a boxed error) whose members are `CancelRequested`, `io::Error`,
+/// `Box<dyn Error + Send + Sync>`, or, with the features of the same names, `anyhow::Error`
+/// and `eyre::Report`.
 impl MaybeCancelled for Box<dyn Error + Send + Sync> {
     fn is_cancel_requested(&self) -> bool {
-        if self.downcast_ref::<CancelRequested>().is_some() {
-            return true;
-        }
-        if let Some(e) = self.downcast_ref::<io::Error>() {
-            return e.is_cancel_requested();
-        }
-        if let Some(g) = self.downcast_ref::<ErrorGroup<CancelRequested>>() {
-            return g.is_cancel_requested();
-        }
-        if let Some(g) = self.downcast_ref::<ErrorGroup<io::Error>>() {
-            return g.is_cancel_requested();
-        }
-        self.downcast_ref::<ErrorGroup<Box<dyn Error + Send + Sync>>>()
-            .is_some_and(MaybeCancelled::is_cancel_requested)
+        erased_is_cancelled!(self)
+    }
+}
+
+/// True when the error is a cancellation, also through [`anyhow::Context`] layers: the same
+/// values as for `Box<dyn Error + Send + Sync>` count (a [`CancelRequested`], an `io::Error`
+/// carrying one, an [`ErrorGroup`] of cancellations of `anyhow::Error`, `CancelRequested`,
+/// `io::Error` or boxed errors).
+#[cfg(feature = "anyhow")]
+impl MaybeCancelled for anyhow::Error {
+    fn is_cancel_requested(&self) -> bool {
+        erased_is_cancelled!(self)
+    }
+}
+
+/// True when the report is a cancellation, also through `wrap_err` layers: the same values as
+/// for `Box<dyn Error + Send + Sync>` count (a [`CancelRequested`], an `io::Error` carrying
+/// one, an [`ErrorGroup`] of cancellations of `eyre::Report`, `CancelRequested`, `io::Error`
+/// or boxed errors).
+#[cfg(feature = "eyre")]
+impl MaybeCancelled for eyre::Report {
+    fn is_cancel_requested(&self) -> bool {
+        erased_is_cancelled!(self)
     }
 }
 
@@ -149,6 +208,17 @@ impl<E: MaybeCancelled> MaybeCancelled for ErrorGroup<E> {
 
 /// What a nursery child may return: `()`, or a `Result` whose error converts into the
 /// nursery's error type.
+///
+/// A child started with `start_soon` cannot hand a value back: the nursery keeps only its
+/// errors. To collect values, use [`join_all`](crate::join_all) or [`join`](crate::join),
+/// [`Nursery::start`](crate::Nursery::start) with [`TaskStatus::started`](crate::TaskStatus),
+/// a slot declared before the nursery that the child writes into, or a channel.
+#[diagnostic::on_unimplemented(
+    message = "a nursery child must return `()` or `Result<(), E>` with an error that converts into the nursery's `{E}`; this one returns `{Self}`",
+    label = "the nursery keeps a child's errors, never its value",
+    note = "to get values back from children: `scoro::join_all` or `scoro::join`, `n.start(..)` with `status.started(value)`, a slot declared before the nursery that the child writes into (`let slot = RefCell::new(None);`), or a channel",
+    note = "if the child's error does not convert into `{E}`, implement `From` for it or map it in an `async` block: `n.start_soon(async {{ f().await.map_err(MyError::from) }})`"
+)]
 pub trait IntoTaskResult<E> {
     /// The child's outcome as the nursery sees it.
     fn into_task_result(self) -> Result<(), E>;

@@ -133,7 +133,7 @@ impl<E: MaybeCancelled> NurseryState<E> {
 /// outlives the `nursery(..)` call, including the `&Nursery` itself (so a child can start
 /// siblings). `'scope` is the nursery's lifetime and `'env` that of what children borrow;
 /// both are invariant.
-pub struct Nursery<'scope, 'env: 'scope, E> {
+pub struct Nursery<'scope, 'env: 'scope, E: 'env> {
     state: Rc<NurseryState<E>>,
     _scope: PhantomData<&'scope mut &'scope ()>,
     _env: PhantomData<&'env mut &'env ()>,
@@ -351,7 +351,7 @@ pub fn nursery<'env, T, E, B>(
     body: B,
 ) -> CoroutineCall<impl Future<Output = Result<T, ErrorGroup<E>>>>
 where
-    E: MaybeCancelled,
+    E: MaybeCancelled + 'env,
     B: for<'scope> AsyncFnOnce(&'scope Nursery<'scope, 'env, E>) -> Result<T, E>,
 {
     CoroutineCall::internal(nursery_impl(body, false), "scoro", "nursery")
@@ -362,7 +362,7 @@ pub(crate) fn nursery_trusted<'env, T, E, B>(
     body: B,
 ) -> impl Future<Output = Result<T, ErrorGroup<E>>>
 where
-    E: MaybeCancelled,
+    E: MaybeCancelled + 'env,
     B: for<'scope> AsyncFnOnce(&'scope Nursery<'scope, 'env, E>) -> Result<T, E>,
 {
     nursery_impl(body, true)
@@ -370,7 +370,7 @@ where
 
 async fn nursery_impl<'env, T, E, B>(body: B, trusted: bool) -> Result<T, ErrorGroup<E>>
 where
-    E: MaybeCancelled,
+    E: MaybeCancelled + 'env,
     B: for<'scope> AsyncFnOnce(&'scope Nursery<'scope, 'env, E>) -> Result<T, E>,
 {
     let task = Placed::new("nursery").await;
