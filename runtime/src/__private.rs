@@ -10,6 +10,12 @@ use std::task::{Context, Poll};
 
 pub use pin_project_lite::pin_project;
 
+mod discard;
+mod plain;
+
+pub use discard::{AwaitedResult, Discarded, Unchanged, discarded};
+pub use plain::{AwaitableInBlock, PlainFuture};
+
 mod sealed {
     /// Keeps [`Awaitable`](super::Awaitable) implemented by this crate only.
     pub trait Sealed {}
