@@ -25,8 +25,8 @@ use syn::ext::IdentExt;
 use syn::punctuated::Punctuated;
 use syn::visit_mut::{self, VisitMut};
 use syn::{
-    Attribute, Block, FnArg, ImplItem, ItemImpl, ItemTrait, Pat, PatIdent, ReturnType, Signature,
-    Token, TraitItem, Type,
+    Attribute, Block, Expr, FnArg, ImplItem, ItemImpl, ItemTrait, Pat, PatIdent, ReturnType,
+    Signature, Token, TraitItem, Type,
 };
 
 use crate::args::{self, StructuredOptions};
@@ -88,6 +88,20 @@ pub(crate) fn test(args: TokenStream, input: TokenStream) -> TokenStream {
     );
     let errors = errors.into_compile_errors();
     quote!(#errors #output)
+}
+
+/// `compat::plain!`.
+// Input:  async move? { body }
+// Output: the same block, unchanged (`#[structured]` does not rewrite inside the invocation).
+pub(crate) fn plain(input: TokenStream) -> TokenStream {
+    match syn::parse2::<Expr>(input.clone()) {
+        Ok(Expr::Async(_)) => input,
+        _ => {
+            let mut errors = Errors::default();
+            validate::plain_argument(input, &mut errors);
+            errors.into_compile_errors()
+        }
+    }
 }
 
 /// The `&'static str` a coroutine's name starts with.

@@ -4,7 +4,7 @@
 //! Property test: items of every supported shape are mutated at random (token trees deleted,
 //! duplicated, swapped, replaced by keywords or punctuation, delimiters changed), and random
 //! token trees are generated outright; each is expanded by all three attributes, with random
-//! attribute arguments, under `catch_unwind`.
+//! attribute arguments, and by `plain!`, under `catch_unwind`.
 
 use crate::expand;
 use proc_macro2::{Delimiter, Group, Ident, Literal, Punct, Spacing, Span, TokenStream, TokenTree};
@@ -29,6 +29,7 @@ const SEEDS: &[&str] = &[
     "#[test] async fn t() {}",
     "async fn f() { macro_rules! m { ($e:expr) => { $e.await } } m!(x) }",
     "fn f() -> impl Future { async {} }",
+    "async fn f() { x.await; (y).await; async { loop {} }.await; let _ = compat::future(async { z.await }).await?; spawn(plain!(async move { w.await })); }",
 ];
 
 /// Tokens that the parser and the rewriter treat specially.
@@ -147,6 +148,10 @@ fn expands_without_panicking(args: TokenStream, item: TokenStream) -> Result<(),
         if catch_unwind(AssertUnwindSafe(|| expand(a, i))).is_err() {
             return Err(format!("#[{name}({args})] panicked on: {item}"));
         }
+    }
+    let i = item.clone();
+    if catch_unwind(AssertUnwindSafe(|| expand::plain(i))).is_err() {
+        return Err(format!("plain!({item}) panicked"));
     }
     Ok(())
 }

@@ -1,5 +1,5 @@
 //! Procedural macros of [scoro](https://docs.rs/scoro): `#[structured]`, `#[scoro::main]`
-//! and `#[scoro::test]`.
+//! and `#[scoro::test]`, and `scoro::compat::plain!`.
 //!
 //! Users depend on `scoro`, which re-exports these attributes; the generated code names items
 //! of `scoro` by absolute path, so this crate is not useful on its own.
@@ -60,7 +60,11 @@ use proc_macro::TokenStream;
 /// - `call.await` runs a `CoroutineCall` and gives its value. Awaiting anything else is a
 ///   compile error that points to `scoro::compat::future`, the adapter for foreign futures.
 /// - `async { .. }` and `async move { .. }` blocks are `CoroutineCall`s too, so a closure
-///   `|x| async move { .. }` returns calls.
+///   `|x| async move { .. }` returns calls. Two are plain futures: the `async` block that is
+///   the only argument of `compat::future(..)` (a call whose path ends in `compat::future`),
+///   and the one in `scoro::compat::plain!(..)`. They can await foreign futures, not calls.
+/// - `call.await;`, a statement that drops an awaited `Result`, is an error that says to
+///   propagate it with `?` (dropping it would drop a cancellation too).
 /// - Async closures (`async |n| { .. }`) stay async closures, for nursery bodies; their body
 ///   only runs when the runtime polls it.
 /// - The generated function has `#[deny(unused_must_use)]`: a call that is never awaited is an
@@ -91,6 +95,23 @@ use proc_macro::TokenStream;
 #[proc_macro_attribute]
 pub fn structured(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::structured(args.into(), item.into()).into()
+}
+
+/// Writes a plain `Future` as an `async` block, also inside a `#[structured]` function:
+/// `scoro::compat::plain!(async move { .. })`.
+///
+/// In a structured body an `async` block is a `CoroutineCall`, which only scoro can run. The
+/// block inside `plain!` stays a `Future`, for an API that takes one: another runtime's
+/// `spawn`, a foreign combinator, `scoro::compat::future`. It can await any `Future` (and
+/// `IntoFuture`) but no scoro call, since whatever polls it may drop it half-way; awaiting a
+/// `CoroutineCall` in it is a compile error that says so. `#[structured]` leaves the
+/// invocation alone (it recognises the macro by its name, `plain`), and so does this macro
+/// with everything but the `.await`s.
+///
+/// Users name it `scoro::compat::plain!`; see that page for a runnable example.
+#[proc_macro]
+pub fn plain(input: TokenStream) -> TokenStream {
+    expand::plain(input.into()).into()
 }
 
 /// Runs an `async fn main` on a new scoro runtime.

@@ -1,10 +1,17 @@
 //! Rewrites the body of a `#[structured]` function so that it can only await coroutine calls.
 //!
 //! - `EXPR.await` goes through the hidden, sealed `Awaitable` trait, which only
-//!   `CoroutineCall` implements.
+//!   `CoroutineCall` implements (`AwaitableInBlock` inside an `async` block: the same trait
+//!   with a message that also fits a block meant for another executor).
+//! - `EXPR.await;`, a statement that drops the awaited value, reports a dropped `Result` with
+//!   a message that says to propagate it with `?` (see `__private::discarded`).
 //! - `async { .. }` and `async move { .. }` blocks become `CoroutineCall`s.
 //! - Async closures stay async closures (nurseries need their signature inference), but their
 //!   body is wrapped in `closure_body`, which only runs when a nursery polls it.
+//! - Plain futures are left exactly as written: the `async` block that is the only argument
+//!   of a call of `compat::future`, and the argument of `compat::plain!`. (A `CoroutineCall`
+//!   awaited in one fails as in any plain `async` code, with the message of
+//!   `__private::PlainFuture`.)
 //!
 //! The rewriting reaches into closures, nested `async` blocks and closures, and the arguments
 //! of macro invocations that parse as comma-separated expressions (`println!`, `vec!`, ...).
@@ -30,6 +37,17 @@ pub(crate) struct Rewriter<'a> {
     block_name: String,
     /// How many rewrites were made so far; tells whether a macro's arguments changed.
     rewrites: usize,
+    /// What the code being visited compiles to.
+    place: Place,
+}
+
+/// What the code being visited compiles to.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Place {
+    /// The structured body itself, or the body of an async closure in it.
+    Body,
+    /// An `async` block of the structured body: a `CoroutineCall` too.
+    Block,
 }
 
 impl<'a> Rewriter<'a> {
@@ -38,6 +56,7 @@ impl<'a> Rewriter<'a> {
             prefix,
             block_name: format!("{function}::{{async block}}"),
             rewrites: 0,
+            place: Place::Body,
         }
     }
 
@@ -45,8 +64,16 @@ impl<'a> Rewriter<'a> {
         self.visit_block_mut(block);
     }
 
+    /// Visits `visit` with `place` as the current place.
+    fn within(&mut self, place: Place, visit: impl FnOnce(&mut Self)) {
+        let outer = std::mem::replace(&mut self.place, place);
+        visit(self);
+        self.place = outer;
+    }
+
     // Input:  EXPR.await
     // Output: ::scoro::__private::Awaitable::__scoro_await(EXPR).await
+    //         (`AwaitableInBlock::__scoro_await` in an `async` block)
     //
     // Awaiting anything but a `CoroutineCall` fails twice: once for the argument of
     // `__scoro_await` and once for the `.await` of its result. Rustc reports the second only if
@@ -63,11 +90,49 @@ impl<'a> Rewriter<'a> {
         } = expr;
         let tokens = base.to_token_stream();
         let (first, last) = (first_span(tokens.clone()), last_span(tokens));
+        // `(EXPR).await`: the parentheses, needed before `.await`, would be unnecessary around
+        // an argument, and `unused_parens` would say so.
+        let mut base = base;
+        while let Expr::Paren(paren) = *base {
+            base = paren.expr;
+        }
+        let awaitable = match self.place {
+            Place::Body => "Awaitable",
+            Place::Block => "AwaitableInBlock",
+        };
+        let awaitable = syn::Ident::new(awaitable, first);
         let method = syn::Ident::new("__scoro_await", last);
-        let function = quote_spanned!(first=> ::scoro::__private::Awaitable::#method);
+        let function = quote_spanned!(first=> ::scoro::__private::#awaitable::#method);
         let mut arguments = Group::new(Delimiter::Parenthesis, quote!(#base));
         arguments.set_span(last);
         Expr::Verbatim(quote!(#(#attrs)* #function #arguments #dot_token #await_token))
+    }
+
+    // Input:  EXPR.await;    (a statement that drops the awaited value)
+    // Output: ::scoro::__private::discarded(EXPR'.await).__scoro_discard();
+    //         where EXPR'.await is the rewritten `.await`
+    //
+    // `__scoro_discard` turns a `Result` into an `impl AwaitedResult`, whose `#[must_use]`
+    // message says to propagate it with `?`, and hands back any other value unchanged (see
+    // `__private::discarded`). The call spans the user's whole expression, so the lint points
+    // at it; the statement's attributes (`#[allow(unused_must_use)]`) stay on the statement.
+    fn rewrite_dropped_await(&mut self, expr: &mut Expr) {
+        let attrs = match expr {
+            Expr::Await(inner) => std::mem::take(&mut inner.attrs),
+            _ => Vec::new(),
+        };
+        let tokens = expr.to_token_stream();
+        let (first, last) = (first_span(tokens.clone()), last_span(tokens));
+        self.visit_expr_mut(expr);
+        let function = quote_spanned!(first=> ::scoro::__private::discarded);
+        let mut argument = Group::new(Delimiter::Parenthesis, expr.to_token_stream());
+        argument.set_span(last);
+        let method = quote_spanned!(last=> .__scoro_discard());
+        *expr = Expr::Verbatim(quote! {
+            #(#attrs)*
+            #[allow(clippy::unit_arg)]
+            #function #argument #method
+        });
     }
 
     // Input:  async move? { body }
@@ -126,8 +191,16 @@ impl<'a> Rewriter<'a> {
 
 impl VisitMut for Rewriter<'_> {
     fn visit_expr_mut(&mut self, expr: &mut Expr) {
+        if is_plain_future(expr) {
+            return;
+        }
+        let inner = match expr {
+            Expr::Async(_) => Place::Block,
+            Expr::Closure(closure) if closure.asyncness.is_some() => Place::Body,
+            _ => self.place,
+        };
         // Inner expressions first, so that each `.await`, block and closure is rewritten once.
-        visit_mut::visit_expr_mut(self, expr);
+        self.within(inner, |this| visit_mut::visit_expr_mut(this, expr));
         let placeholder = Expr::Verbatim(TokenStream::new());
         match std::mem::replace(expr, placeholder) {
             Expr::Await(inner) => {
@@ -147,13 +220,29 @@ impl VisitMut for Rewriter<'_> {
         }
     }
 
+    // An `async { .. }.await;` written in place is left to rustc: its value is the block's own
+    // tail, in plain sight, and a block that never returns (`async { loop { .. } }`) has an
+    // output type that is still unknown when `__scoro_discard` would be looked up.
+    fn visit_stmt_mut(&mut self, stmt: &mut Stmt) {
+        match stmt {
+            Stmt::Expr(expr @ Expr::Await(_), Some(_)) if !awaits_async_block(expr) => {
+                self.rewrite_dropped_await(expr);
+            }
+            _ => visit_mut::visit_stmt_mut(self, stmt),
+        }
+    }
+
     // Nested items are compiled on their own and may carry their own `#[structured]`.
     fn visit_item_mut(&mut self, _item: &mut syn::Item) {}
 
     // Input:  name!(a, b.await, c) or name![x.await; n]
     // Output: the same invocation with its arguments rewritten; tokens that do not parse as
     //         expressions are left alone, and so are invocations with nothing to rewrite.
+    //         `plain!(..)` (`compat::plain!`) is left alone: its argument is a plain future.
     fn visit_macro_mut(&mut self, mac: &mut Macro) {
+        if is_plain_macro(&mac.path) {
+            return;
+        }
         let Ok(mut args) = MacroArgs::parse.parse2(mac.tokens.clone()) else {
             return;
         };
@@ -171,6 +260,46 @@ impl VisitMut for Rewriter<'_> {
         }
         mac.tokens = args.into_token_stream();
     }
+}
+
+/// Whether `expr` is `compat::future(async { .. })`: a call of a path ending in
+/// `compat::future` whose only argument is an `async` block, which then stays a plain future.
+fn is_plain_future(expr: &Expr) -> bool {
+    let Expr::Call(call) = expr else { return false };
+    let Expr::Path(path) = &*call.func else {
+        return false;
+    };
+    let mut names = path
+        .path
+        .segments
+        .iter()
+        .rev()
+        .map(|segment| &segment.ident);
+    let ends_in_compat_future = names.next().is_some_and(|name| name == "future")
+        && names.next().is_some_and(|name| name == "compat");
+    path.qself.is_none()
+        && ends_in_compat_future
+        && call.args.len() == 1
+        && matches!(call.args.first(), Some(Expr::Async(_)))
+}
+
+/// Whether `expr` is `async { .. }.await`, also with the block in parentheses.
+fn awaits_async_block(expr: &Expr) -> bool {
+    let Expr::Await(inner) = expr else {
+        return false;
+    };
+    let mut base = &*inner.base;
+    while let Expr::Paren(paren) = base {
+        base = &paren.expr;
+    }
+    matches!(base, Expr::Async(_))
+}
+
+/// Whether a macro invocation is `compat::plain!`, recognised by its last path segment.
+fn is_plain_macro(path: &syn::Path) -> bool {
+    path.segments
+        .last()
+        .is_some_and(|segment| segment.ident == "plain")
 }
 
 // Input:  assert!(COND') where COND' is the rewritten form of the user's COND

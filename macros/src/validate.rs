@@ -159,3 +159,15 @@ pub(crate) fn block(kind: &str, span: Span, async_fns: usize, errors: &mut Error
         );
     }
 }
+
+/// Input: the argument of `compat::plain!`, which is not an `async` block.
+/// Output: the error, at the argument (at the invocation when it is empty).
+pub(crate) fn plain_argument(input: proc_macro2::TokenStream, errors: &mut Errors) {
+    let message = "`plain!` expects an `async` block, as in `scoro::compat::plain!(async move { .. })`; \
+                   a future that already exists is a plain future as it is";
+    if input.is_empty() {
+        errors.error(Span::call_site(), message);
+    } else {
+        errors.push(syn::Error::new_spanned(input, message));
+    }
+}

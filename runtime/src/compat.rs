@@ -1,4 +1,4 @@
-//! Using futures written for other executors: [`future`].
+//! Using futures written for other executors: [`future`], and writing them: [`plain!`].
 //!
 //! Invariants:
 //! - The foreign future is polled with a real, thread-safe waker of the calling task (a
@@ -73,6 +73,10 @@ use std::task::{Context, Poll};
 ///
 /// assert_eq!(scoro::run(main_task()), Ok(42));
 /// ```
+///
+/// An `async` block written as the argument, `compat::future(async { .. })`, is a plain
+/// future even inside a `#[structured]` function (where other `async` blocks are scoro calls),
+/// so it can await foreign futures; see [`plain!`].
 pub fn future<F: Future>(
     f: F,
 ) -> CoroutineCall<impl Future<Output = Result<F::Output, CancelRequested>>> {
@@ -133,3 +137,43 @@ impl<F: Future> Wait for Compat<F> {
 
     fn abandon(self: Pin<&mut Self>, (): ()) {}
 }
+
+/// Writes a plain [`Future`] as an `async` block, also inside a `#[structured]` function.
+///
+/// In a structured body an `async { .. }` block is a [`CoroutineCall`], which only scoro can
+/// run. `plain!(async move { .. })` keeps it a `Future`, for whatever takes one: another
+/// runtime's `spawn`, a foreign combinator, [`future`]. Outside structured code it changes
+/// nothing.
+///
+/// A plain future can await any `Future`, but no scoro call: whoever polls it may drop it
+/// half-way, which a scoro call must never be. Awaiting a `CoroutineCall` inside `plain!` is a
+/// compile error that says so; await the call outside and move its value in.
+///
+/// The `async` block written directly as the argument of `compat::future(..)` is already
+/// plain: `scoro::compat::future(async { .. }).await` needs no `plain!`. `#[structured]`
+/// recognises both forms by their paths (a call whose path ends in `compat::future`, a macro
+/// named `plain`), so keep those names when importing them.
+///
+/// ```
+/// use scoro::compat::{self, plain};
+/// use std::future::{Future, ready};
+///
+/// /// An API written for futures.
+/// fn both<A: Future<Output = u32>, B: Future<Output = u32>>(a: A, b: B) -> impl Future<Output = u32> {
+///     async move { a.await + b.await }
+/// }
+///
+/// #[scoro::structured]
+/// async fn main_task() -> Result<u32, scoro::CancelRequested> {
+///     let base = 40;
+///     let one = plain!(async move { ready(base).await });
+///     let two = plain!(async { ready(2).await });
+///     let sum = compat::future(both(one, two)).await?;
+///     // The argument of `compat::future` is plain without `plain!`.
+///     let same = compat::future(async { ready(sum).await }).await?;
+///     Ok(same)
+/// }
+///
+/// assert_eq!(scoro::run(main_task()), Ok(42));
+/// ```
+pub use scoro_macros::plain;
