@@ -17,6 +17,7 @@
 //! reading is disconnected once its backlog is full or a write to it has not gone through
 //! for ten seconds.
 
+use examples::lines::read_line_capped;
 use scoro::channel::{Receiver, SendError, Sender, TrySendError, channel};
 use scoro::io::{BufReader, Write};
 use scoro::net::{ReadHalf, TcpListener, TcpStream, serve_tcp};
@@ -39,35 +40,10 @@ const NAME_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a write to a client may take before it counts as too slow.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Reads one line (up to and including its `\n`) into `line`; returns its length, 0 at the
-/// end of the stream. A line longer than [`MAX_LINE`] is an error: a client that sends an
-/// endless line must not make the server buffer all of it.
+/// Reads one line of at most [`MAX_LINE`] bytes (see [`read_line_capped`]).
 #[structured]
 async fn read_line(reader: &mut BufReader<ReadHalf<'_>>, line: &mut String) -> io::Result<usize> {
-    let mut bytes = Vec::new();
-    loop {
-        let buf = reader.fill_buf().await?;
-        if buf.is_empty() {
-            break;
-        }
-        let (take, done) = match buf.iter().position(|&b| b == b'\n') {
-            Some(i) => (i + 1, true),
-            None => (buf.len(), false),
-        };
-        if bytes.len() + take > MAX_LINE {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("sent a line longer than {MAX_LINE} bytes"),
-            ));
-        }
-        bytes.extend_from_slice(&buf[..take]);
-        reader.consume(take);
-        if done {
-            break;
-        }
-    }
-    line.push_str(&String::from_utf8_lossy(&bytes));
-    Ok(bytes.len())
+    read_line_capped(reader, line, MAX_LINE).await
 }
 
 /// What connections tell the hub.
