@@ -35,7 +35,16 @@
 //! assert_eq!(scoro::run(main_task()).unwrap(), ["hello, world"]);
 //! ```
 //!
-//! The book (in `book/` of the repository) explains the ideas and every API in depth.
+//! The [scoro book](https://github.com/scoro-rs/scoro/blob/main/book/src/SUMMARY.md) (an
+//! mdbook in `book/` of the repository: `mdbook serve book` shows it locally) explains the
+//! ideas and every API in depth, starting from
+//! [why there are no futures](https://github.com/scoro-rs/scoro/blob/main/book/src/why-no-futures.md).
+//!
+//! # Features
+//!
+//! - `anyhow`: implements [`MaybeCancelled`] for `anyhow::Error`, so that it can be the error
+//!   type of nurseries and of the bodies of cancel scopes and timeouts.
+//! - `eyre`: the same for `eyre::Report`.
 #![doc(test(attr(deny(warnings))))]
 #![deny(dead_code)]
 

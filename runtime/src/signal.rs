@@ -1,3 +1,10 @@
+// Invariants (for maintainers):
+// - A listener installs the process-wide counting handler for each of its signals
+//   (refcounted, see `runtime::signal`) and gives it back when dropped; the last user of a
+//   signal restores the disposition that was there before.
+// - A listener notices a signal by comparing the per-signal counters with what it saw
+//   last, when the runtime reads the signal pipe and whenever a receiver looks. Only
+//   signals that arrive after it was opened count.
 //! Process signals: [`wait_for_ctrl_c`], [`open_signal_receiver`] and [`set_handler`].
 //!
 //! By default, Ctrl-C (SIGINT) during a run cancels every task (reason
@@ -6,13 +13,7 @@
 //! with one of the functions here: while anything listens for SIGINT, Ctrl-C no longer
 //! cancels the run.
 //!
-//! Invariants:
-//! - A listener installs the process-wide counting handler for each of its signals
-//!   (refcounted, see `runtime::signal`) and gives it back when dropped; the last user of a
-//!   signal restores the disposition that was there before.
-//! - A listener notices a signal by comparing the per-signal counters with what it saw
-//!   last, when the runtime reads the signal pipe and whenever a receiver looks. Only
-//!   signals that arrive after it was opened count.
+//! Guarantees:
 //! - A receiver coalesces: a signal that is already pending is not queued twice, and pending
 //!   signals come out in the order they arrived (so one busy signal cannot starve another;
 //!   signals noticed in the same look are ordered by their latest arrival). Signals still

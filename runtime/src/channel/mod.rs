@@ -1,3 +1,6 @@
+// Invariants (for maintainers), besides the guarantees documented below:
+// - No `RefCell` borrow of the channel is held while values are dropped (their destructors
+//   may use the channel).
 //! Channels: send values from tasks to tasks, with back-pressure, fairness, and no value lost
 //! to cancellation.
 //!
@@ -41,7 +44,7 @@
 //! assert_eq!(scoro::run(main_task()).unwrap(), 6);
 //! ```
 //!
-//! # Invariants
+//! # Guarantees
 //!
 //! - **A waiting receiver owns the next value.** A send hands its value straight into the wait
 //!   entry of the receiver that has waited longest; only when nobody waits does the value go
@@ -65,8 +68,6 @@
 //!   dropped and blocked senders are woken and get their value back in
 //!   [`SendError::Disconnected`]. Cloning a closed handle gives a closed handle, so a channel
 //!   never reopens.
-//! - No `RefCell` borrow of the channel is held while values are dropped (their destructors
-//!   may use the channel).
 
 mod error;
 mod receiver;

@@ -5,7 +5,7 @@
 //! implement them, and so do `&[u8]` (reading) and `Vec<u8>` (writing), which is handy in
 //! tests.
 //!
-//! Invariants:
+//! Guarantees:
 //! - Every operation checks for cancellation first and yields at least once.
 //! - A cancelled `read` or `write` on a scoro socket has transferred nothing: I/O is
 //!   readiness-based, so the system call either happened (and its result is returned) or did

@@ -5,7 +5,7 @@
 //! scope around it, and the socket stays usable after a timed-out read or write, because I/O
 //! is readiness-based: a cancelled operation has transferred nothing.
 //!
-//! Invariants:
+//! Guarantees:
 //! - Sockets are non-blocking and registered with the runtime that created them; they can be
 //!   used only there (elsewhere their operations fail with an error, they never panic).
 //! - One task at a time may wait on a socket in each direction (reading, writing); a second

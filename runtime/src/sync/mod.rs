@@ -1,3 +1,6 @@
+// Invariants (for maintainers), besides the guarantees documented below:
+// - No `RefCell` borrow of a primitive's state is held while user code runs (destructors of
+//   values included).
 //! Synchronisation primitives for tasks of one runtime: [`Event`], [`Lock`], [`Semaphore`],
 //! [`CapacityLimiter`] and [`Condition`].
 //!
@@ -30,7 +33,7 @@
 //! assert_eq!(scoro::run(main_task()).unwrap(), 10);
 //! ```
 //!
-//! # Invariants
+//! # Guarantees
 //!
 //! - **Fairness by hand-off.** Every primitive keeps its waiters in a FIFO (a `WaitList`, with
 //!   O(1) removal of a cancelled waiter). Releasing a unit (a lock, a permit, a token) while
@@ -46,8 +49,6 @@
 //!   waiter that was not yet served removes its own entry (O(1)) and returns the cancellation.
 //!   If a call is dropped while it owns a unit it has not returned yet (only possible when the
 //!   runtime tears the task down), its destructor passes the unit on to the next waiter.
-//! - No `RefCell` borrow of a primitive's state is held while user code runs (destructors of
-//!   values included).
 
 mod capacity_limiter;
 mod condition;

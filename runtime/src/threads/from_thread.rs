@@ -1,12 +1,15 @@
+// Invariants (for maintainers):
+// - The function is queued on the runtime's injection queue with its lifetime erased (the
+//   one `unsafe` of this module, in `erase_call`), so it may borrow from the calling
+//   thread. The caller does not return before the function has run, or has been taken back
+//   by the caller itself under the call's lock; so no borrow ends while the runtime could
+//   still use it. The queued job may outlive the caller, but by then it holds no value of
+//   the borrowing types, only empty slots.
 //! Calling into a runtime from another thread: [`run_sync`].
 //!
-//! Invariants:
-//! - The function is queued on the runtime's injection queue with its lifetime erased (the
-//!   one `unsafe` of this module, in `erase_call`), so it may borrow from the calling
-//!   thread. The caller does not return before the function has run, or has been taken back
-//!   by the caller itself under the call's lock; so no borrow ends while the runtime could
-//!   still use it. The queued job may outlive the caller, but by then it holds no value of
-//!   the borrowing types, only empty slots.
+//! Guarantees:
+//! - The function may borrow from the calling thread: [`run_sync`] does not return before the
+//!   runtime has run it or given it back.
 //! - A queued call that the runtime drops without running (the run ended) reports
 //!   `RunFinished`; the caller then drops the function on its own thread.
 //! - Calling from the runtime's own thread is a bug (it would wait for itself forever) and

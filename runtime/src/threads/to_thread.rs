@@ -1,23 +1,26 @@
+// Invariants (for maintainers):
+// - [`run_sync`] may borrow from its caller. Its closure is sent to a worker with the
+//   lifetime erased (in `erase_job`, the only `unsafe` of this module). That is sound because
+//   the call's future neither finishes nor is dropped before the worker is done with the
+//   closure: it completes only after the worker published the result, and its destructor
+//   blocks until then. The job runs in two steps: the first (which owns the closure and with
+//   it every borrow) runs the function, stores the result unpublished and *returns*; only then
+//   does the worker publish the result, from a second step that holds nothing borrowed. So no
+//   frame that received a borrow is still running when the caller may free what it borrows
+//   (references passed to a function must stay valid until it returns, even after their last
+//   use: miri's protectors check exactly that). The destructor is sure to run before the borrowed data
+//   goes away because the call checks, before it starts the worker and on every poll, that it
+//   lies inside the task running it (the placement half of the no-leak argument, see
+//   `runtime::task`): a call boxed and forgotten, or pinned anywhere else, panics instead.
 //! Running blocking functions on worker threads: [`run_sync`] and [`run_sync_abandon`].
 //!
 //! A task must never block its runtime's thread. A function that blocks (file I/O, a
 //! blocking library call, a long computation) runs on a worker thread instead, while the
 //! task waits for it like for any other operation.
 //!
-//! Invariants:
-//! - [`run_sync`] may borrow from its caller. Its closure is sent to a worker with the
-//!   lifetime erased (in `erase_job`, the only `unsafe` of this module). That is sound because
-//!   the call's future neither finishes nor is dropped before the worker is done with the
-//!   closure: it completes only after the worker published the result, and its destructor
-//!   blocks until then. The job runs in two steps: the first (which owns the closure and with
-//!   it every borrow) runs the function, stores the result unpublished and *returns*; only then
-//!   does the worker publish the result, from a second step that holds nothing borrowed. So no
-//!   frame that received a borrow is still running when the caller may free what it borrows
-//!   (references passed to a function must stay valid until it returns, even after their last
-//!   use: miri's protectors check exactly that). The destructor is sure to run before the borrowed data
-//!   goes away because the call checks, before it starts the worker and on every poll, that it
-//!   lies inside the task running it (the placement half of the no-leak argument, see
-//!   `runtime::task`): a call boxed and forgotten, or pinned anywhere else, panics instead.
+//! Guarantees:
+//! - [`run_sync`] may borrow from its caller: the call does not return (and its task cannot
+//!   drop it) before the worker is done with the function and everything it borrowed.
 //! - Cancellation of `run_sync` is not delivered while the function runs: the call waits, and
 //!   returns the function's value (the next checkpoint sees the cancellation). Cancellation of
 //!   `run_sync_abandon` returns at once; the function finishes alone and its value is dropped.
