@@ -45,7 +45,11 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 
 /// Reads and hashes `path` on a worker thread.
 #[structured]
-async fn checksum(path: &Path, limit: &CapacityLimiter, bytes: &Cell<u64>) -> Result<u64, BoxError> {
+async fn checksum(
+    path: &Path,
+    limit: &CapacityLimiter,
+    bytes: &Cell<u64>,
+) -> Result<u64, BoxError> {
     let _token = limit.acquire().await?;
     let data = to_thread::run_sync(|| std::fs::read(path)).await??;
     bytes.set(bytes.get() + data.len() as u64);
@@ -56,9 +60,14 @@ async fn checksum(path: &Path, limit: &CapacityLimiter, bytes: &Cell<u64>) -> Re
 // ---- the report service and its client: plain tokio code ----
 
 /// The service: stores every `name checksum` line it receives, answers `ok`.
-async fn report_service(listener: TokioListener, received: tokio::sync::mpsc::UnboundedSender<String>) {
+async fn report_service(
+    listener: TokioListener,
+    received: tokio::sync::mpsc::UnboundedSender<String>,
+) {
     loop {
-        let Ok((stream, _)) = listener.accept().await else { return };
+        let Ok((stream, _)) = listener.accept().await else {
+            return;
+        };
         let received = received.clone();
         tokio::spawn(async move {
             let (reader, mut writer) = stream.into_split();
@@ -78,7 +87,9 @@ async fn send_report(stream: &mut TokioStream, line: String) -> std::io::Result<
     let mut answer = [0; 3];
     tokio::io::AsyncReadExt::read_exact(stream, &mut answer).await?;
     if &answer != b"ok\n" {
-        return Err(std::io::Error::other("the service did not confirm the report"));
+        return Err(std::io::Error::other(
+            "the service did not confirm the report",
+        ));
     }
     Ok(())
 }
@@ -116,7 +127,9 @@ async fn run(
     let listener = compat::future(TokioListener::bind("127.0.0.1:0")).await??;
     let addr = listener.local_addr()?;
     // The service runs on tokio's own threads, detached as tokio tasks are.
-    tokio_rt.spawn(plain!(async move { report_service(listener, received).await }));
+    tokio_rt.spawn(plain!(
+        async move { report_service(listener, received).await }
+    ));
     let conn = tokio::sync::Mutex::new(compat::future(TokioStream::connect(addr)).await??);
     let limit = CapacityLimiter::new(PARALLEL);
     let bytes = Cell::new(0);
@@ -193,7 +206,10 @@ mod tests {
             .collect();
         expected.sort();
         assert_eq!(reported, expected);
-        assert_eq!(bytes, files.iter().map(|(_, d)| d.len() as u64).sum::<u64>());
+        assert_eq!(
+            bytes,
+            files.iter().map(|(_, d)| d.len() as u64).sum::<u64>()
+        );
         std::fs::remove_dir_all(dir).unwrap();
     }
 
@@ -202,9 +218,14 @@ mod tests {
         let paths = [PathBuf::from("/nonexistent/scoro/checksums")];
         let e = checksum_files(&paths).unwrap_err();
         // `?` boxed the nursery's group of errors: here a group of one.
-        let group = e.downcast_ref::<scoro::ErrorGroup<BoxError>>().expect("the nursery's group");
+        let group = e
+            .downcast_ref::<scoro::ErrorGroup<BoxError>>()
+            .expect("the nursery's group");
         assert_eq!(group.len(), 1);
-        let io = group.first().downcast_ref::<std::io::Error>().expect("the read's io::Error");
+        let io = group
+            .first()
+            .downcast_ref::<std::io::Error>()
+            .expect("the read's io::Error");
         assert_eq!(io.kind(), std::io::ErrorKind::NotFound);
     }
 
@@ -216,7 +237,9 @@ mod tests {
 
     /// Waits for a tokio oneshot that is never sent, under a scoro timeout.
     #[structured]
-    async fn wait_for_nothing(rx: tokio::sync::oneshot::Receiver<u32>) -> Option<Result<u32, BoxError>> {
+    async fn wait_for_nothing(
+        rx: tokio::sync::oneshot::Receiver<u32>,
+    ) -> Option<Result<u32, BoxError>> {
         scoro::move_on_after(Duration::from_secs(3600), receive(rx)).await
     }
 

@@ -37,6 +37,9 @@ const TIMEOUT: Duration = Duration::from_millis(200);
 /// How many items to fetch.
 const ITEMS: usize = 50;
 
+/// What became of one item: its body or what went wrong; `None` until its task has run.
+type Outcome = Option<Result<String, String>>;
+
 /// What the origin server keeps: how often each item was asked for.
 #[derive(Default)]
 struct Origin {
@@ -120,12 +123,14 @@ async fn fetch_into(
     addr: SocketAddr,
     item: u64,
     limit: &Limit,
-    slot: &mut Option<Result<String, String>>,
+    slot: &mut Outcome,
 ) -> anyhow::Result<()> {
     for _attempt in 0..2 {
         let _token = limit.tokens.acquire().await?;
         let in_flight = limit.tokens.borrowed();
-        limit.max_in_flight.set(limit.max_in_flight.get().max(in_flight));
+        limit
+            .max_in_flight
+            .set(limit.max_in_flight.get().max(in_flight));
         match move_on_after(TIMEOUT, fetch_once(addr, item)).await {
             Some(Ok(body)) => {
                 *slot = Some(Ok(body));
@@ -145,11 +150,7 @@ async fn fetch_into(
 
 /// Fetches every item concurrently, at most `limit` at a time, into `results`.
 #[structured]
-async fn fetch_all(
-    addr: SocketAddr,
-    limit: &Limit,
-    results: &mut [Option<Result<String, String>>],
-) -> anyhow::Result<()> {
+async fn fetch_all(addr: SocketAddr, limit: &Limit, results: &mut [Outcome]) -> anyhow::Result<()> {
     nursery(async |n| -> anyhow::Result<()> {
         for (item, slot) in results.iter_mut().enumerate() {
             n.start_soon(fetch_into(addr, item as u64, limit, slot));
@@ -162,11 +163,7 @@ async fn fetch_all(
 
 /// Starts the origin server, fetches every item into `results`, then stops the server.
 #[structured]
-async fn run(
-    origin: &Origin,
-    limit: &Limit,
-    results: &mut [Option<Result<String, String>>],
-) -> anyhow::Result<()> {
+async fn run(origin: &Origin, limit: &Limit, results: &mut [Outcome]) -> anyhow::Result<()> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     nursery(async |n| -> anyhow::Result<()> {
@@ -220,7 +217,7 @@ mod tests {
     }
 
     #[structured]
-    async fn fetch_everything() -> (Origin, Limit, Vec<Option<Result<String, String>>>, Duration) {
+    async fn fetch_everything() -> (Origin, Limit, Vec<Outcome>, Duration) {
         let origin = Origin::default();
         let limit = Limit::new(MAX_IN_FLIGHT);
         let mut results = vec![None; ITEMS];
@@ -244,10 +241,18 @@ mod tests {
         }
         let attempts = origin.attempts.borrow();
         for item in 0..ITEMS as u64 {
-            let expected = if item == 7 || item == 32 || item % 10 == 3 { 2 } else { 1 };
+            let expected = if item == 7 || item == 32 || item % 10 == 3 {
+                2
+            } else {
+                1
+            };
             assert_eq!(attempts[&item], expected, "attempts for item {item}");
         }
-        assert_eq!(limit.max_in_flight.get(), MAX_IN_FLIGHT, "the limit was used, not exceeded");
+        assert_eq!(
+            limit.max_in_flight.get(),
+            MAX_IN_FLIGHT,
+            "the limit was used, not exceeded"
+        );
         // The lost requests time out together, not one after the other: two rounds of
         // timeouts, not eight.
         assert!(took < 4 * TIMEOUT, "took {took:?}");

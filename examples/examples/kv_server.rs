@@ -57,7 +57,10 @@ fn execute(line: &str, store: &Store) -> (String, bool) {
     let rest = words.next();
     let reply = match (command, key, rest) {
         ("SET", Some(key), Some(value)) => {
-            store.data.borrow_mut().insert(key.to_string(), value.to_string());
+            store
+                .data
+                .borrow_mut()
+                .insert(key.to_string(), value.to_string());
             "OK".to_string()
         }
         ("GET", Some(key), None) => match store.data.borrow().get(key) {
@@ -200,7 +203,10 @@ mod tests {
 
         #[structured]
         async fn send(&mut self, line: &str) -> io::Result<String> {
-            self.reader.get_mut().write_all(format!("{line}\n").as_bytes()).await?;
+            self.reader
+                .get_mut()
+                .write_all(format!("{line}\n").as_bytes())
+                .await?;
             self.reply().await
         }
 
@@ -354,7 +360,9 @@ mod tests {
             // Ask for a 1 KiB value 20,000 times and never read the replies: more than the
             // socket buffers hold, so the server's writes to this client get stuck.
             let value = "v".repeat(MAX_LINE - 10);
-            stuck.write_all(format!("SET big {value}\n").as_bytes()).await?;
+            stuck
+                .write_all(format!("SET big {value}\n").as_bytes())
+                .await?;
             for _ in 0..20_000 {
                 let sent = move_on_after(Duration::from_millis(1), stuck.write_all(b"GET big\n"));
                 if sent.await.is_none() {

@@ -71,7 +71,11 @@ async fn anyhow_story() -> anyhow::Result<()> {
     assert!(!e.is_cancel_requested());
     // The timeout's cancellation went through `context`, through a group, through `?`: the
     // scope still recognises it.
-    assert!(move_on_after(Duration::from_millis(15), anyhow_nursery(false)).await.is_none());
+    assert!(
+        move_on_after(Duration::from_millis(15), anyhow_nursery(false))
+            .await
+            .is_none()
+    );
     let t = move_on_after(Duration::from_millis(5), wait_anyhow(10, false)).await;
     assert!(t.is_none());
     Ok(())
@@ -86,7 +90,11 @@ fn anyhow_is_a_nursery_and_timeout_error() {
 fn which_anyhow_errors_are_cancellations() {
     let c = scoro::run(a_cancellation());
     assert!(anyhow::Error::from(c).is_cancel_requested());
-    assert!(anyhow::Error::from(c).context("layer").is_cancel_requested());
+    assert!(
+        anyhow::Error::from(c)
+            .context("layer")
+            .is_cancel_requested()
+    );
     assert!(anyhow::Error::from(io::Error::from(c)).is_cancel_requested());
     assert!(!anyhow::anyhow!("disk on fire").is_cancel_requested());
     let g: ErrorGroup<anyhow::Error> = anyhow::Error::from(c).into();
@@ -127,7 +135,11 @@ async fn eyre_story() -> eyre::Result<()> {
     let e = eyre_nursery(true).await.unwrap_err();
     assert_eq!(e.to_string(), "failed after 10 ms");
     assert!(!e.is_cancel_requested());
-    assert!(move_on_after(Duration::from_millis(15), eyre_nursery(false)).await.is_none());
+    assert!(
+        move_on_after(Duration::from_millis(15), eyre_nursery(false))
+            .await
+            .is_none()
+    );
     Ok(())
 }
 

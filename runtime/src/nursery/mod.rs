@@ -347,12 +347,11 @@ fn drop_catching<F, T>(
 ///
 /// assert_eq!(scoro::run(main_task()).unwrap(), 6);
 /// ```
-pub fn nursery<'env, T, E, B>(
-    body: B,
+pub fn nursery<'env, T, E>(
+    body: impl for<'scope> AsyncFnOnce(&'scope Nursery<'scope, 'env, E>) -> Result<T, E>,
 ) -> CoroutineCall<impl Future<Output = Result<T, ErrorGroup<E>>>>
 where
     E: MaybeCancelled + 'env,
-    B: for<'scope> AsyncFnOnce(&'scope Nursery<'scope, 'env, E>) -> Result<T, E>,
 {
     CoroutineCall::internal(nursery_impl(body, false), "scoro", "nursery")
 }
