@@ -1,15 +1,15 @@
+// Invariants (for maintainers):
+// - The foreign future is polled with a real, thread-safe waker of the calling task (a
+//   `RemoteWaker`), never with the task's own waker, and with the "current task" marker
+//   cleared while it runs: scoro futures check both, so a foreign future cannot run scoro
+//   calls behind the runtime's back.
 //! Using futures written for other executors: [`future`], and writing them: [`plain!`].
 //!
-//! Invariants:
-//! - The foreign future is polled with a real, thread-safe waker of the calling task (a
-//!   `RemoteWaker`), never with the task's own waker, and with the "current task" marker
-//!   cleared while it runs: scoro futures check both, so a foreign future cannot run scoro
-//!   calls behind the runtime's back.
-//! - Waiting for it is a cancellable wait: cancellation drops the foreign future at once (the
-//!   usual way to cancel a `Future`) and returns `Err(CancelRequested)`.
-//! - It is a `Wait` like every scoro blocking call (see `crate::wait` for the rule): it
-//!   checks for cancellation first and yields once before returning a value the future had
-//!   ready at once.
+//! Guarantees:
+//! - Waiting for a foreign future can be cancelled: cancellation drops the future at once
+//!   (the usual way to cancel a `Future`) and returns `Err(CancelRequested)`.
+//! - [`future`] is a checkpoint like every scoro blocking call: it checks for cancellation
+//!   first, and yields once before returning a value the future had ready at once.
 
 use crate::CoroutineCall;
 use crate::cancellation::CancelRequested;

@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 /// handle: clones move the same clock, so a test can keep one and call [`jump`](Self::jump)
 /// from inside a task. With [`autojump`](Self::autojump) the runtime moves the clock by itself
 /// to the next deadline whenever every task is blocked, so a test that sleeps an hour finishes
-/// at once, and still sees every timeout in the right order.
+/// at once, and still sees every timeout in the right order. A task waiting for a worker thread
+/// (`to_thread::run_sync`, `net::lookup_host`) does not count as blocked: the clock waits for
+/// the worker instead of jumping past the call's timeout.
 ///
 /// ```
 /// use std::time::Duration;
