@@ -3,19 +3,9 @@
 //! layers and through the groups `?` wraps on the way out of a nursery.
 
 use anyhow::Context as _;
-use scoro::testing::MockClock;
-use scoro::{
-    Builder, CancelRequested, ErrorGroup, MaybeCancelled, move_on_after, nursery, structured,
-};
+use scoro::{CancelRequested, ErrorGroup, MaybeCancelled, move_on_after, nursery, structured};
 use std::io;
 use std::time::Duration;
-
-fn mock_runtime() -> scoro::Runtime {
-    Builder::new()
-        .clock(MockClock::autojump(Duration::ZERO))
-        .build()
-        .unwrap()
-}
 
 /// A real `CancelRequested`, which only the runtime can make.
 #[structured]
@@ -63,8 +53,8 @@ async fn anyhow_nursery(fail: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-#[structured]
-async fn anyhow_story() -> anyhow::Result<()> {
+#[scoro::test(autojump)]
+async fn anyhow_is_a_nursery_and_timeout_error() -> anyhow::Result<()> {
     anyhow_nursery(false).await?;
     let e = anyhow_nursery(true).await.unwrap_err();
     assert_eq!(e.to_string(), "failed after 10 ms");
@@ -79,11 +69,6 @@ async fn anyhow_story() -> anyhow::Result<()> {
     let t = move_on_after(Duration::from_millis(5), wait_anyhow(10, false)).await;
     assert!(t.is_none());
     Ok(())
-}
-
-#[test]
-fn anyhow_is_a_nursery_and_timeout_error() {
-    mock_runtime().run(anyhow_story()).unwrap();
 }
 
 #[test]
@@ -129,8 +114,8 @@ async fn eyre_nursery(fail: bool) -> eyre::Result<()> {
     Ok(())
 }
 
-#[structured]
-async fn eyre_story() -> eyre::Result<()> {
+#[scoro::test(autojump)]
+async fn eyre_is_a_nursery_and_timeout_error() -> eyre::Result<()> {
     eyre_nursery(false).await?;
     let e = eyre_nursery(true).await.unwrap_err();
     assert_eq!(e.to_string(), "failed after 10 ms");
@@ -141,9 +126,4 @@ async fn eyre_story() -> eyre::Result<()> {
             .is_none()
     );
     Ok(())
-}
-
-#[test]
-fn eyre_is_a_nursery_and_timeout_error() {
-    mock_runtime().run(eyre_story()).unwrap();
 }

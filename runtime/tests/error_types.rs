@@ -3,21 +3,13 @@
 //! holding `'static` borrows with children that borrow arguments, and timeouts around calls
 //! whose output cannot carry a cancellation (`cancellable`).
 
-use scoro::testing::MockClock;
 use scoro::{
-    Builder, CancelReason, CancelRequested, ErrorGroup, MaybeCancelled, TooSlow, cancellable,
-    fail_after, move_on_after, nursery, structured,
+    CancelReason, CancelRequested, ErrorGroup, MaybeCancelled, TooSlow, cancellable, fail_after,
+    move_on_after, nursery, structured,
 };
 use std::error::Error;
 use std::io;
 use std::time::Duration;
-
-fn mock_runtime() -> scoro::Runtime {
-    Builder::new()
-        .clock(MockClock::autojump(Duration::ZERO))
-        .build()
-        .unwrap()
-}
 
 // ---- `From<E> for ErrorGroup<E>`: `?` on a single error in a function returning a group ----
 
@@ -93,8 +85,9 @@ async fn all_steps(input: &[u32]) -> Result<(), AppError> {
     Ok(())
 }
 
-#[structured]
-async fn enum_outcomes() -> Result<(), AppError> {
+#[scoro::test(autojump)]
+async fn an_enum_with_the_documented_impls_keeps_errors_and_recognises_cancellation()
+-> Result<(), AppError> {
     // Two real errors at the same moment: both kept, in a `Many`.
     let two = all_steps(&[0, 0, 5]).await;
     assert!(
@@ -115,11 +108,6 @@ async fn enum_outcomes() -> Result<(), AppError> {
         Some(Ok(()))
     ));
     Ok(())
-}
-
-#[test]
-fn an_enum_with_the_documented_impls_keeps_errors_and_recognises_cancellation() {
-    mock_runtime().run(enum_outcomes()).unwrap();
 }
 
 // ---- error types with a `'static` borrow, children borrowing arguments ----
@@ -170,8 +158,8 @@ async fn first_static_str(words: &[&str]) -> Result<(), ErrorGroup<&'static str>
     .await
 }
 
-#[structured]
-async fn static_error_types() -> Result<(), BoxError> {
+#[scoro::test(autojump)]
+async fn errors_with_static_lifetimes_allow_children_that_borrow() -> Result<(), BoxError> {
     check_both("a", "b").await?;
     assert_eq!(
         check_both("a", "").await.unwrap_err().to_string(),
@@ -191,11 +179,6 @@ async fn static_error_types() -> Result<(), BoxError> {
     Ok(())
 }
 
-#[test]
-fn errors_with_static_lifetimes_allow_children_that_borrow() {
-    mock_runtime().run(static_error_types()).unwrap();
-}
-
 // ---- `cancellable`: timeouts around calls whose output cannot carry a cancellation ----
 
 /// Counts one step a second; a failed checkpoint ends the count with what it has.
@@ -210,8 +193,8 @@ async fn count(n: u32, steps: &std::cell::Cell<u32>) -> u32 {
     n
 }
 
-#[structured]
-async fn cancellable_outcomes() -> Result<(), CancelRequested> {
+#[scoro::test(autojump)]
+async fn cancellable_puts_a_timeout_around_any_output_type() -> Result<(), CancelRequested> {
     let steps = std::cell::Cell::new(0);
     // Finishes in time: the value comes through.
     let fast = move_on_after(Duration::from_secs(10), cancellable(count(3, &steps))).await;
@@ -245,13 +228,8 @@ async fn inner_sees_outer(steps: &std::cell::Cell<u32>) -> Option<Result<u32, Ca
     move_on_after(Duration::from_secs(60), cancellable(count(10, steps))).await
 }
 
-#[test]
-fn cancellable_puts_a_timeout_around_any_output_type() {
-    mock_runtime().run(cancellable_outcomes()).unwrap();
-}
-
-#[structured]
-async fn under_a_cancelled_outer_scope() -> Option<Option<Result<u32, CancelRequested>>> {
+#[scoro::test]
+async fn cancellable_passes_an_enclosing_cancellation_on() {
     let steps = std::cell::Cell::new(0);
     let seen = std::cell::Cell::new(None);
     let outer = scoro::CancelScope::new();
@@ -270,10 +248,5 @@ async fn under_a_cancelled_outer_scope() -> Option<Option<Result<u32, CancelRequ
         seen.get()
     );
     // ...and the outer scope catches it.
-    caught
-}
-
-#[test]
-fn cancellable_passes_an_enclosing_cancellation_on() {
-    assert_eq!(mock_runtime().run(under_a_cancelled_outer_scope()), None);
+    assert_eq!(caught, None);
 }
