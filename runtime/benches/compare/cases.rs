@@ -9,6 +9,7 @@ use scoro::sync::Event;
 use scoro::{CancelRequested, Nursery, nursery, structured};
 
 use crate::alloc::live_bytes;
+use crate::floor;
 use crate::harness::{Case, Sample, time};
 use crate::runtimes::{in_task, smol_run, tokio_ct, tokio_mt};
 
@@ -101,6 +102,24 @@ fn spawn_join(n: usize) -> Case {
                     }))
                 }),
             ),
+            (
+                "floor",
+                Box::new(|n| {
+                    time(floor::block_on(async move {
+                        let t0 = Instant::now();
+                        let wg = floor::WaitGroup::new();
+                        for _ in 0..n {
+                            let done = wg.add();
+                            floor::spawn(async move {
+                                floor::yield_now().await;
+                                drop(done);
+                            });
+                        }
+                        wg.wait().await;
+                        t0.elapsed()
+                    }))
+                }),
+            ),
         ],
     }
 }
@@ -151,6 +170,13 @@ fn chained_spawn(n: usize) -> Case {
                 .detach();
         }
     }
+    fn floor_link(done: floor::Done, left: usize) {
+        if left == 0 {
+            drop(done);
+        } else {
+            floor::spawn(async move { floor_link(done, left - 1) });
+        }
+    }
     Case {
         name: "chained_spawn",
         n,
@@ -176,6 +202,18 @@ fn chained_spawn(n: usize) -> Case {
                         rx.recv().await.unwrap();
                         t0.elapsed()
                     })))
+                }),
+            ),
+            (
+                "floor",
+                Box::new(|n| {
+                    time(floor::block_on(async move {
+                        let t0 = Instant::now();
+                        let wg = floor::WaitGroup::new();
+                        floor_link(wg.add(), n);
+                        wg.wait().await;
+                        t0.elapsed()
+                    }))
                 }),
             ),
         ],
@@ -278,6 +316,34 @@ fn ping_pong(n: usize) -> Case {
                     }))
                 }),
             ),
+            (
+                "floor",
+                Box::new(|n| {
+                    time(floor::block_on(async move {
+                        let (ping_tx, ping_rx) = floor::channel::<usize>();
+                        let (pong_tx, pong_rx) = floor::channel::<usize>();
+                        let t0 = Instant::now();
+                        let wg = floor::WaitGroup::new();
+                        let done = wg.add();
+                        floor::spawn(async move {
+                            while let Some(v) = ping_rx.recv().await {
+                                pong_tx.send(v).await.unwrap();
+                            }
+                            drop(done);
+                        });
+                        let done = wg.add();
+                        floor::spawn(async move {
+                            for i in 0..n {
+                                ping_tx.send(i).await.unwrap();
+                                assert_eq!(pong_rx.recv().await, Some(i));
+                            }
+                            drop(done);
+                        });
+                        wg.wait().await;
+                        t0.elapsed()
+                    }))
+                }),
+            ),
         ],
     }
 }
@@ -355,6 +421,26 @@ fn yield_many(tasks: usize, yields: usize) -> Case {
                             }
                             t0.elapsed()
                         })
+                    }))
+                }),
+            ),
+            (
+                "floor",
+                Box::new(move |_| {
+                    time(floor::block_on(async move {
+                        let t0 = Instant::now();
+                        let wg = floor::WaitGroup::new();
+                        for _ in 0..tasks {
+                            let done = wg.add();
+                            floor::spawn(async move {
+                                for _ in 0..yields {
+                                    floor::yield_now().await;
+                                }
+                                drop(done);
+                            });
+                        }
+                        wg.wait().await;
+                        t0.elapsed()
                     }))
                 }),
             ),

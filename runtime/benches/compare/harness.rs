@@ -78,7 +78,10 @@ fn run_case(case: &Case, rounds: usize) -> Outcome {
     }
 }
 
-const PEERS: [&str; 5] = ["scoro", "tokio_ct", "tokio_mt", "smol", "raw"];
+/// `floor` (a bare executor, `crate::floor`) and `raw` (a hand-written mio loop) are floors,
+/// not peers: `ratio_best` leaves them out, `ratio_floor` is measured against them.
+const PEERS: [&str; 6] = ["scoro", "tokio_ct", "tokio_mt", "smol", "floor", "raw"];
+const FLOORS: [&str; 2] = ["floor", "raw"];
 
 pub(crate) fn main() {
     // `cargo bench` passes `--bench`; ignore arguments.
@@ -88,8 +91,18 @@ pub(crate) fn main() {
     let started = Instant::now();
     let mut outcomes = Vec::new();
     println!(
-        "{:<20} {:>9} {:>10} {:>10} {:>10} {:>10} {:>10} {:>7} {:>10}",
-        "case", "n", "scoro", "tokio_ct", "tokio_mt", "smol", "raw", "ratio", "ratio_best"
+        "{:<20} {:>9} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>7} {:>10} {:>11}",
+        "case",
+        "n",
+        "scoro",
+        "tokio_ct",
+        "tokio_mt",
+        "smol",
+        "floor",
+        "raw",
+        "ratio",
+        "ratio_best",
+        "ratio_floor"
     );
     for case in cases(quick) {
         if filter.as_deref().is_some_and(|f| !case.name.contains(f)) {
@@ -119,20 +132,33 @@ pub(crate) fn main() {
     );
 }
 
-fn ratios(o: &Outcome) -> (Option<f64>, Option<f64>) {
+/// scoro's time over other columns' (any may be missing).
+struct Ratios {
+    /// Over `tokio_ct`.
+    ratio: Option<f64>,
+    /// Over the fastest peer, floors excluded.
+    best: Option<f64>,
+    /// Over the case's floor: `floor`, or `raw` where the case has no `floor` (TCP).
+    floor: Option<f64>,
+}
+
+fn ratios(o: &Outcome) -> Ratios {
     let scoro = o.values.get("scoro").copied();
-    let ratio = scoro
-        .zip(o.values.get("tokio_ct").copied())
-        .map(|(s, t)| s / t);
+    let over = |v: Option<f64>| scoro.zip(v).map(|(s, t)| s / t);
     let best = o
         .values
         .iter()
-        .filter(|(k, _)| **k != "scoro" && **k != "raw")
+        .filter(|(k, _)| **k != "scoro" && !FLOORS.contains(*k))
         .map(|(_, v)| *v)
         .fold(None, |acc: Option<f64>, v| {
             Some(acc.map_or(v, |a| a.min(v)))
         });
-    (ratio, scoro.zip(best).map(|(s, b)| s / b))
+    let floor = FLOORS.iter().find_map(|f| o.values.get(f).copied());
+    Ratios {
+        ratio: over(o.values.get("tokio_ct").copied()),
+        best: over(best),
+        floor: over(floor),
+    }
 }
 
 fn print_row(o: &Outcome) {
@@ -141,19 +167,21 @@ fn print_row(o: &Outcome) {
             .get(peer)
             .map_or("-".to_string(), |v| format!("{v:.1}"))
     };
-    let (ratio, best) = ratios(o);
+    let r = ratios(o);
     let f = |r: Option<f64>| r.map_or("-".to_string(), |r| format!("{r:.2}"));
     println!(
-        "{:<20} {:>9} {:>10} {:>10} {:>10} {:>10} {:>10} {:>7} {:>10}   ({})",
+        "{:<20} {:>9} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>7} {:>10} {:>11}   ({})",
         o.case,
         o.n,
         cell("scoro"),
         cell("tokio_ct"),
         cell("tokio_mt"),
         cell("smol"),
+        cell("floor"),
         cell("raw"),
-        f(ratio),
-        f(best),
+        f(r.ratio),
+        f(r.best),
+        f(r.floor),
         o.unit
     );
 }
@@ -161,7 +189,7 @@ fn print_row(o: &Outcome) {
 fn to_json(outcomes: &[Outcome]) -> String {
     let mut s = String::from("[\n");
     for (i, o) in outcomes.iter().enumerate() {
-        let (ratio, best) = ratios(o);
+        let r = ratios(o);
         let _ = write!(
             s,
             "  {{\"case\": \"{}\", \"n\": {}, \"unit\": \"{}\"",
@@ -175,9 +203,10 @@ fn to_json(outcomes: &[Outcome]) -> String {
         let num = |r: Option<f64>| r.map_or("null".to_string(), |r| format!("{r:.4}"));
         let _ = write!(
             s,
-            ", \"ratio\": {}, \"ratio_best\": {}}}",
-            num(ratio),
-            num(best)
+            ", \"ratio\": {}, \"ratio_best\": {}, \"ratio_floor\": {}}}",
+            num(r.ratio),
+            num(r.best),
+            num(r.floor)
         );
         s.push_str(if i + 1 < outcomes.len() { ",\n" } else { "\n" });
     }
@@ -185,26 +214,63 @@ fn to_json(outcomes: &[Outcome]) -> String {
     s
 }
 
+/// Two bar charts, one above the other, each on its own scale: `ratio_best`, then `ratio_floor`.
 fn to_svg(outcomes: &[Outcome]) -> String {
-    let rows: Vec<(String, f64)> = outcomes
-        .iter()
-        .filter_map(|o| ratios(o).1.map(|r| (format!("{} (n={})", o.case, o.n), r)))
-        .collect();
+    let rows = |pick: fn(&Ratios) -> Option<f64>| -> Vec<(String, f64)> {
+        outcomes
+            .iter()
+            .filter_map(|o| pick(&ratios(o)).map(|r| (format!("{} (n={})", o.case, o.n), r)))
+            .collect()
+    };
+    let best = rows(|r| r.best);
+    let floor = rows(|r| r.floor);
+    let w = 760.0;
+    let mut body = String::new();
+    let mut y = 0.0;
+    y = svg_section(
+        &mut body,
+        y,
+        "scoro time / fastest peer (lower is better; line = 1.0)",
+        &best,
+        None,
+    );
+    y = svg_section(
+        &mut body,
+        y + 10.0,
+        "scoro time / floor: a bare executor, for TCP a raw mio loop (lower is better)",
+        &floor,
+        Some("#4a6fa5"),
+    );
+    format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{:.0}\" font-family=\"sans-serif\" font-size=\"12\">\n{body}</svg>\n",
+        y + 15.0
+    )
+}
+
+/// Draws one titled bar chart from `top`, with a dashed line at 1.0; returns its bottom.
+/// Bars are green at or below 1.0 and red above, unless `color` is given.
+fn svg_section(
+    s: &mut String,
+    top: f64,
+    title: &str,
+    rows: &[(String, f64)],
+    color: Option<&str>,
+) -> f64 {
     let max = rows.iter().map(|r| r.1).fold(1.5f64, f64::max);
     let (w, bar_h, left) = (760.0, 22.0, 230.0);
-    let h = 60.0 + bar_h * rows.len() as f64;
     let scale = (w - left - 60.0) / max;
-    let mut s = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" font-family=\"sans-serif\" font-size=\"12\">\n\
-         <text x=\"10\" y=\"20\" font-size=\"14\">scoro time / fastest peer (lower is better; line = 1.0)</text>\n"
+    let _ = writeln!(
+        s,
+        "<text x=\"10\" y=\"{:.0}\" font-size=\"14\">{title}</text>",
+        top + 20.0
     );
     for (i, (label, r)) in rows.iter().enumerate() {
-        let y = 35.0 + bar_h * i as f64;
-        let color = if *r <= 1.0 { "#3a7d44" } else { "#b5543c" };
+        let y = top + 35.0 + bar_h * i as f64;
+        let fill = color.unwrap_or(if *r <= 1.0 { "#3a7d44" } else { "#b5543c" });
         let _ = writeln!(
             s,
             "<text x=\"{:.0}\" y=\"{:.0}\" text-anchor=\"end\">{label}</text>\
-             <rect x=\"{left}\" y=\"{:.0}\" width=\"{:.1}\" height=\"{:.0}\" fill=\"{color}\"/>\
+             <rect x=\"{left}\" y=\"{:.0}\" width=\"{:.1}\" height=\"{:.0}\" fill=\"{fill}\"/>\
              <text x=\"{:.1}\" y=\"{:.0}\">{r:.2}</text>",
             left - 6.0,
             y + 14.0,
@@ -215,13 +281,15 @@ fn to_svg(outcomes: &[Outcome]) -> String {
             y + 14.0
         );
     }
+    let bottom = top + 45.0 + bar_h * rows.len() as f64;
     let x1 = left + scale;
     let _ = writeln!(
         s,
-        "<line x1=\"{x1:.1}\" y1=\"30\" x2=\"{x1:.1}\" y2=\"{:.0}\" stroke=\"#333\" stroke-dasharray=\"4 3\"/>\n</svg>",
-        h - 15.0
+        "<line x1=\"{x1:.1}\" y1=\"{:.0}\" x2=\"{x1:.1}\" y2=\"{:.0}\" stroke=\"#333\" stroke-dasharray=\"4 3\"/>",
+        top + 30.0,
+        bottom
     );
-    s
+    bottom
 }
 
 pub(crate) fn time(d: Duration) -> Sample {
