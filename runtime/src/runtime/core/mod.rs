@@ -21,6 +21,7 @@
 //!   runnable, else after every 64 task polls.
 
 mod current;
+mod names;
 mod remote;
 mod run_loop;
 mod scopes;
@@ -29,6 +30,7 @@ pub(crate) use current::{EnterGuard, try_with_core, with_core};
 pub(crate) use remote::wake_task;
 pub(crate) use scopes::ScopeExit;
 
+use self::names::Names;
 use self::remote::RemoteWaker;
 use super::deadlines::Deadlines;
 pub(crate) use super::ids::TaskRef;
@@ -109,7 +111,8 @@ struct TaskSlot {
     future: Option<ErasedFuture>,
     /// Innermost cancel status the task is in.
     status: u32,
-    name: TaskName,
+    /// The task's name, interned in `Sched::names`.
+    name: u32,
     parent: u32,
     /// A `RemoteWaker` was made for this task (see `Sched::remote_wakers`).
     has_remote_waker: bool,
@@ -127,6 +130,7 @@ const MAINTENANCE_INTERVAL: u32 = 64;
 pub(crate) struct Sched {
     run: u32,
     tasks: PagedVec<TaskSlot>,
+    names: Names,
     free_tasks: Vec<u32>,
     live_tasks: usize,
     queue: VecDeque<Queued>,
@@ -176,6 +180,7 @@ impl Core {
             sched: RefCell::new(Sched {
                 run,
                 tasks: PagedVec::default(),
+                names: Names::default(),
                 free_tasks: Vec::new(),
                 live_tasks: 0,
                 queue: VecDeque::new(),
@@ -326,6 +331,7 @@ impl Core {
         owner: u64,
     ) -> TaskRef {
         let mut s = self.sched.borrow_mut();
+        let name = s.names.intern(name);
         let slot = TaskSlot {
             generation: 0,
             state: TaskState::Queued,
@@ -371,7 +377,8 @@ impl Core {
     }
 
     pub(crate) fn task_name(&self, index: u32) -> TaskName {
-        self.sched.borrow().tasks[index].name
+        let s = self.sched.borrow();
+        s.names.get(s.tasks[index].name)
     }
 
     pub(crate) fn task_parent(&self, index: u32) -> u32 {

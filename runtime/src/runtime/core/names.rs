@@ -1,0 +1,109 @@
+//! Task names, interned: a task's slot holds a `u32` instead of the two `&'static str` (32
+//! bytes) of its [`TaskName`].
+//!
+//! Invariants:
+//! - An id, once given out, names the same `TaskName` for the life of the run; the table only
+//!   grows. It holds one entry per distinct pair of string *addresses*, so its size is bounded
+//!   by the program's code (names are `&'static str`: literals and `type_name` results), not
+//!   by the number of tasks.
+//! - The direct-mapped cache in front of the map is only a shortcut: an entry is used only when
+//!   both addresses and lengths match, and a miss falls back to the map.
+
+use crate::coroutine::TaskName;
+use std::collections::HashMap;
+
+/// How many recently seen names the cache remembers (a power of two).
+const CACHE: usize = 64;
+
+/// A name's identity: the addresses and lengths of its two strings.
+type Key = (usize, usize, usize, usize);
+
+fn key(name: TaskName) -> Key {
+    (
+        name.prefix.as_ptr().addr(),
+        name.prefix.len(),
+        name.name.as_ptr().addr(),
+        name.name.len(),
+    )
+}
+
+/// Interned task names of one run.
+#[derive(Debug, Default)]
+pub(super) struct Names {
+    names: Vec<TaskName>,
+    ids: HashMap<Key, u32>,
+    cache: Vec<(Key, u32)>,
+}
+
+impl Names {
+    /// The id of `name`, adding it if it is new.
+    #[inline]
+    pub(super) fn intern(&mut self, name: TaskName) -> u32 {
+        let k = key(name);
+        let slot = (k.2 >> 3 ^ k.0 >> 5) & (CACHE - 1);
+        if let Some(&(cached, id)) = self.cache.get(slot)
+            && cached == k
+        {
+            return id;
+        }
+        self.intern_slow(name, k, slot)
+    }
+
+    #[cold]
+    fn intern_slow(&mut self, name: TaskName, k: Key, slot: usize) -> u32 {
+        let id = match self.ids.get(&k) {
+            Some(&id) => id,
+            None => {
+                let id = u32::try_from(self.names.len()).expect("too many distinct task names");
+                self.names.push(name);
+                self.ids.insert(k, id);
+                id
+            }
+        };
+        if self.cache.is_empty() {
+            self.cache = vec![((0, usize::MAX, 0, usize::MAX), 0); CACHE];
+        }
+        self.cache[slot] = (k, id);
+        id
+    }
+
+    /// The name with id `id`.
+    pub(super) fn get(&self, id: u32) -> TaskName {
+        self.names[id as usize]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_name_gets_the_same_id_and_different_names_different_ids() {
+        let mut names = Names::default();
+        let a = TaskName::new("m", "a");
+        let b = TaskName::new("m", "b");
+        let ia = names.intern(a);
+        let ib = names.intern(b);
+        assert_ne!(ia, ib);
+        assert_eq!(names.intern(a), ia);
+        assert_eq!(names.get(ia), a);
+        assert_eq!(names.get(ib), b);
+        // Many names that collide in the cache still keep their ids.
+        let many: Vec<String> = (0..500).map(|i| format!("f{i}")).collect();
+        let leaked: Vec<&'static str> = many
+            .into_iter()
+            .map(|s| &*Box::leak(s.into_boxed_str()))
+            .collect();
+        // (One literal for the prefix: equal literals at different places may have different
+        // addresses, and then they are different entries, which is fine.)
+        let p = "p";
+        let ids: Vec<u32> = leaked
+            .iter()
+            .map(|n| names.intern(TaskName::new(p, n)))
+            .collect();
+        for (n, id) in leaked.iter().zip(&ids) {
+            assert_eq!(names.intern(TaskName::new(p, n)), *id);
+            assert_eq!(names.get(*id).name, *n);
+        }
+    }
+}
