@@ -39,6 +39,7 @@ pub(crate) fn cases(quick: bool) -> Vec<Case> {
     v.push(timers_many(if quick { 10_000 } else { 100_000 }));
     v.push(bytes_per_task(if quick { 10_000 } else { 100_000 }));
     v.push(tcp_echo(50, if quick { 200 } else { 2_000 }));
+    v.extend(crate::server::cases(quick));
     v
 }
 

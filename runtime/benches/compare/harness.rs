@@ -11,6 +11,8 @@ use crate::cases::cases;
 pub(crate) enum Sample {
     Time(Duration),
     Bytes(f64),
+    /// A value already per operation (ns), such as a latency percentile.
+    PerOp(f64),
 }
 
 pub(crate) type PeerFn = Box<dyn Fn(usize) -> Sample>;
@@ -62,6 +64,7 @@ fn run_case(case: &Case, rounds: usize) -> Outcome {
             }
             let v = match s {
                 Sample::Time(d) => d.as_nanos() as f64 / case.n as f64,
+                Sample::PerOp(v) => v,
                 Sample::Bytes(b) => {
                     unit = "bytes/task";
                     b

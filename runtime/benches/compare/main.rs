@@ -18,13 +18,15 @@
 //! `ratio_floor`).
 //!
 //! Layout: `harness` runs cases and prints them, `alloc` counts heap bytes, `runtimes` builds
-//! the peers' executors, `floor` is the bare executor, `cases` holds the cases.
+//! the peers' executors, `floor` is the bare executor, `cases` holds the cases
+//! (`server` the server-shaped ones).
 
 mod alloc;
 mod cases;
 mod floor;
 mod harness;
 mod runtimes;
+mod server;
 
 fn main() {
     harness::main();
