@@ -32,7 +32,7 @@ use syn::{
 use crate::args::{self, StructuredOptions};
 use crate::diag::{Attr, Errors};
 use crate::parse::{self, Function, Item};
-use crate::rewrite::{Rewriter, bind_value, pin_return_type};
+use crate::rewrite::{Rewriter, typed_body};
 use crate::validate::{self, Verdict};
 
 /// `#[structured]` on any item.
@@ -40,8 +40,8 @@ pub(crate) fn structured(args: TokenStream, input: TokenStream) -> TokenStream {
     let mut errors = Errors::default();
     let options = args::structured(args, &mut errors);
     let output = match parse::item(input.clone()) {
-        Ok(Item::Function(function)) => {
-            let prefix = Prefix::guess(&function);
+        Ok(Item::Function(mut function)) => {
+            let prefix = Prefix::guess(&mut function);
             structured_fn(function, prefix, options, &mut errors)
         }
         Ok(Item::Impl(block)) => impl_block(block, options, &mut errors),
@@ -117,12 +117,15 @@ impl Prefix {
     /// A function under its own attribute may be a free function or sit in an `impl` or
     /// `trait` block; the macro cannot see which. It is a method if it has a receiver or
     /// mentions `Self` (outside nested items), since `Self` means nothing in a free function.
-    fn guess(function: &Function) -> Self {
+    // (The visitor only reads: it takes `&mut` because syn's `VisitMut` is the one visitor this
+    // crate enables.)
+    fn guess(function: &mut Function) -> Self {
         let mut finder = FindSelf(function.sig.receiver().is_some());
-        let mut sig = function.sig.clone();
-        finder.visit_signature_mut(&mut sig);
-        if let Some(body) = &function.body {
-            finder.visit_block_mut(&mut body.clone());
+        if !finder.0 {
+            finder.visit_signature_mut(&mut function.sig);
+        }
+        if let (false, Some(body)) = (finder.0, &mut function.body) {
+            finder.visit_block_mut(body);
         }
         if finder.0 {
             Prefix::SelfType
@@ -144,7 +147,7 @@ struct FindSelf(bool);
 
 impl VisitMut for FindSelf {
     fn visit_ident_mut(&mut self, ident: &mut proc_macro2::Ident) {
-        self.0 |= ident == "Self";
+        self.0 = self.0 || ident == "Self";
     }
     fn visit_item_mut(&mut self, _item: &mut syn::Item) {}
     fn visit_macro_mut(&mut self, mac: &mut syn::Macro) {
@@ -165,8 +168,7 @@ fn mentions_self(tokens: TokenStream) -> bool {
 // Output: [attrs]
 //         #[deny(unused_must_use)]
 //         [vis] fn name<G>(args') -> ::scoro::CoroutineCall<impl Future<Output = T>> where W {
-//             let __scoro_future = async move { /* rebind args */ body' };
-//             ::scoro::__private::coroutine(__scoro_future, PREFIX, "name")
+//             ::scoro::__private::coroutine(async move { /* rebind args */ body' }, PREFIX, "name")
 //         }
 // A declaration without a body only gets the new return type.
 fn structured_fn(
@@ -191,14 +193,13 @@ fn structured_fn(
         sig.output = coroutine_return_type(&sig.output);
         return quote!(#(#attrs)* #vis #defaultness #sig;);
     };
-    let (state, call) = coroutine(&mut sig, body, prefix, options.boxed);
+    let call = coroutine(&mut sig, body, prefix, options.boxed);
     sig.output = coroutine_return_type(&sig.output);
     quote! {
         #(#attrs)*
         #vis #defaultness #sig {
             #![deny(unused_must_use)]
             #(#inner_attrs)*
-            #state
             #call
         }
     }
@@ -206,8 +207,7 @@ fn structured_fn(
 
 // Input:  [attrs] async fn name(args) -> T { body }      (under #[scoro::main] or #[scoro::test])
 // Output: EXTRA_ATTRS [attrs] #[deny(unused_must_use)] fn name(args) -> T {
-//             let __scoro_future = async move { body' };
-//             WRAP(::scoro::__private::coroutine(__scoro_future, PREFIX, "name"))
+//             WRAP(::scoro::__private::coroutine(async move { body' }, PREFIX, "name"))
 //         }
 fn entry_point(
     attr: Attr,
@@ -246,7 +246,7 @@ fn entry_point(
             // Keep the body compiling (no cascade of "unused" warnings) as a structured
             // function nobody calls, next to an empty `main`.
             function.sig.ident = syn::Ident::new("__scoro_main", Span::mixed_site());
-            let prefix = Prefix::guess(&function);
+            let prefix = Prefix::guess(&mut function);
             let body = structured_fn(function, prefix, StructuredOptions::default(), errors);
             return quote!(#[allow(dead_code)] #body fn main() {});
         }
@@ -257,7 +257,7 @@ fn entry_point(
         let original = function.original();
         return quote!(#extra_attrs #original);
     }
-    let prefix = Prefix::guess(&function);
+    let prefix = Prefix::guess(&mut function);
     let Function {
         attrs,
         inner_attrs,
@@ -273,52 +273,54 @@ fn entry_point(
         );
         return quote!(#(#attrs)* #vis #defaultness #sig;);
     };
-    let (state, call) = coroutine(&mut sig, body, prefix, false);
-    let call = wrap(call);
+    let call = wrap(coroutine(&mut sig, body, prefix, false));
     quote! {
         #extra_attrs
         #(#attrs)*
         #vis #defaultness #sig {
             #![deny(unused_must_use)]
             #(#inner_attrs)*
-            #state
             #call
         }
     }
 }
 
 // Input:  a signature `async fn name(args) -> T` and its body
-// Output: `let __scoro_future = async move { pin T; rebind args; body' };` and the expression
-//         `::scoro::__private::coroutine(__scoro_future, PREFIX, "name")`;
-//         `sig` loses `async`, and its arguments are renamed where their patterns moved inside.
+// Output: the expression
+//         `::scoro::__private::coroutine(async move { rebind args; body' }, PREFIX, "name")`
+//         (the body's output type fixed by `rewrite::typed_body`); `sig` loses `async`, and its arguments are renamed where
+//         their patterns moved inside.
 // With `boxed`, `::scoro::__private::boxed` puts the state machine in a box (registered with
 // the runtime while it is polled, so nurseries inside it pass their placement check), so it
 // has a fixed size and the function may await itself.
-fn coroutine(
-    sig: &mut Signature,
-    mut body: Block,
-    prefix: Prefix,
-    boxed: bool,
-) -> (TokenStream, TokenStream) {
+//
+// Compile time: every token here is type-checked and borrow-checked once per function, so the
+// expansion is kept to what it needs (see the book's "Compile time" section): the block is the
+// call's argument (no `let`), and the body's statements sit directly in it.
+fn coroutine(sig: &mut Signature, mut body: Block, prefix: Prefix, boxed: bool) -> TokenStream {
     let name = sig.ident.unraw().to_string();
     let prefix = prefix.tokens();
     Rewriter::new(&prefix, &name).rewrite_block(&mut body);
 
-    let pin_return = pin_return_type(&sig.output);
     let rebind = rebind_arguments(&mut sig.inputs);
     sig.asyncness = None;
 
-    let future = syn::Ident::new("__scoro_future", Span::mixed_site());
-    let body = bind_value(&sig.output, &body);
-    let state = quote!(async move { #pin_return #(#rebind)* #body });
+    let body = typed_body(&sig.output, quote!(#(#rebind)*), &block_expr(body));
     let name = syn::LitStr::new(&name, Span::call_site());
     let wrap = if boxed {
         quote!(boxed)
     } else {
         quote!(coroutine)
     };
-    let call = quote!(::scoro::__private::#wrap(#future, #prefix, #name));
-    (quote!(let #future = #state;), call)
+    quote!(::scoro::__private::#wrap(async move #body, #prefix, #name))
+}
+
+fn block_expr(block: Block) -> Expr {
+    Expr::Block(syn::ExprBlock {
+        attrs: Vec::new(),
+        label: None,
+        block,
+    })
 }
 
 // Input:  -> T   (or nothing, meaning `()`)
@@ -361,11 +363,12 @@ fn rebind_arguments(inputs: &mut Punctuated<FnArg, Token![,]>) -> Vec<TokenStrea
                 subpat: None,
                 ..
             }) => {
-                // The lints would blame the user for our rebinding: `x` shadowed by itself,
-                // `_x` used although its name says it is not.
+                // Clippy's lints would blame the user for our rebinding: `x` shadowed by
+                // itself, `_x` used although its name says it is not. The `allow` is only
+                // there under Clippy: a lint attribute per argument is measurable compile time.
                 rebind.push(quote! {
                     #(#attrs)*
-                    #[allow(clippy::shadow_same, clippy::used_underscore_binding)]
+                    #[cfg_attr(clippy, allow(clippy::shadow_same, clippy::used_underscore_binding))]
                     let #mutability #ident = #ident;
                 });
                 *mutability = None;

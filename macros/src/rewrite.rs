@@ -160,23 +160,19 @@ impl<'a> Rewriter<'a> {
 
     // Input:  async move? |args| -> R? body
     // Output: async move? |args| -> R? {
-    //             ::scoro::__private::closure_body(async { body }).await
+    //             ::scoro::__private::closure_body(async { pin R; body }).await
     //         }
     //
     // The inner block is not `move`, so each captured variable keeps the capture mode the
     // closure body needs, and `AsyncFn` closures stay `AsyncFn`.
     fn rewrite_async_closure(&mut self, closure: &mut ExprClosure) {
-        let pin_return = pin_return_type(&closure.output);
-        let body = bind_value(&closure.output, &closure.body);
+        let body = typed_body(&closure.output, TokenStream::new(), &closure.body);
         // The braces sit on the user's body, which names the closure's future in messages
         // (`{async closure body@src/main.rs:5:30}`).
         // (A real block, not verbatim braces: syn would add braces of its own around a
         // verbatim body when the closure declares its return type.)
         let call = quote! {
-            ::scoro::__private::closure_body(async {
-                #pin_return
-                #body
-            }).await
+            ::scoro::__private::closure_body(async #body).await
         };
         *closure.body = Expr::Block(ExprBlock {
             attrs: Vec::new(),
@@ -368,46 +364,58 @@ impl ToTokens for MacroArgs {
     }
 }
 
-// Input:  the declared output type `T` of a function or async closure
-// Output: `if let Some(r) = None::<T> { return r; }` (with `impl Trait` parts of `T` as `_`),
-//         or nothing when there is no return type
+// Input:  the declared output type `T` (or none) and the user's (rewritten) body `{ .. }`
+// Output: the contents of the state machine's block, with `T` as the block's output type:
+//         `if false { return ::scoro::__private::output::<T>(); } ..`
+//         where `..` are the body's statements (`impl Trait` parts of `T` as `_`; no `if` when
+//         there is no `T` left)
 //
-// An `async` block infers its output type from its body. Returning `None::<T>`'s content first
-// fixes that type to `T` before the user's code is checked, so that `return` expressions get
-// `T` as their expected type: coercions such as `Box<S>` to `Box<dyn Trait>` work as they do
-// in an `async fn`. (The same technique as dtolnay's async-trait.)
-pub(crate) fn pin_return_type(output: &ReturnType) -> TokenStream {
-    let Some(ty) = expression_type(output) else {
-        return TokenStream::new();
-    };
-    // `return value` spans the user's `T`, so that "return type inferred to be `T` here" points
-    // at the signature. The variable is only visible inside this `if`, which holds no user code.
-    let tokens = ty.to_token_stream();
-    let (first, last) = (first_span(tokens.clone()), last_span(tokens));
-    let var = syn::Ident::new("__scoro_return", last);
-    let return_token = Token![return](first);
-    quote! {
-        if let ::core::option::Option::Some(#var) = ::core::option::Option::None::<#ty> {
-            #[allow(unreachable_code)]
-            #return_token #var;
+// An `async` block infers its output type from its body. Returning a value of type `T` first
+// fixes that type before the user's code is checked, so that `return` expressions, `?`, and the
+// body's final value all get `T` as their expected type: coercions such as `Box<S>` to
+// `Box<dyn Trait>` work as they do in an `async fn`, and a mismatch is reported at the user's
+// code with a note pointing at `T`. (The same technique as dtolnay's async-trait.)
+//
+// The body's statements are spliced into the block rather than nested as a block of their own:
+// a nested block as the tail would trip `unused_braces`, and binding it to a typed `let` costs
+// compile time (a local, and an `allow(unreachable_code)` for bodies that never finish). The
+// argument rebindings before them declare the same names the body sees anyway.
+//
+// The result is the block's braces with `prefix` (the argument rebindings) before all that. The
+// braces are the user's, so that "`x` dropped here while still borrowed" points at the end of
+// the user's body.
+pub(crate) fn typed_body(output: &ReturnType, prefix: TokenStream, body: &Expr) -> Group {
+    let (body, span) = match body {
+        Expr::Block(ExprBlock {
+            attrs,
+            label: None,
+            block,
+        }) if attrs.is_empty() => {
+            let stmts = &block.stmts;
+            (quote!(#(#stmts)*), block.brace_token.span.join())
         }
-    }
+        other => (other.to_token_stream(), Span::call_site()),
+    };
+    let pin = expression_type(output).map(|ty| pin_output(&ty));
+    let mut group = Group::new(Delimiter::Brace, quote!(#prefix #pin #body));
+    group.set_span(span);
+    group
 }
 
-// Input:  the declared output type `T` (or none) and the user's body `{ .. }`
-// Output: `let __scoro_value: T = { .. }; __scoro_value`   (`impl Trait` parts of `T` as `_`)
-//
-// Binding the body, rather than leaving it as the block's tail, gives its value `T` as the
-// expected type (so `Ok(Box::new(s))` coerces, and a mismatch is reported at the user's
-// block) and keeps `unused_braces` quiet about the user's braces, which are needed in the
-// original `async fn` but would look redundant as the tail of our block.
-pub(crate) fn bind_value(output: &ReturnType, body: &impl ToTokens) -> TokenStream {
-    let var = syn::Ident::new("__scoro_value", Span::mixed_site());
-    let ty = expression_type(output).map(|ty| quote!(: #ty));
+fn pin_output(ty: &Type) -> TokenStream {
+    // `return VALUE` spans the user's `T`, so that "return type inferred to be `T` here" points
+    // at the signature. (`output` returns `T` without running; a call, unlike a `let` or a
+    // pattern, does not make rustc warn about unreachable code when `T` is uninhabited.)
+    let tokens = ty.to_token_stream();
+    let (first, last) = (first_span(tokens.clone()), last_span(tokens));
+    let return_token = Token![return](first);
+    let function = quote_spanned!(last=> ::scoro::__private::output::<#ty>);
+    let mut arguments = Group::new(Delimiter::Parenthesis, TokenStream::new());
+    arguments.set_span(last);
     quote! {
-        let #var #ty = #body;
-        #[allow(unreachable_code)]
-        #var
+        if false {
+            #return_token #function #arguments;
+        }
     }
 }
 

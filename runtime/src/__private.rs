@@ -34,6 +34,14 @@ pub const fn coroutine<F: Future>(
     CoroutineCall::internal(future, prefix, name)
 }
 
+/// A value of the declared output type of a structured body, which the generated code
+/// returns (in `if false { .. }`, so never) before the body, to fix the type of its `async`
+/// block before the body is checked.
+#[doc(hidden)]
+pub fn output<T>() -> T {
+    unreachable!("`__private::output` is only called in code that never runs")
+}
+
 /// Wraps the boxed state machine of a `#[structured(boxed)]` function body.
 pub fn boxed<F: Future>(
     future: F,
