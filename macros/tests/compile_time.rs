@@ -14,7 +14,10 @@
 //!
 //! It builds the dependencies once, then times `cargo check` of each crate after touching its
 //! source, `SCORO_CT_RUNS` times (default 11), alternating the two crates, and prints the
-//! medians and their ratio. The times include cargo's own start-up, as a user sees them.
+//! medians and their ratio. The times include cargo's own start-up, as a user sees them: the
+//! wall time, and on Linux the CPU time (user + system) of cargo and rustc, which varies less
+//! on a busy machine. The crates are checked without incremental compilation, as after an edit
+//! that touches every function.
 //!
 //! When a nightly toolchain is installed (`rustup run nightly`), it also runs
 //! `cargo rustc -- -Ztime-passes` on each crate (`SCORO_CT_PASSES_RUNS` times, default 3) and
@@ -56,21 +59,32 @@ fn compile_time() {
             bench.check(&cargo, name);
         }
         let (mut s, mut p) = (Vec::new(), Vec::new());
+        let (mut s_cpu, mut p_cpu) = (Vec::new(), Vec::new());
         for run in 0..runs {
             // Alternate which crate goes first, so that neither always follows the other.
             let order = if run % 2 == 0 {
-                [(&structured, &mut s), (&plain, &mut p)]
+                [
+                    (&structured, &mut s, &mut s_cpu),
+                    (&plain, &mut p, &mut p_cpu),
+                ]
             } else {
-                [(&plain, &mut p), (&structured, &mut s)]
+                [
+                    (&plain, &mut p, &mut p_cpu),
+                    (&structured, &mut s, &mut s_cpu),
+                ]
             };
-            for (name, times) in order {
+            for (name, times, cpu_times) in order {
                 bench.touch(name);
+                let cpu = children_cpu_time();
                 times.push(bench.check(&cargo, name));
+                if let (Some(before), Some(after)) = (cpu, children_cpu_time()) {
+                    cpu_times.push(after - before);
+                }
             }
         }
         let (ms, mp) = (median(&mut s), median(&mut p));
-        let line = format!(
-            "N = {n:>5}: cargo check, median of {runs}: structured {:.3} s, plain {:.3} s, \
+        let mut line = format!(
+            "N = {n:>5}: cargo check, median of {runs}: wall structured {:.3} s, plain {:.3} s, \
              ratio {:.2} (min {:.3} s / {:.3} s)",
             ms.as_secs_f64(),
             mp.as_secs_f64(),
@@ -78,6 +92,17 @@ fn compile_time() {
             s[0].as_secs_f64(),
             p[0].as_secs_f64(),
         );
+        if s_cpu.len() == runs && p_cpu.len() == runs {
+            let (cs, cp) = (median(&mut s_cpu), median(&mut p_cpu));
+            write!(
+                line,
+                "; CPU structured {:.3} s, plain {:.3} s, ratio {:.2}",
+                cs.as_secs_f64(),
+                cp.as_secs_f64(),
+                cs.as_secs_f64() / cp.as_secs_f64(),
+            )
+            .unwrap();
+        }
         println!("{line}");
         writeln!(report, "{line}").unwrap();
     }
@@ -336,6 +361,17 @@ fn pass_time(stderr: &str, pass: &str) -> Option<f64> {
             .rsplit_once(char::is_whitespace)?;
         (name == pass).then(|| time.split(';').next()?.trim().parse().ok())?
     })
+}
+
+/// The user and system time of the children this process has waited for (cargo, and the rustc
+/// it waited for), from `/proc/self/stat` on Linux, in its 1/100 s ticks.
+fn children_cpu_time() -> Option<Duration> {
+    let stat = fs::read_to_string("/proc/self/stat").ok()?;
+    // The fields after the command name (which may hold spaces), from the third one (`state`):
+    // `cutime` and `cstime` are the 16th and 17th.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: u64 = fields.get(13)?.parse::<u64>().ok()? + fields.get(14)?.parse::<u64>().ok()?;
+    Some(Duration::from_millis(ticks * 10))
 }
 
 fn env_list(var: &str, default: &[usize]) -> Vec<usize> {
