@@ -300,12 +300,14 @@ fn entry_point(
 fn coroutine(sig: &mut Signature, mut body: Block, prefix: Prefix, boxed: bool) -> TokenStream {
     let name = sig.ident.unraw().to_string();
     let prefix = prefix.tokens();
-    Rewriter::new(&prefix, &name).rewrite_block(&mut body);
+    let mut rewriter = Rewriter::new(&prefix, &name);
+    rewriter.rewrite_block(&mut body);
+    let import = rewriter.discard_import();
 
     let rebind = rebind_arguments(&mut sig.inputs);
     sig.asyncness = None;
 
-    let body = typed_body(&sig.output, quote!(#(#rebind)*), &block_expr(body));
+    let body = typed_body(&sig.output, quote!(#import #(#rebind)*), &block_expr(body));
     let name = syn::LitStr::new(&name, Span::call_site());
     let wrap = if boxed {
         quote!(boxed)

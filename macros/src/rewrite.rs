@@ -39,6 +39,9 @@ pub(crate) struct Rewriter<'a> {
     rewrites: usize,
     /// What the code being visited compiles to.
     place: Place,
+    /// Whether a dropped `.await` was rewritten: the body then needs the `Unchanged` trait in
+    /// scope (see [`Rewriter::discard_import`]).
+    discards: bool,
 }
 
 /// What the code being visited compiles to.
@@ -57,7 +60,20 @@ impl<'a> Rewriter<'a> {
             block_name: format!("{function}::{{async block}}"),
             rewrites: 0,
             place: Place::Body,
+            discards: false,
         }
+    }
+
+    /// The item that the rewritten body needs at its top, if any: the fallback method of
+    /// dropped `.await`s (see `__private::discarded`) is a trait method, so the trait must be in
+    /// scope. (It goes unused when every dropped value is a `Result`.)
+    pub(crate) fn discard_import(&self) -> Option<TokenStream> {
+        self.discards.then(|| {
+            quote! {
+                #[allow(unused_imports)]
+                use ::scoro::__private::Unchanged as _;
+            }
+        })
     }
 
     pub(crate) fn rewrite_block(&mut self, block: &mut Block) {
@@ -116,7 +132,10 @@ impl<'a> Rewriter<'a> {
     // message says to propagate it with `?`, and hands back any other value unchanged (see
     // `__private::discarded`). The call spans the user's whole expression, so the lint points
     // at it; the statement's attributes (`#[allow(unused_must_use)]`) stay on the statement.
+    // Clippy's `unit_arg` would blame the user for `discarded(())`; its `allow` only exists
+    // under Clippy, since a lint attribute per statement is measurable compile time.
     fn rewrite_dropped_await(&mut self, expr: &mut Expr) {
+        self.discards = true;
         let attrs = match expr {
             Expr::Await(inner) => std::mem::take(&mut inner.attrs),
             _ => Vec::new(),
@@ -130,7 +149,7 @@ impl<'a> Rewriter<'a> {
         let method = quote_spanned!(last=> .__scoro_discard());
         *expr = Expr::Verbatim(quote! {
             #(#attrs)*
-            #[allow(clippy::unit_arg)]
+            #[cfg_attr(clippy, allow(clippy::unit_arg))]
             #function #argument #method
         });
     }
