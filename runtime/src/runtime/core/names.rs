@@ -88,20 +88,22 @@ mod tests {
         assert_eq!(names.intern(a), ia);
         assert_eq!(names.get(ia), a);
         assert_eq!(names.get(ib), b);
-        // Many names that collide in the cache still keep their ids.
-        let many: Vec<String> = (0..500).map(|i| format!("f{i}")).collect();
-        let leaked: Vec<&'static str> = many
-            .into_iter()
-            .map(|s| &*Box::leak(s.into_boxed_str()))
+        // Many names that collide in the cache still keep their ids. (Substrings of one
+        // static string: 500 distinct `&'static str` without leaking memory.)
+        static TEXT: &str = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+        let many: Vec<&'static str> = (0..500)
+            .map(|i| &TEXT[i % 50..i % 50 + 1 + i / 50])
             .collect();
         // (One literal for the prefix: equal literals at different places may have different
         // addresses, and then they are different entries, which is fine.)
         let p = "p";
-        let ids: Vec<u32> = leaked
+        let ids: Vec<u32> = many
             .iter()
             .map(|n| names.intern(TaskName::new(p, n)))
             .collect();
-        for (n, id) in leaked.iter().zip(&ids) {
+        let distinct: std::collections::HashSet<u32> = ids.iter().copied().collect();
+        assert_eq!(distinct.len(), many.len());
+        for (n, id) in many.iter().zip(&ids) {
             assert_eq!(names.intern(TaskName::new(p, n)), *id);
             assert_eq!(names.get(*id).name, *n);
         }
