@@ -1,6 +1,7 @@
 //! The cases: each builds one closure per peer that runs `n` operations.
 
 use std::cell::{Cell, RefCell};
+use std::future::Future;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -10,8 +11,24 @@ use scoro::{CancelRequested, Nursery, nursery, structured};
 
 use crate::alloc::live_bytes;
 use crate::floor;
-use crate::harness::{Case, Sample, time};
+use crate::harness::{Case, PeerFn, Sample, time};
 use crate::runtimes::{in_task, smol_run, tokio_ct, tokio_mt};
+
+/// A tokio peer that runs `body(n)` as `rt`'s `block_on` future.
+fn on_tokio<F>(rt: fn() -> tokio::runtime::Runtime, body: fn(usize) -> F) -> PeerFn
+where
+    F: Future<Output = Duration> + 'static,
+{
+    Box::new(move |n| time(rt().block_on(body(n))))
+}
+
+/// A tokio peer that runs `body(n)` as a spawned task of `rt` (see `in_task`).
+fn in_tokio_task<F>(rt: fn() -> tokio::runtime::Runtime, body: fn(usize) -> F) -> PeerFn
+where
+    F: Future<Output = Duration> + Send + 'static,
+{
+    Box::new(move |n| time(rt().block_on(in_task(body(n)))))
+}
 
 pub(crate) fn cases(quick: bool) -> Vec<Case> {
     let mut v = Vec::new();
@@ -78,14 +95,8 @@ fn spawn_join(n: usize) -> Case {
         n,
         peers: vec![
             ("scoro", Box::new(|n| time(scoro::run(main_task(n))))),
-            (
-                "tokio_ct",
-                Box::new(|n| time(tokio_ct().block_on(tokio_body(n)))),
-            ),
-            (
-                "tokio_mt",
-                Box::new(|n| time(tokio_mt().block_on(tokio_body(n)))),
-            ),
+            ("tokio_ct", on_tokio(tokio_ct, tokio_body)),
+            ("tokio_mt", on_tokio(tokio_mt, tokio_body)),
             (
                 "smol",
                 Box::new(|n| {
@@ -183,14 +194,8 @@ fn chained_spawn(n: usize) -> Case {
         n,
         peers: vec![
             ("scoro", Box::new(|n| time(scoro::run(main_task(n))))),
-            (
-                "tokio_ct",
-                Box::new(|n| time(tokio_ct().block_on(tokio_body(n)))),
-            ),
-            (
-                "tokio_mt",
-                Box::new(|n| time(tokio_mt().block_on(tokio_body(n)))),
-            ),
+            ("tokio_ct", on_tokio(tokio_ct, tokio_body)),
+            ("tokio_mt", on_tokio(tokio_mt, tokio_body)),
             (
                 "smol",
                 Box::new(|n| {
@@ -283,14 +288,8 @@ fn ping_pong(n: usize) -> Case {
         n,
         peers: vec![
             ("scoro", Box::new(|n| time(scoro::run(main_task(n))))),
-            (
-                "tokio_ct",
-                Box::new(|n| time(tokio_ct().block_on(tokio_body(n)))),
-            ),
-            (
-                "tokio_mt",
-                Box::new(|n| time(tokio_mt().block_on(tokio_body(n)))),
-            ),
+            ("tokio_ct", on_tokio(tokio_ct, tokio_body)),
+            ("tokio_mt", on_tokio(tokio_mt, tokio_body)),
             (
                 "smol",
                 Box::new(|n| {
@@ -471,14 +470,8 @@ fn checkpoint_bare(n: usize) -> Case {
         n,
         peers: vec![
             ("scoro", Box::new(|n| time(scoro::run(main_task(n))))),
-            (
-                "tokio_ct",
-                Box::new(|n| time(tokio_ct().block_on(in_task(tokio_body(n))))),
-            ),
-            (
-                "tokio_mt",
-                Box::new(|n| time(tokio_mt().block_on(in_task(tokio_body(n))))),
-            ),
+            ("tokio_ct", in_tokio_task(tokio_ct, tokio_body)),
+            ("tokio_mt", in_tokio_task(tokio_mt, tokio_body)),
             (
                 "smol",
                 Box::new(|n| {
@@ -522,14 +515,8 @@ fn timeout_fast_path(n: usize) -> Case {
         n,
         peers: vec![
             ("scoro", Box::new(|n| time(scoro::run(main_task(n))))),
-            (
-                "tokio_ct",
-                Box::new(|n| time(tokio_ct().block_on(in_task(tokio_body(n))))),
-            ),
-            (
-                "tokio_mt",
-                Box::new(|n| time(tokio_mt().block_on(in_task(tokio_body(n))))),
-            ),
+            ("tokio_ct", in_tokio_task(tokio_ct, tokio_body)),
+            ("tokio_mt", in_tokio_task(tokio_mt, tokio_body)),
             (
                 "smol",
                 Box::new(|n| {
@@ -601,14 +588,8 @@ fn cancel_fanout(n: usize) -> Case {
         n,
         peers: vec![
             ("scoro", Box::new(|n| time(scoro::run(main_task(n))))),
-            (
-                "tokio_ct",
-                Box::new(|n| time(tokio_ct().block_on(tokio_body(n)))),
-            ),
-            (
-                "tokio_mt",
-                Box::new(|n| time(tokio_mt().block_on(tokio_body(n)))),
-            ),
+            ("tokio_ct", on_tokio(tokio_ct, tokio_body)),
+            ("tokio_mt", on_tokio(tokio_mt, tokio_body)),
             (
                 "smol",
                 Box::new(|n| {
@@ -677,14 +658,8 @@ fn timers_many(n: usize) -> Case {
         n,
         peers: vec![
             ("scoro", Box::new(|n| time(scoro::run(main_task(n))))),
-            (
-                "tokio_ct",
-                Box::new(|n| time(tokio_ct().block_on(tokio_body(n)))),
-            ),
-            (
-                "tokio_mt",
-                Box::new(|n| time(tokio_mt().block_on(tokio_body(n)))),
-            ),
+            ("tokio_ct", on_tokio(tokio_ct, tokio_body)),
+            ("tokio_mt", on_tokio(tokio_mt, tokio_body)),
             (
                 "smol",
                 Box::new(|n| {
