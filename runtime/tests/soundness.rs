@@ -646,6 +646,59 @@ fn test_leaked_boxed_function_is_refused() {
     }
 }
 
+/// A call whose type `CoroutineCall::boxed` erased, running a nursery whose children borrow.
+#[structured]
+async fn borrowing_nursery(
+    data: &Vec<u64>,
+    total: &Cell<u64>,
+) -> Result<(), ErrorGroup<CancelRequested>> {
+    nursery(async |n| -> Result<(), CancelRequested> {
+        n.start_soon(async {
+            scoro::checkpoint().await?;
+            total.set(total.get() + data.iter().sum::<u64>());
+            Ok::<(), CancelRequested>(())
+        });
+        Ok(())
+    })
+    .await
+}
+
+#[structured]
+async fn run_boxed_call(total: &Cell<u64>) {
+    let data = vec![1u64, 2, 3];
+    borrowing_nursery(&data, total).boxed().await.unwrap();
+}
+
+// `CoroutineCall::boxed`: the box is registered like a `#[structured(boxed)]` function's, so a
+// nursery inside works...
+#[test]
+fn test_nursery_in_a_boxed_call_works() {
+    let total = Cell::new(0);
+    scoro::run(run_boxed_call(&total));
+    assert_eq!(total.get(), 6);
+}
+
+#[structured]
+async fn leak_boxed_call(kind: Escape, total: &Cell<u64>) {
+    {
+        let data = vec![1u64, 2, 3];
+        leak(borrowing_nursery(&data, total).boxed(), kind).await;
+    }
+    let_others_run().await;
+}
+
+// ...but a boxed call taken out of its `CoroutineCall` and leaked by the attacker is refused
+// before its nursery starts a child that borrows the freed `data`.
+#[test]
+fn test_leaked_boxed_call_is_refused() {
+    for kind in ESCAPES {
+        let total = Cell::new(0);
+        let msg = run_expecting_panic(leak_boxed_call(kind, &total));
+        assert_refused(&msg, "CoroutineCall::boxed");
+        assert_eq!(total.get(), 0, "{kind:?}");
+    }
+}
+
 thread_local! {
     static KEPT: RefCell<Option<TaskStatus<u32>>> = const { RefCell::new(None) };
 }
