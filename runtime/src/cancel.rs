@@ -10,7 +10,7 @@
 
 use crate::CoroutineCall;
 use crate::cancellation::{CancelReason, CancelRequested, MaybeCancelled, TooSlow};
-use crate::runtime::seam::scopes::{self, NodeSettings, StatusId};
+use crate::runtime::seam::scopes::{self, NodeSettings, ScopeKind, StatusId};
 use crate::runtime::seam::{self, CurrentTask};
 use std::cell::{Cell, OnceCell};
 use std::fmt;
@@ -362,6 +362,7 @@ where
                             shield,
                             deadline,
                             pending: None,
+                            kind: ScopeKind::CancelScope,
                         },
                         timeout,
                     );

@@ -60,6 +60,7 @@ pub mod io;
 pub mod lowlevel;
 pub mod net;
 mod nursery;
+pub mod observe;
 mod poison;
 mod runtime;
 pub mod signal;

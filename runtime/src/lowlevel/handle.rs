@@ -1,6 +1,6 @@
 //! `RuntimeHandle`: what other threads hold to reach a running runtime.
 
-use crate::runtime::seam::{self, Injected, Remote as Shared};
+use crate::runtime::seam::{self, Handle, Injected, Remote as Shared};
 use std::error::Error;
 use std::fmt;
 use std::sync::Arc;
@@ -20,13 +20,14 @@ impl Error for RunFinished {}
 /// A handle to a running runtime that other threads can use. `Clone + Send + Sync`.
 #[derive(Clone)]
 pub struct RuntimeHandle {
-    shared: Arc<Shared>,
+    /// Counted: while a handle lives, the run is never reported as deadlocked.
+    shared: Handle,
 }
 
 impl fmt::Debug for RuntimeHandle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RuntimeHandle")
-            .field("finished", &self.shared.is_closed())
+            .field("finished", &self.shared.shared().is_closed())
             .finish()
     }
 }
@@ -38,7 +39,7 @@ impl RuntimeHandle {
     /// Outside a running scoro runtime.
     pub fn current() -> RuntimeHandle {
         RuntimeHandle {
-            shared: seam::remote(),
+            shared: Handle::new(seam::remote()),
         }
     }
 
@@ -50,17 +51,18 @@ impl RuntimeHandle {
     /// resumes the panic when they are done.
     pub fn run_sync_soon(&self, f: impl FnOnce() + Send + 'static) -> Result<(), RunFinished> {
         self.shared
+            .shared()
             .push(Injected::Call(Box::new(f)))
             .map_err(|_| RunFinished)
     }
 
     /// Has the run finished?
     pub fn is_finished(&self) -> bool {
-        self.shared.is_closed()
+        self.shared.shared().is_closed()
     }
 
     /// The runtime's thread-safe part (for `from_thread`).
     pub(crate) fn shared(&self) -> &Arc<Shared> {
-        &self.shared
+        self.shared.shared()
     }
 }

@@ -6,7 +6,7 @@
 
 use crate::CoroutineCall;
 use crate::cancellation::{CancelReason, CancelRequested};
-use crate::runtime::seam::{CurrentTask, RemoteUnparker};
+use crate::runtime::seam::{self, CurrentTask, Handle, RemoteUnparker, Waiting};
 use crate::wait::{Aborted, Step, Wait, WaitCall};
 use std::fmt;
 use std::future::Future;
@@ -47,12 +47,16 @@ impl<T> WakeupInner<T> {
 /// `T: Send`).
 pub struct Wakeup<T> {
     inner: Arc<WakeupInner<T>>,
+    /// Counted: while a wakeup lives, the run is never reported as deadlocked (another thread
+    /// may use it).
+    _handle: Handle,
 }
 
 impl<T> Clone for Wakeup<T> {
     fn clone(&self) -> Self {
         Wakeup {
             inner: self.inner.clone(),
+            _handle: self._handle.clone(),
         }
     }
 }
@@ -186,6 +190,10 @@ where
     type Output = Result<T, CancelRequested>;
     type Parked = ();
 
+    fn waiting(&self) -> Waiting {
+        Waiting::Suspend
+    }
+
     fn cancelled(self: Pin<&mut Self>, cancel: CancelRequested) -> Self::Output {
         Err(cancel)
     }
@@ -197,7 +205,10 @@ where
             task: task.task_ref().remote(),
         });
         self.inner = Some(inner.clone());
-        setup(Wakeup { inner });
+        setup(Wakeup {
+            inner,
+            _handle: Handle::new(seam::remote()),
+        });
         // `setup` may have resumed the wait at once.
         match self.take() {
             Some(r) => Step::Done(r),

@@ -28,7 +28,7 @@ use crate::CoroutineCall;
 use crate::cancel::CancelHandle;
 use crate::cancel::ScopeShared;
 use crate::cancellation::{CancelReason, MaybeCancelled};
-use crate::runtime::seam::scopes::{self, StatusId};
+use crate::runtime::seam::scopes::{self, NodeSettings, ScopeKind, StatusId};
 use crate::runtime::seam::spawn::{self, Owner, TaskFuture};
 use crate::runtime::seam::{CurrentTask, TaskRef};
 use std::any::Any;
@@ -154,6 +154,7 @@ impl<'scope, 'env, E: MaybeCancelled> Nursery<'scope, 'env, E> {
     /// into the nursery's error type) cancels the nursery and ends up in its [`ErrorGroup`].
     /// The child runs in the nursery's cancel scope, not in the scopes of the code that called
     /// `start_soon`.
+    #[track_caller]
     pub fn start_soon<F>(&self, child: CoroutineCall<F>)
     where
         F: Future + 'scope,
@@ -175,6 +176,7 @@ impl<'scope, 'env, E: MaybeCancelled> Nursery<'scope, 'env, E> {
             erased,
             self.state.status,
             name,
+            std::panic::Location::caller(),
             self.state.task,
             self.state.owner,
         );
@@ -190,6 +192,7 @@ impl<'scope, 'env, E: MaybeCancelled> Nursery<'scope, 'env, E> {
     /// # Panics
     /// If the child returns without calling [`TaskStatus::started`] (a bug in the child): the
     /// panic names the child's function.
+    #[track_caller]
     pub fn start<V, F, C>(&self, child: C) -> CoroutineCall<impl Future<Output = Result<V, E>>>
     where
         C: FnOnce(TaskStatus<V>) -> CoroutineCall<F>,
@@ -198,7 +201,12 @@ impl<'scope, 'env, E: MaybeCancelled> Nursery<'scope, 'env, E> {
         V: 'scope,
         E: 'scope,
     {
-        CoroutineCall::internal(start::start_impl(self, child), "scoro", "Nursery::start")
+        let location = std::panic::Location::caller();
+        CoroutineCall::internal(
+            start::start_impl(self, child, location),
+            "scoro",
+            "Nursery::start",
+        )
     }
 
     /// Cancels the nursery: its body and every child see `Err(CancelRequested)` (reason
@@ -374,7 +382,13 @@ where
 {
     let task = Placed::new("nursery").await;
     let state = Rc::new(NurseryState::<E> {
-        status: task.enter_scope(Default::default(), None),
+        status: task.enter_scope(
+            NodeSettings {
+                kind: ScopeKind::Nursery,
+                ..NodeSettings::default()
+            },
+            None,
+        ),
         task: task.task_ref(),
         owner: spawn::new_owner(),
         live: Cell::new(0),

@@ -133,6 +133,7 @@ where
 pub(super) async fn start_impl<'scope, 'env, V, F, C, E>(
     nursery: &Nursery<'scope, 'env, E>,
     child: C,
+    location: &'static std::panic::Location<'static>,
 ) -> Result<V, E>
 where
     C: FnOnce(TaskStatus<V>) -> CoroutineCall<F>,
@@ -184,7 +185,7 @@ where
     } else {
         (shared.owner, shared.waiter)
     };
-    let child_ref = spawn::spawn(erased, shared.status, name, parent, owner);
+    let child_ref = spawn::spawn(erased, shared.status, name, location, parent, owner);
     shared.child.set(Some(child_ref));
     WaitStart { shared: &shared }.await;
     guard.done = true;

@@ -40,6 +40,11 @@ impl Deadlines {
         }
     }
 
+    /// How many live deadlines are registered.
+    pub(crate) fn armed(&self) -> usize {
+        self.live
+    }
+
     /// A node with a registered deadline is being freed: its entry is stale from now on.
     pub(crate) fn node_freed(&mut self) {
         self.live -= 1;

@@ -12,3 +12,55 @@ pub(crate) struct TaskRef {
     pub(in crate::runtime) generation: u32,
     pub(in crate::runtime) run: u32,
 }
+
+/// Identifies a task while it runs. Its `Display` form is `slot.generation`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TaskId(u64);
+
+impl TaskId {
+    /// The id of task `t`: its slab generation and index in one number, unique among the tasks
+    /// alive in its run.
+    pub(crate) fn of(t: TaskRef) -> TaskId {
+        TaskId((u64::from(t.generation) << 32) | u64::from(t.index))
+    }
+}
+
+impl std::fmt::Display for TaskId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.0 & 0xffff_ffff, self.0 >> 32)
+    }
+}
+
+/// Describes a task: what [`current_task`](crate::lowlevel::current_task) reports, and what
+/// an [`Instrument`](crate::observe::Instrument) is told when a task is spawned.
+#[derive(Clone, Debug)]
+pub struct TaskInfo {
+    pub(crate) id: TaskId,
+    pub(crate) name: crate::coroutine::TaskName,
+    pub(crate) parent: Option<TaskId>,
+    pub(crate) location: Option<&'static std::panic::Location<'static>>,
+}
+
+impl TaskInfo {
+    /// The task's id, unique among the tasks alive in this run.
+    pub fn id(&self) -> TaskId {
+        self.id
+    }
+
+    /// The path of the `#[structured]` function the task runs (for the main task, the function
+    /// passed to `run`).
+    pub fn name(&self) -> String {
+        self.name.to_string()
+    }
+
+    /// The task that runs the nursery this task belongs to (`None` for the main task).
+    pub fn parent(&self) -> Option<TaskId> {
+        self.parent
+    }
+
+    /// Where the task was started: the `start_soon` or `start` call that made it (`None` for
+    /// the main task and for tasks the runtime starts itself).
+    pub fn started_at(&self) -> Option<&'static std::panic::Location<'static>> {
+        self.location
+    }
+}

@@ -52,6 +52,8 @@ pub(crate) struct IoDriver {
     events: mio::Events,
     slots: Vec<Slot>,
     free: Vec<u32>,
+    /// Events seen by `poll` (for `observe::metrics`).
+    pub(crate) events_seen: u64,
     fd_waits: HashMap<RawFd, FdWait>,
 }
 
@@ -81,6 +83,7 @@ impl IoDriver {
             events: mio::Events::with_capacity(1024),
             slots: Vec::new(),
             free: Vec::new(),
+            events_seen: 0,
             fd_waits: HashMap::new(),
         })
     }
@@ -364,6 +367,19 @@ impl IoDriver {
         }
     }
 
+    /// Does any task wait for readiness of a registered source? (Looked at only when the run
+    /// seems unable to go on, so a scan is fine.)
+    pub(crate) fn has_waiters(&self) -> bool {
+        self.slots
+            .iter()
+            .any(|s| s.live && (s.reader.is_some() || s.writer.is_some()))
+    }
+
+    /// How many sources are registered.
+    pub(crate) fn registered(&self) -> usize {
+        self.slots.len() - self.free.len()
+    }
+
     /// Waits for events for at most `timeout` (forever if `None`) and appends the tasks they
     /// wake to `woken` (the scheduler wakes them). Returns true when signals may have arrived
     /// (the signal pipe fired or the wait was interrupted); the caller dispatches them once the
@@ -376,6 +392,7 @@ impl IoDriver {
             Err(e) => panic!("scoro: waiting for I/O failed: {e}"),
         }
         for event in self.events.iter() {
+            self.events_seen += 1;
             let token = event.token();
             if token == WAKER_TOKEN {
                 continue;

@@ -47,12 +47,16 @@ pub(crate) mod context;
 pub(crate) mod core;
 mod deadlines;
 pub(crate) mod ids;
+pub(crate) mod instrument;
 pub(crate) mod io;
+pub(crate) mod metrics;
 pub(crate) mod seam;
 pub(crate) mod shared;
 pub(crate) mod signal;
 pub(crate) mod status;
 pub(crate) mod task;
+pub(crate) mod tree;
+pub(crate) mod waiting;
 
 use self::core::Core;
 use self::ids::NO_TASK;
@@ -109,9 +113,19 @@ pub fn run<F: Future>(main: CoroutineCall<F>) -> F::Output {
 /// # let _ = &mut rt;
 /// # Ok::<(), std::io::Error>(())
 /// ```
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Builder {
     clock: Option<MockClock>,
+    instruments: Vec<Box<dyn instrument::Instrument>>,
+}
+
+impl fmt::Debug for Builder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("clock", &self.clock)
+            .field("instruments", &self.instruments.len())
+            .finish()
+    }
 }
 
 impl Builder {
@@ -123,6 +137,14 @@ impl Builder {
     /// Uses a mock clock instead of the real one (for tests).
     pub fn clock(mut self, clock: MockClock) -> Self {
         self.clock = Some(clock);
+        self
+    }
+
+    /// Registers an [`Instrument`](crate::observe::Instrument): its hooks are called at every
+    /// step of every run of the runtime. Several may be registered; they are called in the
+    /// order they were registered. With none registered, the hooks cost one branch each.
+    pub fn instrument(mut self, instrument: impl instrument::Instrument) -> Self {
+        self.instruments.push(Box::new(instrument));
         self
     }
 
@@ -138,9 +160,15 @@ impl Builder {
             Some(m) => Clock::Mock(m),
             None => Clock::Real,
         };
-        let core = Core::new(clock.clone())?;
+        let instruments = (!self.instruments.is_empty()).then(|| {
+            Rc::new(instrument::Instruments {
+                list: self.instruments,
+            })
+        });
+        let core = Core::new(clock.clone(), instruments.clone())?;
         Ok(Runtime {
             clock,
+            instruments,
             core: Some(Box::new(core)),
             interrupted: false,
         })
@@ -153,6 +181,7 @@ impl Builder {
 /// runs in a row (with the same clock).
 pub struct Runtime {
     clock: Clock,
+    instruments: Option<Rc<instrument::Instruments>>,
     core: Option<Box<Core>>,
     interrupted: bool,
 }
@@ -187,7 +216,7 @@ impl Runtime {
         let core = match self.core.take() {
             Some(c) => c,
             None => Box::new(
-                Core::new(self.clock.clone())
+                Core::new(self.clock.clone(), self.instruments.clone())
                     .unwrap_or_else(|e| panic!("scoro: could not create the runtime: {e}")),
             ),
         };
@@ -198,6 +227,9 @@ impl Runtime {
         let ctrl_c = core.signals.handle_ctrl_c().unwrap_or_else(|e| {
             panic!("scoro: could not install the Ctrl-C (SIGINT) handler: {e}")
         });
+        if let Some(instruments) = &self.instruments {
+            instruments.each(|i| i.before_run());
+        }
         let shutdown = ShutdownOnDrop(&core);
         let (future, name) = main.into_parts();
         let out: OutputSlot<F::Output> = Rc::new(RefCell::new(None));
@@ -218,6 +250,9 @@ impl Runtime {
         drop(ctrl_c);
         drop(enter);
         drop(core);
+        if let Some(instruments) = &self.instruments {
+            instruments.each(|i| i.after_run());
+        }
         if let Some(p) = injected_panic {
             panic::resume_unwind(p);
         }

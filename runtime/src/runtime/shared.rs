@@ -12,8 +12,8 @@
 
 use super::ids::TaskRef;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Work sent to the runtime from anywhere.
 pub(crate) enum Injected {
@@ -25,6 +25,10 @@ pub(crate) enum Injected {
 
 pub(crate) struct Shared {
     queue: Mutex<Vec<Injected>>,
+    /// Live handles through which another thread could wake a task or send work
+    /// (`RuntimeHandle`s and `Wakeup`s: see [`Handle`]). While there are any, the run is never
+    /// reported as deadlocked.
+    handles: AtomicUsize,
     notified: AtomicBool,
     closed: AtomicBool,
     waker: mio::Waker,
@@ -45,6 +49,7 @@ impl Shared {
     pub(crate) fn new(registry: &mio::Registry) -> std::io::Result<Shared> {
         Ok(Shared {
             queue: Mutex::new(Vec::new()),
+            handles: AtomicUsize::new(0),
             notified: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             waker: mio::Waker::new(registry, WAKER_TOKEN)?,
@@ -86,5 +91,39 @@ impl Shared {
 
     pub(crate) fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Acquire)
+    }
+
+    /// How many [`Handle`]s are alive. Acquire: a handle's work (a push) happens before its
+    /// drop, so once its drop is seen here, its push is in the queue.
+    pub(crate) fn live_handles(&self) -> usize {
+        self.handles.load(Ordering::Acquire)
+    }
+}
+
+/// A counted reference to a runtime's [`Shared`] part, for objects that let another thread
+/// wake a task or send work whenever it likes (`RuntimeHandle`, `Wakeup`): while any is alive,
+/// a run with every task blocked may still go on, so it is not reported as deadlocked.
+pub(crate) struct Handle(Arc<Shared>);
+
+impl Handle {
+    pub(crate) fn new(shared: Arc<Shared>) -> Handle {
+        shared.handles.fetch_add(1, Ordering::Relaxed);
+        Handle(shared)
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.0
+    }
+}
+
+impl Clone for Handle {
+    fn clone(&self) -> Handle {
+        Handle::new(self.0.clone())
+    }
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        self.0.handles.fetch_sub(1, Ordering::Release);
     }
 }

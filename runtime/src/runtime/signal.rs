@@ -337,6 +337,12 @@ impl Drop for CtrlCGuard<'_> {
 }
 
 impl SignalState {
+    /// Is any signal receiver or handler alive in this runtime? (A signal could then wake a
+    /// task, so a run with every task blocked is not stuck.)
+    pub(crate) fn has_listeners(&self) -> bool {
+        self.receivers.borrow().iter().any(|w| w.strong_count() > 0)
+    }
+
     /// The signal pipe became readable (or a wait was interrupted): dispatch new signals.
     /// Returns `true` when an unclaimed Ctrl-C arrived: the run is to be cancelled.
     pub(crate) fn on_readable(&self) -> bool {

@@ -21,6 +21,7 @@
 //!   generation, so a stale id (from a handle of a scope that has exited) is recognised.
 
 use super::ids::NO_TASK;
+pub(crate) use super::tree::ScopeKind;
 use crate::cancellation::CancelReason;
 use crate::slab::PagedVec;
 use std::time::{Duration, Instant};
@@ -63,6 +64,10 @@ pub(crate) struct Node {
     pub(crate) eff_deadline: Option<Instant>,
     /// The node whose own deadline `eff_deadline` is (`NO_STATUS` without one).
     pub(crate) eff_deadline_node: u32,
+    /// What made the node (for the task tree).
+    pub(crate) kind: ScopeKind,
+    /// The task that entered the node (`NO_TASK` for the root and a pending `start`'s node).
+    pub(crate) task: u32,
 }
 
 /// Settings of a node being created.
@@ -73,6 +78,8 @@ pub(crate) struct NodeSettings {
     pub(crate) deadline: Option<Instant>,
     /// A relative deadline to resolve later (set by the scheduler, not by callers).
     pub(crate) pending: Option<Duration>,
+    /// What makes the node (for the task tree).
+    pub(crate) kind: ScopeKind,
 }
 
 /// Where a task is linked into the blocked lists: the node it is blocked on (`NO_STATUS` when
@@ -188,6 +195,15 @@ impl StatusTree {
         }
     }
 
+    /// The live nodes, with their indices (for the task tree).
+    pub(crate) fn live_nodes(&self) -> impl Iterator<Item = (u32, &Node)> {
+        self.nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| n.live)
+            .map(|(i, n)| (i as u32, n))
+    }
+
     /// Is `id` a live node of this tree?
     #[inline]
     pub(crate) fn is_live(&self, id: StatusId) -> bool {
@@ -216,6 +232,8 @@ impl StatusTree {
             reason: CancelReason::Explicit,
             eff_deadline: None,
             eff_deadline_node: NO_STATUS,
+            kind: settings.kind,
+            task: NO_TASK,
         };
         let index = match self.free.pop() {
             Some(i) => {

@@ -7,3 +7,5 @@
 pub mod from_thread;
 mod link;
 pub mod to_thread;
+
+pub(crate) use to_thread::worker_threads;

@@ -59,7 +59,7 @@ use std::future::Future;
 use std::marker::{PhantomData, PhantomPinned};
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::task::{Context, Poll};
 use std::thread;
@@ -197,6 +197,15 @@ struct Worker {
     wake: Condvar,
 }
 
+/// Worker threads alive (busy or idle).
+static WORKERS: AtomicUsize = AtomicUsize::new(0);
+
+/// How many worker threads are running a job, and how many are idle (process-wide).
+pub(crate) fn worker_threads() -> (usize, usize) {
+    let idle = lock(&IDLE).len();
+    (WORKERS.load(Ordering::Relaxed).saturating_sub(idle), idle)
+}
+
 /// Idle workers, most recently idle last. Lock order: `IDLE` before a worker's `job`, and
 /// `submit` never holds both.
 static IDLE: Mutex<Vec<Arc<Worker>>> = Mutex::new(Vec::new());
@@ -215,10 +224,17 @@ fn submit(job: Job) -> std::io::Result<()> {
                 job: Mutex::new(None),
                 wake: Condvar::new(),
             });
+            WORKERS.fetch_add(1, Ordering::Relaxed);
             thread::Builder::new()
                 .name("scoro-worker".into())
-                .spawn(move || worker_loop(w, job))
+                .spawn(move || {
+                    worker_loop(w, job);
+                    WORKERS.fetch_sub(1, Ordering::Relaxed);
+                })
                 .map(drop)
+                .inspect_err(|_| {
+                    WORKERS.fetch_sub(1, Ordering::Relaxed);
+                })
         }
     }
 }
@@ -291,6 +307,8 @@ struct Completion<T> {
     /// `finished_on_runtime` sees the outcome first, on the runtime thread).
     released: Arc<AtomicBool>,
     link: Arc<JobLink>,
+    /// The task waiting for the job.
+    task: TaskRef,
 }
 
 impl<T> Completion<T> {
@@ -427,7 +445,7 @@ where
         };
         // The worker may have finished before the runtime ran its `finished_on_runtime`: the
         // token is given back before the call returns either way.
-        give_back(&completion.released);
+        give_back(&completion.released, completion.task);
         match outcome {
             Ok(v) => Step::Done(Ok(v)),
             Err(p) => panic::resume_unwind(p),
@@ -465,14 +483,15 @@ where
     let shared = seam::remote();
     let link = Arc::new(JobLink::new(&shared));
     let released = Arc::new(AtomicBool::new(false));
+    let me = task.task_ref();
     let completion = Arc::new(Completion {
         outcome: Mutex::new(Outcome::Running),
         finished: Condvar::new(),
         abandoned: AtomicBool::new(false),
         released: released.clone(),
         link: link.clone(),
+        task: me,
     });
-    let me = task.task_ref();
     let for_job = completion.clone();
     let job = move || -> Publish<'_> {
         let current = CurrentJob::enter(link);
@@ -509,22 +528,22 @@ where
     }
     // Counted until `give_back`. That runs on this thread, after this poll at the earliest,
     // so counting only now that the worker has the job misses nothing.
-    seam::outside_work_started();
+    seam::outside_work_started(Some(me));
     completion
 }
 
 /// Gives a finished job's token back and ends its count as outside work (which holds back
 /// the mock clock's autojump and `wait_all_tasks_blocked`), once.
-fn give_back(released: &AtomicBool) {
+fn give_back(released: &AtomicBool, task: TaskRef) {
     if !released.swap(true, Ordering::AcqRel) {
         seam::runtime_local::<ThreadLimiter>().release();
-        seam::outside_work_finished();
+        seam::outside_work_finished(Some(task));
     }
 }
 
 /// Runs on the runtime thread when a job has finished: returns its token and wakes its task.
 fn finished_on_runtime(task: TaskRef, abandoned: bool, released: &AtomicBool) {
-    give_back(released);
+    give_back(released, task);
     if !abandoned {
         task.unpark();
     }

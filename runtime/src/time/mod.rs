@@ -13,8 +13,8 @@
 
 use crate::CoroutineCall;
 use crate::cancellation::CancelRequested;
-use crate::runtime::seam::scopes::{NodeSettings, StatusId};
-use crate::runtime::seam::{self, CurrentTask};
+use crate::runtime::seam::scopes::{NodeSettings, ScopeKind, StatusId};
+use crate::runtime::seam::{self, CurrentTask, Waiting};
 use crate::wait::{Aborted, Step, Wait, WaitCall};
 use std::convert::Infallible;
 use std::future::Future;
@@ -137,6 +137,13 @@ impl Wait for Sleep {
     type Output = Result<(), CancelRequested>;
     type Parked = (CurrentTask, StatusId);
 
+    fn waiting(&self) -> Waiting {
+        match self.target {
+            Target::After(_) => Waiting::Sleep,
+            Target::At(_) => Waiting::SleepUntil,
+        }
+    }
+
     fn cancelled(self: Pin<&mut Self>, cancel: CancelRequested) -> Self::Output {
         Err(cancel)
     }
@@ -150,6 +157,7 @@ impl Wait for Sleep {
         };
         let settings = NodeSettings {
             deadline,
+            kind: ScopeKind::Sleep,
             ..NodeSettings::default()
         };
         Step::Park((task, task.enter_scope(settings, timeout)))
@@ -185,6 +193,10 @@ struct SleepForever;
 impl Wait for SleepForever {
     type Output = Result<Infallible, CancelRequested>;
     type Parked = ();
+
+    fn waiting(&self) -> Waiting {
+        Waiting::SleepForever
+    }
 
     fn cancelled(self: Pin<&mut Self>, cancel: CancelRequested) -> Self::Output {
         Err(cancel)

@@ -33,7 +33,7 @@ pub(crate) mod list;
 pub(crate) use list::{EntryState, WaitKey, WaitList};
 
 use crate::cancellation::CancelRequested;
-use crate::runtime::seam::CurrentTask;
+use crate::runtime::seam::{CurrentTask, Waiting};
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -67,6 +67,11 @@ pub(crate) trait Wait {
     /// Whether cancellation can interrupt this wait now (asked before each look at it).
     fn cancellable(&self) -> bool {
         true
+    }
+
+    /// The scoro call this wait belongs to, as the task tree names it while the task is parked.
+    fn waiting(&self) -> Waiting {
+        Waiting::Nothing
     }
 
     /// The outcome of a call that found its task cancelled before doing anything.
@@ -175,6 +180,7 @@ impl<W: Wait> WaitCall<W> {
                                 Aborted::Left(out) => return Poll::Ready(out),
                                 Aborted::Stays(p) => {
                                     *state = State::Stays(p);
+                                    task.note_waiting(op.waiting());
                                     return Poll::Pending;
                                 }
                             }
@@ -203,6 +209,7 @@ impl<W: Wait> WaitCall<W> {
                     Step::Done(out) => return Poll::Ready(out),
                     Step::Park(p) => {
                         *state = State::Stays(p);
+                        task.note_waiting(op.waiting());
                         return Poll::Pending;
                     }
                     Step::Retry => {
@@ -224,8 +231,11 @@ fn park<W: Wait>(
     p: W::Parked,
 ) -> Poll<W::Output> {
     *state = State::Parked(p);
+    let waiting = op.waiting();
     if op.cancellable() {
-        task.park();
+        task.park(waiting);
+    } else {
+        task.note_waiting(waiting);
     }
     Poll::Pending
 }

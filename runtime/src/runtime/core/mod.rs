@@ -22,6 +22,7 @@
 
 mod current;
 mod names;
+mod observe;
 mod remote;
 mod run_loop;
 mod scopes;
@@ -33,11 +34,14 @@ pub(crate) use scopes::ScopeExit;
 use self::names::Names;
 use self::remote::RemoteWaker;
 use super::deadlines::Deadlines;
+use super::ids::TaskId;
 pub(crate) use super::ids::TaskRef;
+use super::instrument::Instruments;
 use super::io::IoDriver;
 use super::shared::{Injected, Shared};
 use super::signal::SignalState;
 use super::task::{self, ErasedFuture};
+use super::waiting::Waiting;
 use crate::coroutine::TaskName;
 use crate::runtime::clock::Clock;
 use crate::runtime::status::{NO_STATUS, NodeSettings, StatusId, StatusTree};
@@ -116,6 +120,8 @@ struct TaskSlot {
     parent: u32,
     /// A `RemoteWaker` was made for this task (see `Sched::remote_wakers`).
     has_remote_waker: bool,
+    /// The scoro call the task blocked in (see `runtime::waiting`); fits in the padding.
+    waiting: Waiting,
     /// The nursery (or pending `start`) that owns this task; 0 for the root.
     owner: u64,
 }
@@ -141,7 +147,13 @@ pub(crate) struct Sched {
     /// Scopes entered with a relative deadline not resolved to an instant yet.
     pending: Vec<StatusId>,
     /// Wakers for foreign code, cached per task (few tasks need one, so not in the slot).
-    remote_wakers: HashMap<u32, Waker>,
+    remote_wakers: HashMap<u32, Arc<RemoteWaker>>,
+    /// Counters for `observe::metrics`.
+    spawned: u64,
+    polls: u64,
+    /// Tasks made runnable since the instruments last heard of it (`Some` only when
+    /// instruments are registered: see `runtime::instrument`).
+    scheduled_log: Option<Vec<TaskRef>>,
 }
 
 pub(crate) struct Core {
@@ -164,17 +176,29 @@ pub(crate) struct Core {
     /// Jobs of this run on other threads whose completion the run loop waits for (see
     /// `Core::outside_work_started`): while any is in flight the runtime is not idle.
     outside_work: Cell<usize>,
+    /// The tasks waiting for those jobs, with when each job started (for the task tree).
+    outside_since: RefCell<Vec<(TaskRef, Instant)>>,
+    /// The registered instruments, if any (see `runtime::instrument`).
+    pub(crate) instruments: Option<Rc<Instruments>>,
+    /// Time accounting and counters of the run loop (see `observe`).
+    pub(crate) stats: observe::LoopStats,
 }
 
 impl Core {
-    pub(crate) fn new(clock: Clock) -> std::io::Result<Core> {
+    pub(crate) fn new(clock: Clock, instruments: Option<Rc<Instruments>>) -> std::io::Result<Core> {
         let io = IoDriver::new()?;
         let shared = Arc::new(Shared::new(io.registry())?);
         let signals = SignalState::new(io.registry())?;
         let run = new_run_id()?;
         let mut statuses = StatusTree::default();
         statuses.run = run;
-        let root_status = statuses.create(NO_STATUS, NodeSettings::default());
+        let root_status = statuses.create(
+            NO_STATUS,
+            NodeSettings {
+                kind: super::tree::ScopeKind::Root,
+                ..NodeSettings::default()
+            },
+        );
         let now = clock.now();
         Ok(Core {
             sched: RefCell::new(Sched {
@@ -190,6 +214,9 @@ impl Core {
                 newly: Vec::new(),
                 pending: Vec::new(),
                 remote_wakers: HashMap::new(),
+                spawned: 0,
+                polls: 0,
+                scheduled_log: instruments.as_ref().map(|_| Vec::new()),
             }),
             shared,
             clock,
@@ -205,6 +232,9 @@ impl Core {
             locals: RefCell::new(HashMap::new()),
             injected_panic: RefCell::new(None),
             outside_work: Cell::new(0),
+            outside_since: RefCell::new(Vec::new()),
+            instruments,
+            stats: observe::LoopStats::new(),
         })
     }
 
@@ -253,7 +283,7 @@ impl Core {
         name: TaskName,
         parent: u32,
     ) -> TaskRef {
-        self.spawn_owned(future, status, name, parent, 0)
+        self.spawn_owned(future, status, name, None, parent, 0)
     }
 
     /// Does task `t` belong to this run? (It may have finished.)
@@ -327,11 +357,12 @@ impl Core {
         future: ErasedFuture,
         status: StatusId,
         name: TaskName,
+        location: Option<&'static std::panic::Location<'static>>,
         parent: u32,
         owner: u64,
     ) -> TaskRef {
         let mut s = self.sched.borrow_mut();
-        let name = s.names.intern(name);
+        let name = s.names.intern((name, location));
         let slot = TaskSlot {
             generation: 0,
             state: TaskState::Queued,
@@ -341,6 +372,7 @@ impl Core {
             name,
             parent,
             has_remote_waker: false,
+            waiting: Waiting::Nothing,
             owner,
         };
         let index = match s.free_tasks.pop() {
@@ -356,12 +388,17 @@ impl Core {
             }
         };
         s.live_tasks += 1;
+        s.spawned += 1;
         let t = TaskRef {
             index,
             generation: s.tasks[index].generation,
             run: s.run,
         };
         s.queue.push_back(Queued::of(t));
+        drop(s);
+        if let Some(instruments) = &self.instruments {
+            self.report_spawned(instruments, t);
+        }
         t
     }
 
@@ -378,11 +415,7 @@ impl Core {
 
     pub(crate) fn task_name(&self, index: u32) -> TaskName {
         let s = self.sched.borrow();
-        s.names.get(s.tasks[index].name)
-    }
-
-    pub(crate) fn task_parent(&self, index: u32) -> u32 {
-        self.sched.borrow().tasks[index].parent
+        s.names.get(s.tasks[index].name).0
     }
 
     /// Makes `t` runnable (no-op if it already is, or if it has finished).
@@ -402,9 +435,17 @@ impl Core {
     /// Records that the running task `index` is about to wait in a way that cancellation must
     /// interrupt: links it into its cancel status and registers the effective deadline.
     #[inline]
-    pub(crate) fn block_cancellable(&self, index: u32) {
+    pub(crate) fn block_cancellable(&self, index: u32, waiting: Waiting) {
         let mut s = self.sched.borrow_mut();
+        s.tasks[index].waiting = waiting;
         s.block(index);
+    }
+
+    /// Records the scoro call the running task `index` is about to wait in, for a wait that
+    /// cancellation does not interrupt (see `runtime::waiting`).
+    #[inline]
+    pub(crate) fn note_waiting(&self, index: u32, waiting: Waiting) {
+        self.sched.borrow_mut().tasks[index].waiting = waiting;
     }
 
     /// A waker for task `index` that is safe to give to foreign code (cached per task).
@@ -413,19 +454,17 @@ impl Core {
         let generation = s.tasks[index].generation;
         let run = s.run;
         s.tasks[index].has_remote_waker = true;
-        s.remote_wakers
-            .entry(index)
-            .or_insert_with(|| {
-                Waker::from(Arc::new(RemoteWaker {
-                    shared: self.shared.clone(),
-                    task: TaskRef {
-                        index,
-                        generation,
-                        run,
-                    },
-                }))
+        let remote = s.remote_wakers.entry(index).or_insert_with(|| {
+            Arc::new(RemoteWaker {
+                shared: self.shared.clone(),
+                task: TaskRef {
+                    index,
+                    generation,
+                    run,
+                },
             })
-            .clone()
+        });
+        Waker::from(remote.clone())
     }
 
     /// Drops task `t` at once (its future's destructors run). Used when the owner of a task
@@ -444,25 +483,42 @@ impl Core {
             let _outside = super::context::leave_task();
             drop(fut);
         }
+        if let Some(instruments) = &self.instruments {
+            instruments.each(|i| i.task_exited(TaskId::of(t)));
+        }
     }
 
     /// Polls task `t` once if it is queued.
+    #[inline]
     fn poll_task(&self, q: Queued) {
+        match &self.instruments {
+            None => {
+                self.poll_task_inner(q);
+            }
+            Some(instruments) => self.poll_task_instrumented(instruments, q),
+        }
+    }
+
+    /// Polls task `t` once if it is queued; returns whether it was.
+    #[inline(always)]
+    fn poll_task_inner(&self, q: Queued) -> bool {
         let mut fut = {
             let mut s = self.sched.borrow_mut();
             let t = q.task(s.run);
             if !s.is_live(t) {
-                return;
+                return false;
             }
             let slot = &mut s.tasks[t.index];
             if slot.state != TaskState::Queued {
-                return;
+                return false;
             }
             slot.state = TaskState::Running;
-            match slot.future.take() {
-                Some(f) => f,
-                None => return,
-            }
+            slot.waiting = Waiting::Nothing;
+            let Some(f) = slot.future.take() else {
+                return false;
+            };
+            s.polls += 1;
+            f
         };
         self.cancel_streak.set(0);
         let waker = task::task_waker(q.index);
@@ -473,12 +529,15 @@ impl Core {
         if !s.is_live(t) {
             drop(s);
             drop(fut);
-            return;
+            return true;
         }
         if ready {
             s.free_task(t.index);
             drop(s);
             drop(fut);
+            if let Some(instruments) = &self.instruments {
+                instruments.each(|i| i.task_exited(TaskId::of(t)));
+            }
         } else {
             let slot = &mut s.tasks[t.index];
             slot.future = Some(fut);
@@ -490,6 +549,7 @@ impl Core {
                 slot.state = TaskState::Idle;
             }
         }
+        true
     }
 
     // ----- idle waiters (wait_all_tasks_blocked) ----------------------------------------
@@ -577,7 +637,10 @@ impl Sched {
                 self.statuses.unblock(t.index);
                 self.tasks[t.index].woken = true;
             }
-            TaskState::Queued | TaskState::Free => {}
+            TaskState::Queued | TaskState::Free => return,
+        }
+        if let Some(log) = &mut self.scheduled_log {
+            log.push(t);
         }
     }
 
@@ -603,8 +666,8 @@ mod tests {
     // name a task or scope of another run, even where slot and generation coincide.
     #[test]
     fn ids_of_another_run_are_never_live_here() {
-        let first = Core::new(Clock::Real).unwrap();
-        let second = Core::new(Clock::Real).unwrap();
+        let first = Core::new(Clock::Real, None).unwrap();
+        let second = Core::new(Clock::Real, None).unwrap();
         let spawn = |core: &Core| {
             let future: Pin<Box<dyn task::TaskFuture>> = Box::pin(async {});
             core.spawn(future, core.root_status, TaskName::new("t", "t"), NO_TASK)

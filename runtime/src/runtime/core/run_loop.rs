@@ -8,7 +8,7 @@
 //! completion arrives as injected work). While outside work is in flight an idle turn waits
 //! for I/O, injected work or a real-clock deadline instead.
 
-use super::{Core, MAINTENANCE_INTERVAL, Queued};
+use super::{Core, MAINTENANCE_INTERVAL, Queued, TaskRef};
 use crate::cancellation::CancelReason;
 use crate::runtime::clock::Clock;
 use crate::runtime::shared::Injected;
@@ -78,6 +78,9 @@ impl Core {
         };
         // Work on another thread will wake a task: nothing is idle until it has.
         let outside_work = self.outside_work.get() > 0;
+        if !has_idle_waiters && next_deadline.is_none() && self.provably_stuck() {
+            self.report_deadlock();
+        }
         if has_idle_waiters && !outside_work {
             self.maintenance(Some(Duration::ZERO));
             if !self.runnable() {
@@ -114,25 +117,33 @@ impl Core {
         }
     }
 
-    /// Work that this run waits for has started on another thread; its completion will arrive
-    /// as injected work, which calls [`outside_work_finished`](Self::outside_work_finished).
-    #[inline]
-    pub(crate) fn outside_work_started(&self) {
+    /// Work that this run waits for has started on another thread, for task `task` if a task
+    /// waits for it; its completion will arrive as injected work, which calls
+    /// [`outside_work_finished`](Self::outside_work_finished).
+    pub(crate) fn outside_work_started(&self, task: Option<TaskRef>) {
         self.outside_work.set(self.outside_work.get() + 1);
+        if let Some(t) = task {
+            self.outside_since.borrow_mut().push((t, self.now()));
+        }
     }
 
     /// Work counted by [`outside_work_started`](Self::outside_work_started) has finished.
-    #[inline]
-    pub(crate) fn outside_work_finished(&self) {
+    pub(crate) fn outside_work_finished(&self, task: Option<TaskRef>) {
         let n = self.outside_work.get();
         debug_assert!(n > 0, "outside work finished that never started");
         self.outside_work.set(n.saturating_sub(1));
+        if let Some(t) = task {
+            let mut since = self.outside_since.borrow_mut();
+            if let Some(i) = since.iter().position(|(u, _)| *u == t) {
+                since.swap_remove(i);
+            }
+        }
     }
 
     /// Polls I/O (waiting at most `timeout`), takes injected work, and fires due deadlines.
     pub(super) fn maintenance(&self, timeout: Option<Duration>) {
         let mut woken = std::mem::take(&mut *self.io_woken.borrow_mut());
-        let signals = self.io.borrow_mut().poll(timeout, &mut woken);
+        let signals = self.wait_for_io(timeout, &mut woken);
         {
             let mut s = self.sched.borrow_mut();
             for t in woken.drain(..) {

@@ -161,6 +161,7 @@ impl Core {
         let mut s = self.sched.borrow_mut();
         let parent = s.tasks[index].status;
         let id = s.statuses.create(parent, settings);
+        s.statuses.node_mut(id.index).task = index;
         s.tasks[index].status = id.index;
         if settings.pending.is_some() {
             s.pending.push(id);
@@ -198,7 +199,11 @@ impl Core {
     /// Creates a status under `parent` without entering it in any task.
     pub(crate) fn create_status(&self, parent: StatusId) -> StatusId {
         let mut s = self.sched.borrow_mut();
-        s.statuses.create(parent.index, NodeSettings::default())
+        let settings = NodeSettings {
+            kind: crate::runtime::status::ScopeKind::Start,
+            ..NodeSettings::default()
+        };
+        s.statuses.create(parent.index, settings)
     }
 
     /// Frees a status that no task is in any more.

@@ -22,7 +22,6 @@ use super::ids::NO_TASK;
 use super::shared::Shared;
 use super::task;
 use crate::cancellation::CancelRequested;
-use crate::coroutine::TaskName;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Context, Waker};
@@ -31,7 +30,11 @@ use std::time::{Duration, Instant};
 /// The mock clock, public as `scoro::testing::MockClock`.
 pub use super::clock::MockClock;
 pub(crate) use super::context::leave_task;
+use super::ids::TaskInfo;
 pub(crate) use super::ids::TaskRef;
+use super::metrics::Metrics;
+use super::tree::TaskTree;
+pub(crate) use super::waiting::Waiting;
 
 /// The time of the runtime's clock (the mock clock's under `MockClock`), for the runtime
 /// running on this thread.
@@ -97,9 +100,17 @@ impl CurrentTask {
 
     /// Parks the task where cancellation reaches it: the poll must return `Pending` next, and
     /// the task is polled again when its [`TaskRef`] is unparked or a scope it is in is cancelled.
+    /// `waiting` names the scoro call it parks in, for the task tree.
     #[inline]
-    pub(crate) fn park(self) {
-        with_core(|core| core.block_cancellable(self.index));
+    pub(crate) fn park(self, waiting: Waiting) {
+        with_core(|core| core.block_cancellable(self.index, waiting));
+    }
+
+    /// Names the scoro call the task is about to wait in where cancellation does not reach it
+    /// (a wait that is not a [`park`](Self::park)), for the task tree.
+    #[inline]
+    pub(crate) fn note_waiting(self, waiting: Waiting) {
+        with_core(|core| core.note_waiting(self.index, waiting));
     }
 
     /// Asks to be polled again in the runtime's next batch (the poll must return `Pending`).
@@ -120,17 +131,9 @@ impl CurrentTask {
         with_core(|core| core.task_cancel_status(self.index))
     }
 
-    /// The function this task runs.
-    pub(crate) fn name(self) -> TaskName {
-        with_core(|core| core.task_name(self.index))
-    }
-
-    /// The task that runs the nursery this task belongs to (`None` for the main task).
-    pub(crate) fn parent(self) -> Option<TaskRef> {
-        with_core(|core| {
-            let parent = core.task_parent(self.index);
-            (parent != NO_TASK).then(|| core.task_ref(parent))
-        })
+    /// The task's id, name, parent and start location.
+    pub(crate) fn info(self) -> TaskInfo {
+        with_core(|core| core.task_info(self.index))
     }
 
     /// Enters a new innermost cancel scope of this task with `settings`, and a deadline
@@ -192,12 +195,6 @@ impl TaskRef {
         try_with_core(|core| core.owns(self)) == Some(true)
     }
 
-    /// The task's slab generation and index in one number (what `lowlevel::TaskId` shows):
-    /// unique among the tasks alive in the run.
-    pub(crate) fn id(self) -> u64 {
-        (u64::from(self.generation) << 32) | u64::from(self.index)
-    }
-
     /// The handle that unparks the same task from any thread.
     ///
     /// # Panics
@@ -245,16 +242,34 @@ impl RemoteUnparker {
 ///
 /// # Panics
 /// Outside a running scoro runtime.
+/// `task` is the task waiting for the work, if one does (the task tree shows how long its
+/// worker has been running).
 #[inline]
-pub(crate) fn outside_work_started() {
-    with_core(|core| core.outside_work_started());
+pub(crate) fn outside_work_started(task: Option<TaskRef>) {
+    with_core(|core| core.outside_work_started(task));
 }
 
 /// The work announced with [`outside_work_started`] is over. Does nothing outside a runtime
 /// (the run has ended; nothing waits for idleness any more).
 #[inline]
-pub(crate) fn outside_work_finished() {
-    try_with_core(|core| core.outside_work_finished());
+pub(crate) fn outside_work_finished(task: Option<TaskRef>) {
+    try_with_core(|core| core.outside_work_finished(task));
+}
+
+/// A snapshot of the task tree of the runtime running on this thread.
+///
+/// # Panics
+/// Outside a running scoro runtime.
+pub(crate) fn task_tree() -> TaskTree {
+    with_core(|core| core.task_tree())
+}
+
+/// The counters of the runtime running on this thread (worker-thread numbers left at 0).
+///
+/// # Panics
+/// Outside a running scoro runtime.
+pub(crate) fn metrics() -> Metrics {
+    with_core(|core| core.metrics())
 }
 
 /// The object of type `T` that the runtime running on this thread keeps for this crate (made
@@ -291,4 +306,4 @@ pub(crate) fn remote() -> Arc<Shared> {
     with_core(|core| core.shared.clone())
 }
 
-pub(crate) use super::shared::{Injected, Shared as Remote};
+pub(crate) use super::shared::{Handle, Injected, Shared as Remote};

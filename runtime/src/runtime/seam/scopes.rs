@@ -8,7 +8,7 @@ use crate::cancellation::CancelReason;
 use std::time::Instant;
 
 pub(crate) use super::super::core::ScopeExit;
-pub(crate) use super::super::status::{NodeSettings, StatusId};
+pub(crate) use super::super::status::{NodeSettings, ScopeKind, StatusId};
 
 /// Cancels the scope `id`: every task in it (and in scopes under it that are not shielded)
 /// sees the cancellation at its next checkpoint, and blocked ones are woken.

@@ -34,10 +34,11 @@ pub(crate) fn spawn(
     future: ErasedFuture,
     status: StatusId,
     name: TaskName,
+    location: &'static std::panic::Location<'static>,
     parent: TaskRef,
     owner: Owner,
 ) -> TaskRef {
-    with_core(|core| core.spawn_owned(future, status, name, parent.index, owner.0))
+    with_core(|core| core.spawn_owned(future, status, name, Some(location), parent.index, owner.0))
 }
 
 /// Hands task `t` to `owner`, whose task is `parent` (a started task joining its nursery).
