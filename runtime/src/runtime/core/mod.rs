@@ -126,6 +126,17 @@ struct TaskSlot {
     owner: u64,
 }
 
+/// What `Core::poll_task_inner` did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stepped {
+    /// The entry was stale (the task had finished, or was not queued).
+    NotRun,
+    /// One step ran; the task goes on.
+    Ran,
+    /// One step ran and the task has ended.
+    Finished,
+}
+
 /// How many cancellations one step of a task may be handed before the runtime warns that the
 /// task seems to discard them in a loop (see `Core::cancel_delivered`).
 const SPIN_WARNING: u32 = 10_000;
@@ -499,23 +510,23 @@ impl Core {
         }
     }
 
-    /// Polls task `t` once if it is queued; returns whether it was.
+    /// Polls task `t` once if it is queued; says whether it was, and whether it finished.
     #[inline(always)]
-    fn poll_task_inner(&self, q: Queued) -> bool {
+    fn poll_task_inner(&self, q: Queued) -> Stepped {
         let mut fut = {
             let mut s = self.sched.borrow_mut();
             let t = q.task(s.run);
             if !s.is_live(t) {
-                return false;
+                return Stepped::NotRun;
             }
             let slot = &mut s.tasks[t.index];
             if slot.state != TaskState::Queued {
-                return false;
+                return Stepped::NotRun;
             }
             slot.state = TaskState::Running;
             slot.waiting = Waiting::Nothing;
             let Some(f) = slot.future.take() else {
-                return false;
+                return Stepped::NotRun;
             };
             s.polls += 1;
             f
@@ -527,17 +538,17 @@ impl Core {
         let mut s = self.sched.borrow_mut();
         let t = q.task(s.run);
         if !s.is_live(t) {
+            // Freed during its own step (its owner went away): `drop_task` reported the
+            // exit; the state machine is dropped here.
             drop(s);
             drop(fut);
-            return true;
+            return Stepped::Ran;
         }
         if ready {
             s.free_task(t.index);
             drop(s);
             drop(fut);
-            if let Some(instruments) = &self.instruments {
-                instruments.each(|i| i.task_exited(TaskId::of(t)));
-            }
+            return Stepped::Finished;
         } else {
             let slot = &mut s.tasks[t.index];
             slot.future = Some(fut);
@@ -549,7 +560,7 @@ impl Core {
                 slot.state = TaskState::Idle;
             }
         }
-        true
+        Stepped::Ran
     }
 
     // ----- idle waiters (wait_all_tasks_blocked) ----------------------------------------

@@ -12,7 +12,7 @@
 //!   signal listener, and no task in `sleep_forever` (which waits, on purpose, for a
 //!   cancellation from outside, such as Ctrl-C).
 
-use super::{Core, Queued, TaskState as SlotState};
+use super::{Core, Queued, Stepped, TaskState as SlotState};
 use crate::runtime::clock::Clock;
 use crate::runtime::context;
 use crate::runtime::ids::{NO_TASK, TaskId, TaskInfo, TaskRef};
@@ -119,8 +119,13 @@ impl Core {
         }
         let id = TaskId::of(t);
         instruments.each(|i| i.before_task_step(id));
-        if self.poll_task_inner(q) {
-            instruments.each(|i| i.after_task_step(id));
+        match self.poll_task_inner(q) {
+            Stepped::NotRun => {}
+            Stepped::Ran => instruments.each(|i| i.after_task_step(id)),
+            Stepped::Finished => {
+                instruments.each(|i| i.after_task_step(id));
+                instruments.each(|i| i.task_exited(id));
+            }
         }
     }
 
