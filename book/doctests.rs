@@ -28,5 +28,6 @@ chapters! {
     foreign_futures => "foreign-futures.md",
     writing_primitives => "writing-primitives.md",
     testing => "testing.md",
+    observability => "observability.md",
     readme => "../../README.md",
 }

@@ -77,6 +77,13 @@ use std::task::{Context, Poll};
 /// `run` returns once `main` and every task started under it have finished. If a task panics,
 /// the panic cancels its siblings, waits for them, and reaches `run`'s caller.
 ///
+/// A run that can never finish because it is deadlocked does not hang: when every task is
+/// blocked and nothing could ever wake one (no timer armed, no I/O awaited, no job on a worker
+/// thread, no [`RuntimeHandle`](crate::lowlevel::RuntimeHandle), [`Wakeup`](crate::lowlevel::Wakeup)
+/// or foreign waker alive, no signal listener, no task in [`sleep_forever`](crate::sleep_forever)),
+/// `run` panics with a message that says so and shows the task tree (see
+/// [`observe`](crate::observe)). While anything could still wake a task, it waits.
+///
 /// While `run` is active, Ctrl-C (SIGINT) that no task listens for cancels every task (reason
 /// [`CancelReason::Interrupt`](crate::CancelReason::Interrupt)) so that cleanup code runs; a
 /// second Ctrl-C ends the process at once. The handler is installed when `run` starts and the
@@ -84,7 +91,9 @@ use std::task::{Context, Poll};
 /// before and after, Ctrl-C does whatever it did (by default, it ends the process).
 ///
 /// # Panics
-/// When called on a thread that is already running a scoro runtime (inside a task, `.await` the
+/// When the run is deadlocked (above): `scoro: deadlock: every task is blocked ..`, followed by
+/// the task tree; the remaining tasks are dropped first, as for any panic. When called on a
+/// thread that is already running a scoro runtime (inside a task, `.await` the
 /// call or start it in a nursery instead); when the operating system refuses to create the
 /// runtime's poller, its waker or its descriptor for signals (`scoro: could not create the
 /// runtime: ..`; use [`Builder::build`] to get that as an error); or when it refuses the SIGINT
@@ -204,6 +213,7 @@ impl Runtime {
     /// it.
     ///
     /// # Panics
+    /// - When the run is deadlocked: see [`run`](crate::run).
     /// - When called on a thread that is already running a scoro runtime.
     /// - When `sigaction` refuses the SIGINT handler: `scoro: could not install the Ctrl-C
     ///   (SIGINT) handler: ..`, before `main` starts. `run` has no error to return, and
