@@ -64,7 +64,8 @@ pub trait Instrument: 'static {
     /// A run is starting (before its main task is spawned).
     fn before_run(&self) {}
 
-    /// A run has ended: every task has finished or been dropped.
+    /// A run has ended: every task has finished or been dropped. (Not called when the run
+    /// ends by unwinding from a panic.)
     fn after_run(&self) {}
 
     /// A task was created: the main task of a run, or a nursery child.
