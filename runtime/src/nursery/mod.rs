@@ -30,7 +30,7 @@ use crate::cancel::ScopeShared;
 use crate::cancellation::{CancelReason, MaybeCancelled};
 use crate::runtime::seam::scopes::{self, NodeSettings, ScopeKind, StatusId};
 use crate::runtime::seam::spawn::{self, Owner, TaskFuture};
-use crate::runtime::seam::{CurrentTask, TaskRef};
+use crate::runtime::seam::{CurrentTask, TaskRef, Waiting};
 use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::fmt;
@@ -578,6 +578,7 @@ impl<E> Future for WaitChildren<'_, E> {
             return Poll::Pending;
         }
         self.state.waiting.set(true);
+        task.note_waiting(Waiting::Nursery);
         Poll::Pending
     }
 }
