@@ -12,6 +12,7 @@ use super::addr::lookup_host;
 use super::tcp::{TcpStream, connect_addr};
 use crate::cancellation::MaybeCancelled;
 use crate::nursery::{ErrorGroup, Nursery, nursery_trusted};
+use crate::runtime::seam::Waiting;
 use crate::sync::Event;
 use crate::{CoroutineCall, move_on_after};
 use std::cell::RefCell;
@@ -56,7 +57,7 @@ pub fn open_tcp_stream(
         async move {
             let addrs = lookup_host((host, port)).inline().await?;
             let addrs = interleave_families(addrs);
-            happy_eyeballs(&addrs, HAPPY_EYEBALLS_DELAY).await
+            happy_eyeballs(&addrs, HAPPY_EYEBALLS_DELAY, Waiting::OpenTcpStream).await
         },
         "scoro::net",
         "open_tcp_stream",
@@ -87,7 +88,7 @@ pub fn connect_happy_eyeballs(
     delay: Duration,
 ) -> CoroutineCall<impl Future<Output = io::Result<TcpStream>> + '_> {
     CoroutineCall::internal(
-        happy_eyeballs(addrs, delay),
+        happy_eyeballs(addrs, delay, Waiting::ConnectHappyEyeballs),
         "scoro::net",
         "connect_happy_eyeballs",
     )
@@ -113,7 +114,12 @@ fn interleave_families(addrs: Vec<SocketAddr>) -> Vec<SocketAddr> {
     }
 }
 
-async fn happy_eyeballs(addrs: &[SocketAddr], delay: Duration) -> io::Result<TcpStream> {
+/// Connects as described above; `waiting` names the public call for the task tree.
+async fn happy_eyeballs(
+    addrs: &[SocketAddr],
+    delay: Duration,
+    waiting: Waiting,
+) -> io::Result<TcpStream> {
     if addrs.is_empty() {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -127,7 +133,7 @@ async fn happy_eyeballs(addrs: &[SocketAddr], delay: Duration) -> io::Result<Tcp
             // Set when this attempt fails, so that the next one can start early.
             let failed = Rc::new(Event::new());
             n.start_soon(CoroutineCall::internal(
-                try_one(addr, &winner, &errors, failed.clone(), n),
+                try_one(addr, waiting, &winner, &errors, failed.clone(), n),
                 "scoro::net",
                 "open_tcp_stream::attempt",
             ));
@@ -135,7 +141,9 @@ async fn happy_eyeballs(addrs: &[SocketAddr], delay: Duration) -> io::Result<Tcp
                 break;
             }
             // `None`: the delay passed. `Some(Ok)`: the attempt failed early.
-            if let Some(Err(c)) = move_on_after(delay, failed.wait()).inline().await {
+            let stagger =
+                CoroutineCall::internal(failed.wait_as(waiting), "scoro::sync", "Event::wait");
+            if let Some(Err(c)) = move_on_after(delay, stagger).inline().await {
                 if winner.borrow().is_some() {
                     // The winner cancelled the nursery: stop starting attempts.
                     break;
@@ -172,12 +180,13 @@ async fn happy_eyeballs(addrs: &[SocketAddr], delay: Duration) -> io::Result<Tcp
 /// One connection attempt: a child of the Happy Eyeballs nursery.
 async fn try_one(
     addr: SocketAddr,
+    waiting: Waiting,
     winner: &RefCell<Option<TcpStream>>,
     errors: &RefCell<Vec<io::Error>>,
     failed: Rc<Event>,
     n: &Nursery<'_, '_, io::Error>,
 ) -> Result<(), io::Error> {
-    match connect_addr(addr).await {
+    match connect_addr(addr, waiting).await {
         Ok(stream) => {
             if winner.borrow().is_none() {
                 *winner.borrow_mut() = Some(stream);
