@@ -1,5 +1,6 @@
 //! The task tree names the scoro call every blocked task waits in (`TaskEntry::waiting_in`),
-//! for each kind of wait.
+//! for each kind of wait, and says where each child was started, also for the children of
+//! the combinators (the user's line, not one inside scoro).
 //!
 //! Each test blocks a task in one call, lets everything else block
 //! (`wait_all_tasks_blocked`), and looks at the tree from another task.
@@ -7,12 +8,17 @@
 use scoro::channel::{Receiver, Sender, channel};
 use scoro::io::Read;
 use scoro::lowlevel::{Abort, ParkingLot, Wakeup, suspend, wait_readable};
-use scoro::net::{ReadHalf, TcpListener, TcpStream, UdpSocket, UnixListener, UnixStream};
+use scoro::net::{
+    ReadHalf, TcpListener, TcpStream, UdpSocket, UnixListener, UnixStream, serve_tcp,
+};
 use scoro::observe::{TaskState, TaskTree, task_tree};
 use scoro::signal::{SIGUSR2, open_signal_receiver, wait_for_ctrl_c};
 use scoro::sync::{CapacityLimiter, Condition, Event, Lock, Semaphore};
 use scoro::testing::wait_all_tasks_blocked;
-use scoro::{CancelRequested, CoroutineCall, TaskStatus, nursery, structured, to_thread};
+use scoro::{
+    CancelRequested, CoroutineCall, TaskStatus, join, join_all, nursery, race, structured,
+    to_thread,
+};
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::os::fd::AsRawFd;
@@ -543,4 +549,117 @@ async fn shows_suspend() {
         waiting_in(&tree, "blocked_in_suspend"),
         Some("scoro::lowlevel::suspend")
     );
+}
+
+// ----- start locations ---------------------------------------------------------------------
+
+/// Where the task named `name` was started, as (file, line).
+fn started_at(tree: &TaskTree, name: &str) -> (&'static str, u32) {
+    let at = tree
+        .find(name)
+        .unwrap_or_else(|| panic!("no task `{name}` in\n{tree}"))
+        .info()
+        .started_at()
+        .unwrap_or_else(|| panic!("`{name}` has no start location in\n{tree}"));
+    (at.file(), at.line())
+}
+
+#[scoro::test]
+async fn a_child_was_started_where_start_soon_was_called() -> TestResult {
+    let event = Event::new();
+    nursery(async |n| -> Result<(), CancelRequested> {
+        let line = line!() + 1;
+        n.start_soon(blocked_in_event(&event));
+        wait_all_tasks_blocked().await?;
+        let tree = task_tree();
+        assert_eq!(started_at(&tree, "blocked_in_event"), (file!(), line));
+        event.set();
+        Ok(())
+    })
+    .await?;
+    Ok(())
+}
+
+#[structured]
+async fn joined(event: &Event) -> Result<(), CancelRequested> {
+    event.wait().await
+}
+
+#[structured]
+async fn raced(event: &Event) -> Result<(), CancelRequested> {
+    event.wait().await
+}
+
+#[structured]
+async fn tupled(event: &Event) -> Result<(), CancelRequested> {
+    event.wait().await
+}
+
+/// Calls each combinator on its own line, recording the lines.
+#[structured]
+async fn combine(events: &[Event; 3], lines: &RefCell<Vec<u32>>) {
+    lines.borrow_mut().push(line!() + 1);
+    let _ = join_all([joined(&events[0])]).await;
+    lines.borrow_mut().push(line!() + 1);
+    let _ = race([raced(&events[1])]).await;
+    lines.borrow_mut().push(line!() + 1);
+    let _ = join((tupled(&events[2]),)).await;
+}
+
+#[scoro::test]
+async fn combinator_children_were_started_where_the_combinator_was_called() -> TestResult {
+    let events = [Event::new(), Event::new(), Event::new()];
+    let lines = RefCell::new(Vec::new());
+    nursery(async |n| -> Result<(), CancelRequested> {
+        n.start_soon(combine(&events, &lines));
+        for (event, name) in events.iter().zip(["joined", "raced", "tupled"]) {
+            wait_all_tasks_blocked().await?;
+            let tree = task_tree();
+            let line = *lines.borrow().last().unwrap();
+            assert_eq!(started_at(&tree, name), (file!(), line), "{tree}");
+            event.set();
+        }
+        Ok(())
+    })
+    .await?;
+    assert_eq!(lines.borrow().len(), 3);
+    Ok(())
+}
+
+#[structured]
+async fn served(mut stream: TcpStream) {
+    let mut buf = [0; 8];
+    let _ = stream.read(&mut buf).await;
+}
+
+#[structured]
+async fn server(listener: TcpListener, line: &Cell<u32>) {
+    line.set(line!() + 1);
+    let _ = serve_tcp(listener, served).await;
+}
+
+#[scoro::test]
+async fn serve_tcp_handlers_were_started_where_serve_tcp_was_called() -> TestResult {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let line = Cell::new(0);
+    nursery(async |n| -> Result<(), std::io::Error> {
+        n.start_soon(server(listener, &line));
+        let _client = TcpStream::connect(addr).await?;
+        wait_all_tasks_blocked().await?;
+        let tree = task_tree();
+        assert_eq!(started_at(&tree, "served"), (file!(), line.get()), "{tree}");
+        assert_eq!(
+            waiting_in(&tree, "served"),
+            Some("scoro::net::TcpStream::read")
+        );
+        assert_eq!(
+            waiting_in(&tree, "server"),
+            Some("scoro::net::TcpListener::accept")
+        );
+        n.cancel();
+        Ok(())
+    })
+    .await?;
+    Ok(())
 }

@@ -19,6 +19,7 @@ use std::cell::RefCell;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::panic::Location;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -33,7 +34,8 @@ pub const HAPPY_EYEBALLS_DELAY: Duration = Duration::from_millis(250);
 /// attempt that fails sooner lets the next one start at once. The first success cancels
 /// every other attempt. If all fail, the error says why for each address.
 ///
-/// A checkpoint (resolution and each attempt are cancellable).
+/// A checkpoint (resolution and each attempt are cancellable). The attempts are tasks, shown in
+/// the task tree as started where `open_tcp_stream` was called.
 ///
 /// ```
 /// use scoro::net::{TcpListener, open_tcp_stream};
@@ -49,15 +51,20 @@ pub const HAPPY_EYEBALLS_DELAY: Duration = Duration::from_millis(250);
 /// assert!(scoro::run(main_task())?);
 /// # Ok::<(), std::io::Error>(())
 /// ```
+#[track_caller]
 pub fn open_tcp_stream(
     host: &str,
     port: u16,
 ) -> CoroutineCall<impl Future<Output = io::Result<TcpStream>> + '_> {
+    let from = Caller {
+        location: Location::caller(),
+        waiting: Waiting::OpenTcpStream,
+    };
     CoroutineCall::internal(
         async move {
             let addrs = lookup_host((host, port)).inline().await?;
             let addrs = interleave_families(addrs);
-            happy_eyeballs(&addrs, HAPPY_EYEBALLS_DELAY, Waiting::OpenTcpStream).await
+            happy_eyeballs(&addrs, HAPPY_EYEBALLS_DELAY, from).await
         },
         "scoro::net",
         "open_tcp_stream",
@@ -83,12 +90,17 @@ pub fn open_tcp_stream(
 /// assert_ne!(scoro::run(main_task())?, 0);
 /// # Ok::<(), std::io::Error>(())
 /// ```
+#[track_caller]
 pub fn connect_happy_eyeballs(
     addrs: &[SocketAddr],
     delay: Duration,
 ) -> CoroutineCall<impl Future<Output = io::Result<TcpStream>> + '_> {
+    let from = Caller {
+        location: Location::caller(),
+        waiting: Waiting::ConnectHappyEyeballs,
+    };
     CoroutineCall::internal(
-        happy_eyeballs(addrs, delay, Waiting::ConnectHappyEyeballs),
+        happy_eyeballs(addrs, delay, from),
         "scoro::net",
         "connect_happy_eyeballs",
     )
@@ -114,11 +126,19 @@ fn interleave_families(addrs: Vec<SocketAddr>) -> Vec<SocketAddr> {
     }
 }
 
-/// Connects as described above; `waiting` names the public call for the task tree.
+/// The public call a Happy Eyeballs connection runs for: where the user called it (the
+/// attempts are started there) and what the task tree says its tasks wait in.
+#[derive(Clone, Copy)]
+struct Caller {
+    location: &'static Location<'static>,
+    waiting: Waiting,
+}
+
+/// Connects to the first of `addrs` that accepts, for the public call `from`.
 async fn happy_eyeballs(
     addrs: &[SocketAddr],
     delay: Duration,
-    waiting: Waiting,
+    from: Caller,
 ) -> io::Result<TcpStream> {
     if addrs.is_empty() {
         return Err(io::Error::new(
@@ -132,17 +152,20 @@ async fn happy_eyeballs(
         for (i, &addr) in addrs.iter().enumerate() {
             // Set when this attempt fails, so that the next one can start early.
             let failed = Rc::new(Event::new());
-            n.start_soon(CoroutineCall::internal(
-                try_one(addr, waiting, &winner, &errors, failed.clone(), n),
-                "scoro::net",
-                "open_tcp_stream::attempt",
-            ));
+            n.start_soon_at(
+                CoroutineCall::internal(
+                    try_one(addr, from.waiting, &winner, &errors, failed.clone(), n),
+                    "scoro::net",
+                    "open_tcp_stream::attempt",
+                ),
+                from.location,
+            );
             if i + 1 == addrs.len() {
                 break;
             }
             // `None`: the delay passed. `Some(Ok)`: the attempt failed early.
             let stagger =
-                CoroutineCall::internal(failed.wait_as(waiting), "scoro::sync", "Event::wait");
+                CoroutineCall::internal(failed.wait_as(from.waiting), "scoro::sync", "Event::wait");
             if let Some(Err(c)) = move_on_after(delay, stagger).inline().await {
                 if winner.borrow().is_some() {
                     // The winner cancelled the nursery: stop starting attempts.

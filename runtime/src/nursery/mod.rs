@@ -161,6 +161,21 @@ impl<'scope, 'env, E: MaybeCancelled> Nursery<'scope, 'env, E> {
         F::Output: IntoTaskResult<E>,
         E: 'scope,
     {
+        self.start_soon_at(child, std::panic::Location::caller());
+    }
+
+    /// [`start_soon`](Nursery::start_soon) with the start location given: for this crate's
+    /// calls that start children on behalf of their caller (`join_all`, `race`, ..), so that
+    /// the task tree shows where the user's code made the call, not a line of scoro.
+    pub(crate) fn start_soon_at<F>(
+        &self,
+        child: CoroutineCall<F>,
+        location: &'static std::panic::Location<'static>,
+    ) where
+        F: Future + 'scope,
+        F::Output: IntoTaskResult<E>,
+        E: 'scope,
+    {
         let (future, name) = child.into_parts();
         let wrapper = ChildTask {
             future: Some(future),
@@ -176,7 +191,7 @@ impl<'scope, 'env, E: MaybeCancelled> Nursery<'scope, 'env, E> {
             erased,
             self.state.status,
             name,
-            std::panic::Location::caller(),
+            location,
             self.state.task,
             self.state.owner,
         );
