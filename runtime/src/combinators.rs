@@ -1,5 +1,8 @@
 //! Combinators built on nurseries: `join_all`, `join` and `race`; and `CoroutineCall::boxed`,
 //! which lets calls of different functions go into one `race` or `join_all`.
+//!
+//! Invariant: the combinators are `#[track_caller]` and start their children at the location
+//! of their caller, so that the task tree shows the user's line, not one of this file.
 
 use crate::__private::Boxed;
 use crate::CoroutineCall;
@@ -8,29 +11,34 @@ use crate::nursery::{ErrorGroup, Nursery, nursery_trusted};
 use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
+use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-/// Starts `call` as a child of `n` that stores its value in `slot`.
+/// Starts `call` as a child of `n` that stores its value in `slot`, started at `location`.
 fn start_into<'scope, T, E, F>(
     n: &Nursery<'scope, '_, E>,
     call: CoroutineCall<F>,
     slot: &'scope RefCell<Option<T>>,
+    location: &'static Location<'static>,
 ) where
     T: 'scope,
     E: MaybeCancelled + 'scope,
     F: Future<Output = Result<T, E>> + 'scope,
 {
     let (future, name) = call.into_parts();
-    n.start_soon(CoroutineCall::internal(
-        async move {
-            let v = future.await?;
-            *slot.borrow_mut() = Some(v);
-            Ok::<(), E>(())
-        },
-        name.prefix,
-        name.name,
-    ));
+    n.start_soon_at(
+        CoroutineCall::internal(
+            async move {
+                let v = future.await?;
+                *slot.borrow_mut() = Some(v);
+                Ok::<(), E>(())
+            },
+            name.prefix,
+            name.name,
+        ),
+        location,
+    );
 }
 
 /// Runs every call concurrently and returns their values in the order of `calls`.
@@ -55,6 +63,7 @@ fn start_into<'scope, T, E, F>(
 ///
 /// assert_eq!(scoro::run(main_task()).unwrap(), vec![1, 4, 9, 16]);
 /// ```
+#[track_caller]
 pub fn join_all<T, E, F, I>(
     calls: I,
 ) -> CoroutineCall<impl Future<Output = Result<Vec<T>, ErrorGroup<E>>>>
@@ -63,13 +72,14 @@ where
     F: Future<Output = Result<T, E>>,
     I: IntoIterator<Item = CoroutineCall<F>>,
 {
+    let location = Location::caller();
     let calls: Vec<CoroutineCall<F>> = calls.into_iter().collect();
     CoroutineCall::internal(
         async move {
             let slots: Vec<RefCell<Option<T>>> = calls.iter().map(|_| RefCell::new(None)).collect();
             nursery_trusted(async |n| -> Result<(), E> {
                 for (call, slot) in calls.into_iter().zip(&slots) {
-                    start_into(n, call, slot);
+                    start_into(n, call, slot, location);
                 }
                 Ok(())
             })
@@ -104,12 +114,14 @@ where
 ///
 /// assert_eq!(scoro::run(main_task()).unwrap(), 5);
 /// ```
+#[track_caller]
 pub fn race<T, E, F, I>(calls: I) -> CoroutineCall<impl Future<Output = Result<T, ErrorGroup<E>>>>
 where
     E: MaybeCancelled,
     F: Future<Output = Result<T, E>>,
     I: IntoIterator<Item = CoroutineCall<F>>,
 {
+    let location = Location::caller();
     let calls: Vec<CoroutineCall<F>> = calls.into_iter().collect();
     CoroutineCall::internal(
         async move {
@@ -121,25 +133,30 @@ where
                 for call in calls {
                     let (winner, errors) = (&winner, &errors);
                     let (future, name) = call.into_parts();
-                    n.start_soon(CoroutineCall::internal(
-                        async move {
-                            match future.await {
-                                Ok(v) => {
-                                    let mut w = winner.borrow_mut();
-                                    if w.is_none() {
-                                        *w = Some(v);
-                                        n.cancel();
+                    n.start_soon_at(
+                        CoroutineCall::internal(
+                            async move {
+                                match future.await {
+                                    Ok(v) => {
+                                        let mut w = winner.borrow_mut();
+                                        if w.is_none() {
+                                            *w = Some(v);
+                                            n.cancel();
+                                        }
                                     }
+                                    // A loser cancelled because somebody won is not an error.
+                                    Err(e)
+                                        if e.is_cancel_requested() && winner.borrow().is_some() => {
+                                    }
+                                    Err(e) => errors.borrow_mut().push(e),
                                 }
-                                // A loser cancelled because somebody won is not an error.
-                                Err(e) if e.is_cancel_requested() && winner.borrow().is_some() => {}
-                                Err(e) => errors.borrow_mut().push(e),
-                            }
-                            Ok::<(), E>(())
-                        },
-                        name.prefix,
-                        name.name,
-                    ));
+                                Ok::<(), E>(())
+                            },
+                            name.prefix,
+                            name.name,
+                        ),
+                        location,
+                    );
                 }
                 Ok(())
             })
@@ -194,10 +211,11 @@ fn take_value<T>(slot: RefCell<Option<T>>) -> T {
 ///
 /// assert_eq!(scoro::run(main_task()).unwrap(), "ferris is 7");
 /// ```
+#[track_caller]
 pub fn join<C: JoinTuple>(
     calls: C,
 ) -> CoroutineCall<impl Future<Output = Result<C::Output, ErrorGroup<C::Error>>>> {
-    CoroutineCall::internal(calls.join_tuple(), "scoro", "join")
+    CoroutineCall::internal(calls.join_tuple(Location::caller()), "scoro", "join")
 }
 
 mod sealed {
@@ -212,7 +230,10 @@ pub trait JoinTuple: sealed::Sealed {
     /// The calls' error type.
     type Error: MaybeCancelled;
     #[doc(hidden)]
-    fn join_tuple(self) -> impl Future<Output = Result<Self::Output, ErrorGroup<Self::Error>>>;
+    fn join_tuple(
+        self,
+        location: &'static Location<'static>,
+    ) -> impl Future<Output = Result<Self::Output, ErrorGroup<Self::Error>>>;
 }
 
 macro_rules! join_tuple {
@@ -232,11 +253,14 @@ macro_rules! join_tuple {
             type Output = ($($T,)+);
             type Error = E;
             #[allow(non_snake_case, reason = "one slot per type parameter, named after it")]
-            async fn join_tuple(self) -> Result<Self::Output, ErrorGroup<E>> {
+            async fn join_tuple(
+                self,
+                location: &'static Location<'static>,
+            ) -> Result<Self::Output, ErrorGroup<E>> {
                 let ($($call,)+) = self;
                 $(let $T: RefCell<Option<$T>> = RefCell::new(None);)+
                 nursery_trusted(async |n| -> Result<(), E> {
-                    $(start_into(n, $call, &$T);)+
+                    $(start_into(n, $call, &$T, location);)+
                     Ok(())
                 })
                 .await?;

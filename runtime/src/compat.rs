@@ -13,7 +13,7 @@
 
 use crate::CoroutineCall;
 use crate::cancellation::CancelRequested;
-use crate::runtime::seam::{self, CurrentTask};
+use crate::runtime::seam::{self, CurrentTask, Waiting};
 use crate::wait::{Aborted, Step, Wait, WaitCall};
 use std::future::Future;
 use std::pin::Pin;
@@ -98,6 +98,10 @@ pin_project_lite::pin_project! {
 impl<F: Future> Wait for Compat<F> {
     type Output = Result<F::Output, CancelRequested>;
     type Parked = ();
+
+    fn waiting(&self) -> Waiting {
+        Waiting::CompatFuture
+    }
 
     fn cancelled(self: Pin<&mut Self>, cancel: CancelRequested) -> Self::Output {
         // Dropping a `Future` is how it is cancelled.

@@ -27,7 +27,7 @@ use crate::CoroutineCall;
 use crate::cancellation::CancelRequested;
 use crate::runtime::seam::signals::{self as plumbing, SignalListener};
 use crate::runtime::seam::{self, Injected, Remote as Shared};
-use crate::runtime::seam::{CurrentTask, TaskRef};
+use crate::runtime::seam::{CurrentTask, TaskRef, Waiting};
 use crate::wait::{Aborted, Step, Wait, WaitCall};
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -85,7 +85,7 @@ pub fn wait_for_ctrl_c() -> CoroutineCall<impl Future<Output = Result<(), Cancel
             // The runtime itself holds the SIGINT handler, so this cannot fail.
             let mut rx = open_signal_receiver(&[SIGINT])
                 .unwrap_or_else(|e| panic!("scoro: could not listen for Ctrl-C: {e}"));
-            rx.recv().inline().await.map(drop)
+            rx.recv_as(Waiting::WaitForCtrlC).await.map(drop)
         },
         "scoro::signal",
         "wait_for_ctrl_c",
@@ -235,12 +235,21 @@ impl SignalReceiver {
         &mut self,
     ) -> CoroutineCall<impl Future<Output = Result<i32, CancelRequested>> + '_> {
         CoroutineCall::internal(
-            WaitCall::new(Recv {
-                listener: &self.listener,
-            }),
+            self.recv_as(Waiting::SignalRecv),
             "scoro::signal",
             "SignalReceiver::recv",
         )
+    }
+
+    /// [`recv`](SignalReceiver::recv) on behalf of the public call `waiting` names.
+    fn recv_as(
+        &mut self,
+        waiting: Waiting,
+    ) -> impl Future<Output = Result<i32, CancelRequested>> + '_ {
+        WaitCall::new(Recv {
+            listener: &self.listener,
+            waiting,
+        })
     }
 
     /// How many signals are queued (each signal counts once however often it arrived).
@@ -427,6 +436,8 @@ impl SignalListener for Listener {
 /// A [`SignalReceiver::recv`] call.
 struct Recv<'a> {
     listener: &'a Listener,
+    /// `SignalReceiver::recv` or `wait_for_ctrl_c`.
+    waiting: Waiting,
 }
 
 impl Recv<'_> {
@@ -447,6 +458,10 @@ impl Recv<'_> {
 impl Wait for Recv<'_> {
     type Output = Result<i32, CancelRequested>;
     type Parked = ();
+
+    fn waiting(&self) -> Waiting {
+        self.waiting
+    }
 
     fn cancelled(self: Pin<&mut Self>, cancel: CancelRequested) -> Self::Output {
         Err(cancel)

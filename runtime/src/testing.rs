@@ -6,7 +6,7 @@
 
 use crate::CoroutineCall;
 use crate::cancellation::CancelRequested;
-use crate::runtime::seam::CurrentTask;
+use crate::runtime::seam::{CurrentTask, Waiting};
 use crate::wait::{Aborted, Step, Wait, WaitCall};
 use std::future::Future;
 use std::pin::Pin;
@@ -62,6 +62,10 @@ struct WaitAllBlocked;
 impl Wait for WaitAllBlocked {
     type Output = Result<(), CancelRequested>;
     type Parked = CurrentTask;
+
+    fn waiting(&self) -> Waiting {
+        Waiting::WaitAllTasksBlocked
+    }
 
     fn cancelled(self: Pin<&mut Self>, cancel: CancelRequested) -> Self::Output {
         Err(cancel)

@@ -5,7 +5,7 @@ use super::state::{Chan, Waiter, notify_all, notify_handle};
 use super::{RecvError, TryRecvError};
 use crate::CoroutineCall;
 use crate::cancellation::CancelRequested;
-use crate::runtime::seam::CurrentTask;
+use crate::runtime::seam::{CurrentTask, Waiting};
 use crate::wait::{Aborted, EntryState, Step, Wait, WaitCall, WaitKey};
 use std::cell::Cell;
 use std::fmt;
@@ -116,7 +116,10 @@ impl<T> Receiver<T> {
     /// ```
     pub fn recv(&self) -> CoroutineCall<impl Future<Output = Result<T, RecvError>> + '_> {
         CoroutineCall::internal(
-            WaitCall::new(Recv { rx: self }),
+            WaitCall::new(Recv {
+                rx: self,
+                waiting: Waiting::ChannelRecv,
+            }),
             "scoro::channel",
             "Receiver::recv",
         )
@@ -159,7 +162,10 @@ impl<T> Receiver<T> {
     ) -> CoroutineCall<impl Future<Output = Result<Option<T>, CancelRequested>> + '_> {
         CoroutineCall::internal(
             NextCall {
-                recv: WaitCall::new(Recv { rx: self }),
+                recv: WaitCall::new(Recv {
+                    rx: self,
+                    waiting: Waiting::ChannelNext,
+                }),
             },
             "scoro::channel",
             "Receiver::next",
@@ -232,11 +238,17 @@ impl<T> Receiver<T> {
 /// A [`Receiver::recv`] call.
 struct Recv<'a, T> {
     rx: &'a Receiver<T>,
+    /// `recv` or `next`.
+    waiting: Waiting,
 }
 
 impl<T> Wait for Recv<'_, T> {
     type Output = Result<T, RecvError>;
     type Parked = WaitKey;
+
+    fn waiting(&self) -> Waiting {
+        self.waiting
+    }
 
     fn cancelled(self: Pin<&mut Self>, cancel: CancelRequested) -> Self::Output {
         Err(RecvError::Cancelled(cancel))

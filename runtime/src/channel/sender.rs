@@ -4,7 +4,7 @@ use super::state::{Chan, Waiter, notify_all, notify_handle};
 use super::{SendError, TrySendError};
 use crate::CoroutineCall;
 use crate::cancellation::CancelRequested;
-use crate::runtime::seam::CurrentTask;
+use crate::runtime::seam::{CurrentTask, Waiting};
 use crate::wait::{Aborted, EntryState, Step, Wait, WaitCall, WaitKey};
 use std::cell::Cell;
 use std::fmt;
@@ -188,6 +188,10 @@ impl<T> Unpin for Send<'_, T> {}
 impl<T> Wait for Send<'_, T> {
     type Output = Result<(), SendError<T>>;
     type Parked = WaitKey;
+
+    fn waiting(&self) -> Waiting {
+        Waiting::ChannelSend
+    }
 
     fn cancelled(mut self: Pin<&mut Self>, cancel: CancelRequested) -> Self::Output {
         let value = self

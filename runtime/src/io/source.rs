@@ -14,7 +14,7 @@
 
 use crate::cancellation::CancelRequested;
 use crate::runtime::seam::io::{Direction, IoRegistration};
-use crate::runtime::seam::{CurrentTask, TaskRef};
+use crate::runtime::seam::{CurrentTask, TaskRef, Waiting};
 use crate::wait::{Aborted, Step, Wait, WaitCall};
 use std::fmt;
 use std::io;
@@ -58,12 +58,23 @@ impl<S: mio::event::Source> Registered<S> {
     }
 
     /// A checkpoint that runs the non-blocking `op` until it stops reporting `WouldBlock`
-    /// (waiting for readiness in direction `dir` in between).
-    pub(crate) fn op<T, F>(&self, dir: Direction, op: F) -> WaitCall<IoOp<'_, S, F>>
+    /// (waiting for readiness in direction `dir` in between). `waiting` names the public call
+    /// (`TcpStream::read`, `UdpSocket::recv_from`, ..) for the task tree.
+    pub(crate) fn op<T, F>(
+        &self,
+        dir: Direction,
+        waiting: Waiting,
+        op: F,
+    ) -> WaitCall<IoOp<'_, S, F>>
     where
         F: FnMut(&S) -> io::Result<T>,
     {
-        WaitCall::new(IoOp { io: self, dir, op })
+        WaitCall::new(IoOp {
+            io: self,
+            dir,
+            waiting,
+            op,
+        })
     }
 }
 
@@ -77,6 +88,8 @@ impl<S: mio::event::Source> Drop for Registered<S> {
 pub(crate) struct IoOp<'a, S: mio::event::Source, F> {
     io: &'a Registered<S>,
     dir: Direction,
+    /// The public call this operation is.
+    waiting: Waiting,
     op: F,
 }
 
@@ -90,6 +103,10 @@ where
 {
     type Output = io::Result<T>;
     type Parked = TaskRef;
+
+    fn waiting(&self) -> Waiting {
+        self.waiting
+    }
 
     fn cancelled(self: Pin<&mut Self>, cancel: CancelRequested) -> Self::Output {
         Err(cancel.into())

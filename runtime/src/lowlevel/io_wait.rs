@@ -13,7 +13,7 @@
 use crate::CoroutineCall;
 use crate::cancellation::CancelRequested;
 use crate::runtime::seam::io::{self as seam, Direction};
-use crate::runtime::seam::{CurrentTask, TaskRef};
+use crate::runtime::seam::{CurrentTask, TaskRef, Waiting};
 use crate::wait::{Aborted, Step, Wait, WaitCall};
 use std::future::Future;
 use std::io;
@@ -98,6 +98,13 @@ struct FdWait {
 impl Wait for FdWait {
     type Output = io::Result<()>;
     type Parked = TaskRef;
+
+    fn waiting(&self) -> Waiting {
+        match self.dir {
+            Direction::Read => Waiting::FdReadable,
+            Direction::Write => Waiting::FdWritable,
+        }
+    }
 
     fn cancelled(self: Pin<&mut Self>, cancel: CancelRequested) -> Self::Output {
         Err(cancel.into())

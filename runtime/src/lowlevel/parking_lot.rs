@@ -2,6 +2,7 @@
 
 use crate::CoroutineCall;
 use crate::cancellation::CancelRequested;
+use crate::runtime::seam::Waiting;
 use crate::sync::{Acquire, Resource, hand_to_first};
 use crate::wait::WaitList;
 use std::cell::RefCell;
@@ -57,7 +58,7 @@ impl ParkingLot {
     /// the queue).
     pub fn park(&self) -> CoroutineCall<impl Future<Output = Result<(), CancelRequested>> + '_> {
         CoroutineCall::internal(
-            Acquire::call(self, || ()),
+            Acquire::call(self, Waiting::ParkingLotPark, || ()),
             "scoro::lowlevel",
             "ParkingLot::park",
         )

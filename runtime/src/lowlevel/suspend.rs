@@ -161,8 +161,10 @@ struct Suspend<T, S, A> {
 }
 
 impl<T, S, A> Suspend<T, S, A> {
-    /// Takes a result the wakeup left, if any.
-    fn take(&mut self) -> Option<Result<T, CancelRequested>> {
+    /// Takes a result the wakeup left, if any. With `close`, the wait also ends in the same
+    /// critical section (a later `wake` returns `false`), so that no `wake` can slip in between
+    /// the look and the end and report a value as handed over that nobody receives.
+    fn take(&mut self, close: bool) -> Option<Result<T, CancelRequested>> {
         let inner = self.inner.as_ref()?;
         let mut s = inner.lock();
         match std::mem::replace(&mut *s, WakeState::Done) {
@@ -171,7 +173,9 @@ impl<T, S, A> Suspend<T, S, A> {
                 .cancel
                 .unwrap_or(CancelRequested::new(CancelReason::Explicit)))),
             WakeState::Waiting => {
-                *s = WakeState::Waiting;
+                if !close {
+                    *s = WakeState::Waiting;
+                }
                 None
             }
             WakeState::Done => None,
@@ -210,14 +214,14 @@ where
             _handle: Handle::new(seam::remote()),
         });
         // `setup` may have resumed the wait at once.
-        match self.take() {
+        match self.take(false) {
             Some(r) => Step::Done(r),
             None => Step::Park(()),
         }
     }
 
     fn woken(mut self: Pin<&mut Self>, (): ()) -> Step<Self::Output, ()> {
-        match self.take() {
+        match self.take(false) {
             Some(r) => Step::Done(r),
             None => Step::Park(()),
         }
@@ -232,18 +236,11 @@ where
         let abort = self.abort.take().expect("a wait is aborted at most once");
         let outcome = abort();
         // A wake that raced with the abort still delivers its value.
-        if let Some(r) = self.take() {
-            return Aborted::Left(r);
-        }
-        match outcome {
-            Abort::Succeeded => {
-                if let Some(inner) = &self.inner {
-                    *inner.lock() = WakeState::Done;
-                }
-                Aborted::Left(Err(cancel))
-            }
+        match (outcome, self.take(outcome == Abort::Succeeded)) {
+            (_, Some(r)) => Aborted::Left(r),
+            (Abort::Succeeded, None) => Aborted::Left(Err(cancel)),
             // Only `wake` or `cancel` can end the wait now.
-            Abort::Failed => Aborted::Stays(()),
+            (Abort::Failed, None) => Aborted::Stays(()),
         }
     }
 

@@ -12,12 +12,14 @@ use super::addr::lookup_host;
 use super::tcp::{TcpStream, connect_addr};
 use crate::cancellation::MaybeCancelled;
 use crate::nursery::{ErrorGroup, Nursery, nursery_trusted};
+use crate::runtime::seam::Waiting;
 use crate::sync::Event;
 use crate::{CoroutineCall, move_on_after};
 use std::cell::RefCell;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::panic::Location;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -32,7 +34,8 @@ pub const HAPPY_EYEBALLS_DELAY: Duration = Duration::from_millis(250);
 /// attempt that fails sooner lets the next one start at once. The first success cancels
 /// every other attempt. If all fail, the error says why for each address.
 ///
-/// A checkpoint (resolution and each attempt are cancellable).
+/// A checkpoint (resolution and each attempt are cancellable). The attempts are tasks, shown in
+/// the task tree as started where `open_tcp_stream` was called.
 ///
 /// ```
 /// use scoro::net::{TcpListener, open_tcp_stream};
@@ -48,15 +51,20 @@ pub const HAPPY_EYEBALLS_DELAY: Duration = Duration::from_millis(250);
 /// assert!(scoro::run(main_task())?);
 /// # Ok::<(), std::io::Error>(())
 /// ```
+#[track_caller]
 pub fn open_tcp_stream(
     host: &str,
     port: u16,
 ) -> CoroutineCall<impl Future<Output = io::Result<TcpStream>> + '_> {
+    let from = Caller {
+        location: Location::caller(),
+        waiting: Waiting::OpenTcpStream,
+    };
     CoroutineCall::internal(
         async move {
             let addrs = lookup_host((host, port)).inline().await?;
             let addrs = interleave_families(addrs);
-            happy_eyeballs(&addrs, HAPPY_EYEBALLS_DELAY).await
+            happy_eyeballs(&addrs, HAPPY_EYEBALLS_DELAY, from).await
         },
         "scoro::net",
         "open_tcp_stream",
@@ -82,12 +90,17 @@ pub fn open_tcp_stream(
 /// assert_ne!(scoro::run(main_task())?, 0);
 /// # Ok::<(), std::io::Error>(())
 /// ```
+#[track_caller]
 pub fn connect_happy_eyeballs(
     addrs: &[SocketAddr],
     delay: Duration,
 ) -> CoroutineCall<impl Future<Output = io::Result<TcpStream>> + '_> {
+    let from = Caller {
+        location: Location::caller(),
+        waiting: Waiting::ConnectHappyEyeballs,
+    };
     CoroutineCall::internal(
-        happy_eyeballs(addrs, delay),
+        happy_eyeballs(addrs, delay, from),
         "scoro::net",
         "connect_happy_eyeballs",
     )
@@ -113,7 +126,20 @@ fn interleave_families(addrs: Vec<SocketAddr>) -> Vec<SocketAddr> {
     }
 }
 
-async fn happy_eyeballs(addrs: &[SocketAddr], delay: Duration) -> io::Result<TcpStream> {
+/// The public call a Happy Eyeballs connection runs for: where the user called it (the
+/// attempts are started there) and what the task tree says its tasks wait in.
+#[derive(Clone, Copy)]
+struct Caller {
+    location: &'static Location<'static>,
+    waiting: Waiting,
+}
+
+/// Connects to the first of `addrs` that accepts, for the public call `from`.
+async fn happy_eyeballs(
+    addrs: &[SocketAddr],
+    delay: Duration,
+    from: Caller,
+) -> io::Result<TcpStream> {
     if addrs.is_empty() {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -126,16 +152,21 @@ async fn happy_eyeballs(addrs: &[SocketAddr], delay: Duration) -> io::Result<Tcp
         for (i, &addr) in addrs.iter().enumerate() {
             // Set when this attempt fails, so that the next one can start early.
             let failed = Rc::new(Event::new());
-            n.start_soon(CoroutineCall::internal(
-                try_one(addr, &winner, &errors, failed.clone(), n),
-                "scoro::net",
-                "open_tcp_stream::attempt",
-            ));
+            n.start_soon_at(
+                CoroutineCall::internal(
+                    try_one(addr, from.waiting, &winner, &errors, failed.clone(), n),
+                    "scoro::net",
+                    "open_tcp_stream::attempt",
+                ),
+                from.location,
+            );
             if i + 1 == addrs.len() {
                 break;
             }
             // `None`: the delay passed. `Some(Ok)`: the attempt failed early.
-            if let Some(Err(c)) = move_on_after(delay, failed.wait()).inline().await {
+            let stagger =
+                CoroutineCall::internal(failed.wait_as(from.waiting), "scoro::sync", "Event::wait");
+            if let Some(Err(c)) = move_on_after(delay, stagger).inline().await {
                 if winner.borrow().is_some() {
                     // The winner cancelled the nursery: stop starting attempts.
                     break;
@@ -172,12 +203,13 @@ async fn happy_eyeballs(addrs: &[SocketAddr], delay: Duration) -> io::Result<Tcp
 /// One connection attempt: a child of the Happy Eyeballs nursery.
 async fn try_one(
     addr: SocketAddr,
+    waiting: Waiting,
     winner: &RefCell<Option<TcpStream>>,
     errors: &RefCell<Vec<io::Error>>,
     failed: Rc<Event>,
     n: &Nursery<'_, '_, io::Error>,
 ) -> Result<(), io::Error> {
-    match connect_addr(addr).await {
+    match connect_addr(addr, waiting).await {
         Ok(stream) => {
             if winner.borrow().is_none() {
                 *winner.borrow_mut() = Some(stream);

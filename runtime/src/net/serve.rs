@@ -71,6 +71,7 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 ///     }
 /// }
 /// ```
+#[track_caller]
 pub fn serve_tcp<H, F>(
     listener: TcpListener,
     handler: H,
@@ -80,12 +81,14 @@ where
     F: Future,
     F::Output: IntoTaskResult<io::Error>,
 {
+    // Handlers show in the task tree as started where `serve_tcp` was called.
+    let location = std::panic::Location::caller();
     CoroutineCall::internal(
         async move {
             let outcome = nursery_trusted(async |n| -> Result<Infallible, io::Error> {
                 loop {
                     match listener.accept().inline().await {
-                        Ok((stream, _)) => n.start_soon(handler(stream)),
+                        Ok((stream, _)) => n.start_soon_at(handler(stream), location),
                         Err(e) if e.is_cancel_requested() => return Err(e),
                         Err(e) if out_of_resources(&e) => {
                             eprintln!(

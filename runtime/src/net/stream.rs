@@ -8,6 +8,7 @@
 use crate::CoroutineCall;
 use crate::io::source::Registered;
 use crate::io::{Read, Write};
+use crate::runtime::seam::Waiting;
 use crate::runtime::seam::io::Direction;
 use std::fmt;
 use std::future::Future;
@@ -45,14 +46,22 @@ impl RawStream for mio::net::UnixStream {
     }
 }
 
-/// Reads from a stream, as a checkpoint.
-pub(crate) async fn read<S: RawStream>(io: &Registered<S>, buf: &mut [u8]) -> io::Result<usize> {
-    io.op(Direction::Read, |s| s.read_raw(buf)).await
+/// Reads from a stream, as a checkpoint; `waiting` names the public call.
+pub(crate) async fn read<S: RawStream>(
+    io: &Registered<S>,
+    waiting: Waiting,
+    buf: &mut [u8],
+) -> io::Result<usize> {
+    io.op(Direction::Read, waiting, |s| s.read_raw(buf)).await
 }
 
-/// Writes to a stream, as a checkpoint.
-pub(crate) async fn write<S: RawStream>(io: &Registered<S>, buf: &[u8]) -> io::Result<usize> {
-    io.op(Direction::Write, |s| s.write_raw(buf)).await
+/// Writes to a stream, as a checkpoint; `waiting` names the public call.
+pub(crate) async fn write<S: RawStream>(
+    io: &Registered<S>,
+    waiting: Waiting,
+    buf: &[u8],
+) -> io::Result<usize> {
+    io.op(Direction::Write, waiting, |s| s.write_raw(buf)).await
 }
 
 /// Shuts down the sending direction, as a checkpoint.
@@ -130,8 +139,8 @@ impl Read for ReadHalf<'_> {
         CoroutineCall::internal(
             async move {
                 match stream {
-                    StreamRef::Tcp(io) => read(io, buf).await,
-                    StreamRef::Unix(io) => read(io, buf).await,
+                    StreamRef::Tcp(io) => read(io, Waiting::ReadHalfRead, buf).await,
+                    StreamRef::Unix(io) => read(io, Waiting::ReadHalfRead, buf).await,
                 }
             },
             "scoro::net",
@@ -146,8 +155,8 @@ impl Write for WriteHalf<'_> {
         CoroutineCall::internal(
             async move {
                 match stream {
-                    StreamRef::Tcp(io) => write(io, buf).await,
-                    StreamRef::Unix(io) => write(io, buf).await,
+                    StreamRef::Tcp(io) => write(io, Waiting::WriteHalfWrite, buf).await,
+                    StreamRef::Unix(io) => write(io, Waiting::WriteHalfWrite, buf).await,
                 }
             },
             "scoro::net",

@@ -10,6 +10,7 @@ use super::stream::{self, ReadHalf, StreamRef, WriteHalf};
 use crate::CoroutineCall;
 use crate::io::source::Registered;
 use crate::io::{Read, Write};
+use crate::runtime::seam::Waiting;
 use crate::runtime::seam::io::Direction;
 use std::fmt;
 use std::future::Future;
@@ -98,7 +99,7 @@ impl TcpListener {
             async move {
                 let (s, peer) = self
                     .io
-                    .op(Direction::Read, |l| {
+                    .op(Direction::Read, Waiting::TcpAccept, |l| {
                         skipping_failed_connections(|| l.accept())
                     })
                     .await?;
@@ -181,7 +182,7 @@ impl TcpStream {
                 crate::checkpoint_if_cancelled().inline().await?;
                 let mut last = None;
                 for a in resolve(&addr).await? {
-                    match connect_addr(a).await {
+                    match connect_addr(a, Waiting::TcpConnect).await {
                         Ok(s) => return Ok(s),
                         Err(e) if is_cancel(&e) => return Err(e),
                         Err(e) => last = Some(e),
@@ -225,13 +226,13 @@ fn is_cancel(e: &io::Error) -> bool {
     crate::MaybeCancelled::is_cancel_requested(e)
 }
 
-/// Connects to one address, as a checkpoint.
-pub(crate) async fn connect_addr(addr: SocketAddr) -> io::Result<TcpStream> {
+/// Connects to one address, as a checkpoint; `waiting` names the public call.
+pub(crate) async fn connect_addr(addr: SocketAddr, waiting: Waiting) -> io::Result<TcpStream> {
     crate::checkpoint_if_cancelled().inline().await?;
     let stream = TcpStream::from_mio(mio::net::TcpStream::connect(addr)?)?;
     stream
         .io
-        .op(Direction::Write, |s| {
+        .op(Direction::Write, waiting, |s| {
             if let Some(e) = s.take_error()? {
                 return Err(e);
             }
@@ -266,14 +267,18 @@ impl AsRawFd for TcpStream {
 
 impl Read for TcpStream {
     fn read(&mut self, buf: &mut [u8]) -> CoroutineCall<impl Future<Output = io::Result<usize>>> {
-        CoroutineCall::internal(stream::read(&self.io, buf), "scoro::net", "TcpStream::read")
+        CoroutineCall::internal(
+            stream::read(&self.io, Waiting::TcpRead, buf),
+            "scoro::net",
+            "TcpStream::read",
+        )
     }
 }
 
 impl Write for TcpStream {
     fn write(&mut self, buf: &[u8]) -> CoroutineCall<impl Future<Output = io::Result<usize>>> {
         CoroutineCall::internal(
-            stream::write(&self.io, buf),
+            stream::write(&self.io, Waiting::TcpWrite, buf),
             "scoro::net",
             "TcpStream::write",
         )

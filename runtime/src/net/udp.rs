@@ -6,6 +6,7 @@
 use super::addr::{ToSocketAddrs, resolve};
 use crate::CoroutineCall;
 use crate::io::source::Registered;
+use crate::runtime::seam::Waiting;
 use crate::runtime::seam::io::Direction;
 use std::fmt;
 use std::future::Future;
@@ -80,7 +81,9 @@ impl UdpSocket {
         CoroutineCall::internal(
             async move {
                 let to = resolve(&target).await?[0];
-                self.io.op(Direction::Write, |s| s.send_to(buf, to)).await
+                self.io
+                    .op(Direction::Write, Waiting::UdpSend, |s| s.send_to(buf, to))
+                    .await
             },
             "scoro::net",
             "UdpSocket::send_to",
@@ -95,7 +98,8 @@ impl UdpSocket {
         buf: &'a mut [u8],
     ) -> CoroutineCall<impl Future<Output = io::Result<(usize, SocketAddr)>> + 'a> {
         CoroutineCall::internal(
-            self.io.op(Direction::Read, move |s| s.recv_from(buf)),
+            self.io
+                .op(Direction::Read, Waiting::UdpRecv, move |s| s.recv_from(buf)),
             "scoro::net",
             "UdpSocket::recv_from",
         )

@@ -7,6 +7,7 @@ use super::stream::{self, ReadHalf, StreamRef, WriteHalf};
 use crate::CoroutineCall;
 use crate::io::source::Registered;
 use crate::io::{Read, Write};
+use crate::runtime::seam::Waiting;
 use crate::runtime::seam::io::Direction;
 use std::fmt;
 use std::future::Future;
@@ -89,7 +90,7 @@ impl UnixListener {
             async move {
                 let (s, peer) = self
                     .io
-                    .op(Direction::Read, |l| {
+                    .op(Direction::Read, Waiting::UnixAccept, |l| {
                         skipping_failed_connections(|| l.accept())
                     })
                     .await?;
@@ -173,7 +174,7 @@ impl UnixStream {
                 let stream = UnixStream::from_mio(s)?;
                 stream
                     .io
-                    .op(Direction::Write, |s| {
+                    .op(Direction::Write, Waiting::UnixConnect, |s| {
                         if let Some(e) = s.take_error()? {
                             return Err(e);
                         }
@@ -228,7 +229,7 @@ impl AsRawFd for UnixStream {
 impl Read for UnixStream {
     fn read(&mut self, buf: &mut [u8]) -> CoroutineCall<impl Future<Output = io::Result<usize>>> {
         CoroutineCall::internal(
-            stream::read(&self.io, buf),
+            stream::read(&self.io, Waiting::UnixRead, buf),
             "scoro::net",
             "UnixStream::read",
         )
@@ -238,7 +239,7 @@ impl Read for UnixStream {
 impl Write for UnixStream {
     fn write(&mut self, buf: &[u8]) -> CoroutineCall<impl Future<Output = io::Result<usize>>> {
         CoroutineCall::internal(
-            stream::write(&self.io, buf),
+            stream::write(&self.io, Waiting::UnixWrite, buf),
             "scoro::net",
             "UnixStream::write",
         )

@@ -30,7 +30,7 @@ use crate::cancel::ScopeShared;
 use crate::cancellation::{CancelReason, MaybeCancelled};
 use crate::runtime::seam::scopes::{self, NodeSettings, ScopeKind, StatusId};
 use crate::runtime::seam::spawn::{self, Owner, TaskFuture};
-use crate::runtime::seam::{CurrentTask, TaskRef};
+use crate::runtime::seam::{CurrentTask, TaskRef, Waiting};
 use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::fmt;
@@ -161,6 +161,21 @@ impl<'scope, 'env, E: MaybeCancelled> Nursery<'scope, 'env, E> {
         F::Output: IntoTaskResult<E>,
         E: 'scope,
     {
+        self.start_soon_at(child, std::panic::Location::caller());
+    }
+
+    /// [`start_soon`](Nursery::start_soon) with the start location given: for this crate's
+    /// calls that start children on behalf of their caller (`join_all`, `race`, ..), so that
+    /// the task tree shows where the user's code made the call, not a line of scoro.
+    pub(crate) fn start_soon_at<F>(
+        &self,
+        child: CoroutineCall<F>,
+        location: &'static std::panic::Location<'static>,
+    ) where
+        F: Future + 'scope,
+        F::Output: IntoTaskResult<E>,
+        E: 'scope,
+    {
         let (future, name) = child.into_parts();
         let wrapper = ChildTask {
             future: Some(future),
@@ -176,7 +191,7 @@ impl<'scope, 'env, E: MaybeCancelled> Nursery<'scope, 'env, E> {
             erased,
             self.state.status,
             name,
-            std::panic::Location::caller(),
+            location,
             self.state.task,
             self.state.owner,
         );
@@ -578,6 +593,7 @@ impl<E> Future for WaitChildren<'_, E> {
             return Poll::Pending;
         }
         self.state.waiting.set(true);
+        task.note_waiting(Waiting::Nursery);
         Poll::Pending
     }
 }

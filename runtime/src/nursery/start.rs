@@ -13,7 +13,7 @@ use crate::CoroutineCall;
 use crate::cancellation::MaybeCancelled;
 use crate::runtime::seam::scopes::{self, StatusId};
 use crate::runtime::seam::spawn::{self, Owner, TaskFuture};
-use crate::runtime::seam::{CurrentTask, TaskRef};
+use crate::runtime::seam::{CurrentTask, TaskRef, Waiting};
 use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::fmt;
@@ -244,10 +244,12 @@ impl<V> Future for WaitStart<'_, V> {
     type Output = ();
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         spawn::check_placement(std::ptr::from_ref(&self.shared).addr(), "Nursery::start");
-        CurrentTask::of(cx);
+        let task = CurrentTask::of(cx);
         if self.shared.adopted.get() || self.shared.finished.get() {
             Poll::Ready(())
         } else {
+            // Not a park: cancellation reaches the child, whose end wakes this task.
+            task.note_waiting(Waiting::NurseryStart);
             Poll::Pending
         }
     }

@@ -58,8 +58,11 @@ impl TaskInfo {
         self.parent
     }
 
-    /// Where the task was started: the `start_soon` or `start` call that made it (`None` for
-    /// the main task and for tasks the runtime starts itself).
+    /// Where the task was started: the `start_soon` or `start` call that made it, or, for a
+    /// task that a scoro function started on its caller's behalf (the calls given to
+    /// `join_all`, `join` and `race`, the attempts of `open_tcp_stream`, the handlers of
+    /// `serve_tcp`), the call of that function. `None` for the main task and for tasks the
+    /// runtime starts itself.
     pub fn started_at(&self) -> Option<&'static std::panic::Location<'static>> {
         self.location
     }

@@ -9,54 +9,87 @@
 //!   implementation (the read of every stream type, say) pass their own variant down.
 
 /// The scoro call a task is blocked in. `#[repr(u8)]`, so it fits in the padding of a task's
-/// slot.
+/// slot. Each variant documents the call it names (see [`Waiting::call`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[repr(u8)]
-#[allow(dead_code)] // TODO(wiring): every variant gets its call
 pub(crate) enum Waiting {
     /// Not blocked in a scoro call that names itself (running, runnable, or blocked in a
     /// wait that said nothing).
     #[default]
     Nothing,
+    /// `scoro::sleep`.
     Sleep,
+    /// `scoro::sleep_until`.
     SleepUntil,
+    /// `scoro::sleep_forever`.
     SleepForever,
+    /// `scoro::sync::Lock::lock`.
     LockLock,
+    /// `scoro::sync::Semaphore::acquire`.
     SemaphoreAcquire,
+    /// `scoro::sync::CapacityLimiter::acquire`.
     CapacityLimiterAcquire,
+    /// `scoro::sync::Event::wait`.
     EventWait,
+    /// `scoro::sync::Condition::wait` (for the notification, or for the lock afterwards).
     ConditionWait,
+    /// `scoro::lowlevel::ParkingLot::park`.
     ParkingLotPark,
+    /// `scoro::channel::Sender::send` (the channel is full).
     ChannelSend,
+    /// `scoro::channel::Receiver::recv` (the channel is empty).
     ChannelRecv,
+    /// `scoro::channel::Receiver::next` (the channel is empty).
     ChannelNext,
+    /// `scoro::net::TcpListener::accept`.
     TcpAccept,
+    /// `scoro::net::TcpStream::connect`.
     TcpConnect,
+    /// `scoro::net::TcpStream::read` (and the reads built on it: `read_exact`, `BufReader`..).
     TcpRead,
+    /// `scoro::net::TcpStream::write` (and `write_all`).
     TcpWrite,
-    TcpShutdown,
+    /// `scoro::net::UnixListener::accept`.
     UnixAccept,
+    /// `scoro::net::UnixStream::connect`.
     UnixConnect,
+    /// `scoro::net::UnixStream::read`.
     UnixRead,
+    /// `scoro::net::UnixStream::write`.
     UnixWrite,
-    UnixShutdown,
+    /// `scoro::net::ReadHalf::read`, on either kind of stream.
+    ReadHalfRead,
+    /// `scoro::net::WriteHalf::write`, on either kind of stream.
+    WriteHalfWrite,
+    /// `scoro::net::UdpSocket::send_to`.
     UdpSend,
+    /// `scoro::net::UdpSocket::recv_from`.
     UdpRecv,
-    AsyncRead,
-    AsyncWrite,
-    AsyncShutdown,
-    BufRead,
+    /// `scoro::net::open_tcp_stream`: an attempt connecting, or the stagger between them.
+    OpenTcpStream,
+    /// `scoro::net::connect_happy_eyeballs`: the same, for given addresses.
+    ConnectHappyEyeballs,
+    /// `scoro::lowlevel::wait_readable`.
     FdReadable,
+    /// `scoro::lowlevel::wait_writable`.
     FdWritable,
+    /// `scoro::to_thread::run_sync` (its worker, or a worker token).
     RunSync,
+    /// `scoro::to_thread::run_sync_abandon` (its worker, or a worker token).
     RunSyncAbandon,
-    FromThread,
+    /// `scoro::lowlevel::suspend`.
     Suspend,
+    /// `scoro::signal::SignalReceiver::recv`.
     SignalRecv,
-    CtrlC,
+    /// `scoro::signal::wait_for_ctrl_c`.
+    WaitForCtrlC,
+    /// `scoro::compat::future`.
     CompatFuture,
+    /// A nursery (its task, once the body is done) waiting for its children.
     Nursery,
+    /// `scoro::Nursery::start` waiting for the child to call `started`.
     NurseryStart,
+    /// `scoro::testing::wait_all_tasks_blocked`.
     WaitAllTasksBlocked,
 }
 
@@ -81,26 +114,23 @@ impl Waiting {
             Waiting::TcpConnect => "scoro::net::TcpStream::connect",
             Waiting::TcpRead => "scoro::net::TcpStream::read",
             Waiting::TcpWrite => "scoro::net::TcpStream::write",
-            Waiting::TcpShutdown => "scoro::net::TcpStream::shutdown",
             Waiting::UnixAccept => "scoro::net::UnixListener::accept",
             Waiting::UnixConnect => "scoro::net::UnixStream::connect",
             Waiting::UnixRead => "scoro::net::UnixStream::read",
             Waiting::UnixWrite => "scoro::net::UnixStream::write",
-            Waiting::UnixShutdown => "scoro::net::UnixStream::shutdown",
+            Waiting::ReadHalfRead => "scoro::net::ReadHalf::read",
+            Waiting::WriteHalfWrite => "scoro::net::WriteHalf::write",
             Waiting::UdpSend => "scoro::net::UdpSocket::send_to",
             Waiting::UdpRecv => "scoro::net::UdpSocket::recv_from",
-            Waiting::AsyncRead => "scoro::io::AsyncRead::read",
-            Waiting::AsyncWrite => "scoro::io::AsyncWrite::write",
-            Waiting::AsyncShutdown => "scoro::io::AsyncWrite::shutdown",
-            Waiting::BufRead => "scoro::io::BufReader (filling its buffer)",
+            Waiting::OpenTcpStream => "scoro::net::open_tcp_stream",
+            Waiting::ConnectHappyEyeballs => "scoro::net::connect_happy_eyeballs",
             Waiting::FdReadable => "scoro::lowlevel::wait_readable",
             Waiting::FdWritable => "scoro::lowlevel::wait_writable",
             Waiting::RunSync => "scoro::to_thread::run_sync",
             Waiting::RunSyncAbandon => "scoro::to_thread::run_sync_abandon",
-            Waiting::FromThread => "scoro::from_thread::run",
             Waiting::Suspend => "scoro::lowlevel::suspend",
             Waiting::SignalRecv => "scoro::signal::SignalReceiver::recv",
-            Waiting::CtrlC => "scoro::signal::ctrl_c",
+            Waiting::WaitForCtrlC => "scoro::signal::wait_for_ctrl_c",
             Waiting::CompatFuture => "scoro::compat::future",
             Waiting::Nursery => "scoro::nursery (waiting for its children)",
             Waiting::NurseryStart => "scoro::Nursery::start (waiting for `started`)",

@@ -11,6 +11,7 @@
 use super::{Acquire, Resource};
 use crate::CoroutineCall;
 use crate::cancellation::CancelRequested;
+use crate::runtime::seam::Waiting;
 use crate::wait::WaitList;
 use std::cell::{Cell, RefCell};
 use std::fmt;
@@ -110,10 +111,22 @@ impl CapacityLimiter {
         &self,
     ) -> CoroutineCall<impl Future<Output = Result<CapacityPermit<'_>, CancelRequested>> + '_> {
         CoroutineCall::internal(
-            Acquire::call(self, move || CapacityPermit { limiter: self }),
+            Acquire::call(self, Waiting::CapacityLimiterAcquire, move || {
+                CapacityPermit { limiter: self }
+            }),
             "scoro::sync",
             "CapacityLimiter::acquire",
         )
+    }
+
+    /// [`acquire`](CapacityLimiter::acquire) for a call of this crate that takes a token on
+    /// behalf of another public call (`to_thread::run_sync`), named by `waiting` in the task
+    /// tree. The token is taken and owned by nobody: the caller gives it back.
+    pub(crate) fn acquire_as(
+        &self,
+        waiting: Waiting,
+    ) -> impl Future<Output = Result<(), CancelRequested>> + '_ {
+        Acquire::call(self, waiting, || ())
     }
 
     /// Borrows a token if one is available (and nobody is waiting); never blocks, not a

@@ -15,7 +15,7 @@ use super::Resource as _;
 use super::lock::{Lock, LockGuard, LockState};
 use crate::CoroutineCall;
 use crate::cancellation::{CancelRequested, MaybeCancelled};
-use crate::runtime::seam::{CurrentTask, TaskRef};
+use crate::runtime::seam::{CurrentTask, TaskRef, Waiting};
 use crate::wait::{Aborted, EntryState, Step, Wait, WaitCall, WaitKey, WaitList};
 use std::cell::RefCell;
 use std::error::Error;
@@ -254,6 +254,10 @@ impl<'a, T: ?Sized> CondWait<'_, 'a, T> {
 impl<'a, T: ?Sized> Wait for CondWait<'_, 'a, T> {
     type Output = Result<LockGuard<'a, T>, WaitCancelled<'a, T>>;
     type Parked = Queued;
+
+    fn waiting(&self) -> Waiting {
+        Waiting::ConditionWait
+    }
 
     fn cancelled(mut self: Pin<&mut Self>, cancel: CancelRequested) -> Self::Output {
         let guard = self

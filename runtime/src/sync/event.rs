@@ -7,6 +7,7 @@
 use super::{Acquire, Resource};
 use crate::CoroutineCall;
 use crate::cancellation::CancelRequested;
+use crate::runtime::seam::Waiting;
 use crate::wait::WaitList;
 use std::cell::{Cell, RefCell};
 use std::fmt;
@@ -118,7 +119,20 @@ impl Event {
     /// assert_eq!(scoro::run(main_task()), Ok(()));
     /// ```
     pub fn wait(&self) -> CoroutineCall<impl Future<Output = Result<(), CancelRequested>> + '_> {
-        CoroutineCall::internal(Acquire::call(self, || ()), "scoro::sync", "Event::wait")
+        CoroutineCall::internal(
+            self.wait_as(Waiting::EventWait),
+            "scoro::sync",
+            "Event::wait",
+        )
+    }
+
+    /// [`wait`](Event::wait) for a call of this crate that waits on behalf of another public
+    /// call, named by `waiting` in the task tree.
+    pub(crate) fn wait_as(
+        &self,
+        waiting: Waiting,
+    ) -> impl Future<Output = Result<(), CancelRequested>> + '_ {
+        Acquire::call(self, waiting, || ())
     }
 
     /// How many tasks are waiting for the event.

@@ -17,7 +17,7 @@
 use super::{Acquire, Resource};
 use crate::CoroutineCall;
 use crate::cancellation::CancelRequested;
-use crate::runtime::seam;
+use crate::runtime::seam::{self, Waiting};
 use crate::wait::WaitList;
 use std::cell::{Cell, RefCell, RefMut};
 use std::fmt;
@@ -194,7 +194,7 @@ impl<T: ?Sized> Lock<T> {
         &self,
     ) -> CoroutineCall<impl Future<Output = Result<LockGuard<'_, T>, CancelRequested>> + '_> {
         CoroutineCall::internal(
-            Acquire::call(&*self.state, move || self.guard()),
+            Acquire::call(&*self.state, Waiting::LockLock, move || self.guard()),
             "scoro::sync",
             "Lock::lock",
         )

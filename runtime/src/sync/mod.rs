@@ -63,7 +63,7 @@ pub use lock::{Lock, LockGuard};
 pub use semaphore::{Semaphore, SemaphorePermit};
 
 use crate::cancellation::CancelRequested;
-use crate::runtime::seam::CurrentTask;
+use crate::runtime::seam::{CurrentTask, Waiting};
 use crate::wait::{Aborted, EntryState, Step, Wait, WaitCall, WaitKey, WaitList};
 use std::cell::RefCell;
 use std::future::Future;
@@ -99,15 +99,21 @@ pub(crate) fn hand_to_first(waiters: &RefCell<WaitList<()>>) -> bool {
 /// right to go past it).
 pub(crate) struct Acquire<'a, R: Resource + ?Sized> {
     resource: &'a R,
+    /// The public call this acquire is (`Lock::lock`, `Semaphore::acquire`, ..).
+    waiting: Waiting,
 }
 
 impl<'a, R: Resource + ?Sized> Acquire<'a, R> {
     /// The call that acquires a unit of `resource` and turns it into `make()`, the value that
     /// owns it (a guard, a permit), in the poll that acquires it, so that the unit is never
-    /// unowned.
-    pub(crate) fn call<H, F: FnOnce() -> H>(resource: &'a R, make: F) -> AcquireThen<'a, R, F> {
+    /// unowned. `waiting` names the public call for the task tree.
+    pub(crate) fn call<H, F: FnOnce() -> H>(
+        resource: &'a R,
+        waiting: Waiting,
+        make: F,
+    ) -> AcquireThen<'a, R, F> {
         AcquireThen {
-            call: WaitCall::new(Acquire { resource }),
+            call: WaitCall::new(Acquire { resource, waiting }),
             make: Some(make),
         }
     }
@@ -116,6 +122,10 @@ impl<'a, R: Resource + ?Sized> Acquire<'a, R> {
 impl<R: Resource + ?Sized> Wait for Acquire<'_, R> {
     type Output = Result<(), CancelRequested>;
     type Parked = WaitKey;
+
+    fn waiting(&self) -> Waiting {
+        self.waiting
+    }
 
     fn cancelled(self: Pin<&mut Self>, cancel: CancelRequested) -> Self::Output {
         Err(cancel)

@@ -7,6 +7,7 @@
 use super::{Acquire, Resource};
 use crate::CoroutineCall;
 use crate::cancellation::CancelRequested;
+use crate::runtime::seam::Waiting;
 use crate::wait::WaitList;
 use std::cell::{Cell, RefCell};
 use std::fmt;
@@ -100,7 +101,9 @@ impl Semaphore {
     ) -> CoroutineCall<impl Future<Output = Result<SemaphorePermit<'_>, CancelRequested>> + '_>
     {
         CoroutineCall::internal(
-            Acquire::call(self, move || SemaphorePermit { semaphore: self }),
+            Acquire::call(self, Waiting::SemaphoreAcquire, move || SemaphorePermit {
+                semaphore: self,
+            }),
             "scoro::sync",
             "Semaphore::acquire",
         )

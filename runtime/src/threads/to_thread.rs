@@ -52,7 +52,7 @@ use crate::CoroutineCall;
 use crate::cancellation::CancelRequested;
 use crate::poison::{self, lock};
 use crate::runtime::seam::spawn::check_placement;
-use crate::runtime::seam::{self, CurrentTask, Injected, TaskRef};
+use crate::runtime::seam::{self, CurrentTask, Injected, TaskRef, Waiting};
 use crate::sync::{CapacityLimiter, Resource};
 use crate::wait::{Aborted, Step, Wait, WaitCall};
 use std::future::Future;
@@ -148,10 +148,9 @@ where
 {
     crate::checkpoint_if_cancelled().inline().await?;
     let limiter = seam::runtime_local::<ThreadLimiter>();
-    let permit = limiter.0.acquire().inline().await?;
-    // The token now belongs to the job: the runtime gives it back when the function has
-    // returned (`finished_on_runtime`), even if this call is gone by then.
-    std::mem::forget(permit);
+    // The token belongs to the job: the runtime gives it back when the function has returned
+    // (`finished_on_runtime`), even if this call is gone by then.
+    limiter.0.acquire_as(run_waiting(abandon)).await?;
     RunSync {
         call: WaitCall::new(RunJob {
             f: Some(f),
@@ -161,6 +160,15 @@ where
         _pinned: PhantomPinned,
     }
     .await
+}
+
+/// What a task waiting in one of the calls waits in, for the task tree.
+fn run_waiting(abandon: bool) -> Waiting {
+    if abandon {
+        Waiting::RunSyncAbandon
+    } else {
+        Waiting::RunSync
+    }
 }
 
 // ----- the per-runtime limiter ------------------------------------------------------------
@@ -419,6 +427,10 @@ where
 {
     type Output = Result<T, CancelRequested>;
     type Parked = Arc<Completion<T>>;
+
+    fn waiting(&self) -> Waiting {
+        run_waiting(self.abandon)
+    }
 
     fn cancellable(&self) -> bool {
         // Not before the job starts: `run` checked on entry, and a token handed to a waiting

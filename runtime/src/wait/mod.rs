@@ -69,10 +69,9 @@ pub(crate) trait Wait {
         true
     }
 
-    /// The scoro call this wait belongs to, as the task tree names it while the task is parked.
-    fn waiting(&self) -> Waiting {
-        Waiting::Nothing
-    }
+    /// The scoro call this wait belongs to, as the task tree names it while the task is parked:
+    /// a constant, or a field the public call set (read at each park, so it must be cheap).
+    fn waiting(&self) -> Waiting;
 
     /// The outcome of a call that found its task cancelled before doing anything.
     fn cancelled(self: Pin<&mut Self>, cancel: CancelRequested) -> Self::Output;
