@@ -431,6 +431,10 @@ async fn io_metrics() -> std::io::Result<()> {
     let before = scoro::observe::metrics().io_events;
     let client = std::thread::spawn(move || std::net::TcpStream::connect(addr).unwrap());
     let _conn = listener.accept().await?;
+    // The connection made the listener readable; if `accept` found it without waiting, the
+    // event is still queued in the kernel, and the next look at I/O (the one that makes sure
+    // nothing else is runnable) takes it.
+    scoro::testing::wait_all_tasks_blocked().await?;
     assert!(scoro::observe::metrics().io_events > before);
     client.join().unwrap();
     Ok(())
