@@ -104,6 +104,15 @@ fn two_tasks_waiting_for_each_other_are_reported_with_the_tree() {
         msg.contains("started at runtime/tests/deadlock.rs:"),
         "{msg}"
     );
+    assert_eq!(
+        msg.matches("] blocked in scoro::sync::Event::wait").count(),
+        2,
+        "{msg}"
+    );
+    assert!(
+        msg.contains("] blocked in scoro::nursery (waiting for its children)"),
+        "{msg}"
+    );
 }
 
 #[structured]
@@ -118,7 +127,7 @@ async fn lock_twice() -> Result<(), CancelRequested> {
 fn a_task_locking_a_lock_it_holds_is_reported() {
     let msg = deadlock_message(lock_twice());
     assert!(
-        msg.contains("deadlock::lock_twice [task 0.0] blocked"),
+        msg.contains("deadlock::lock_twice [task 0.0] blocked in scoro::sync::Lock::lock"),
         "{msg}"
     );
 }
@@ -134,7 +143,12 @@ async fn receive_from_own_sender() -> Result<(), CancelRequested> {
 #[test]
 fn a_receiver_whose_sender_is_held_by_the_same_blocked_task_is_reported() {
     let msg = deadlock_message(receive_from_own_sender());
-    assert!(msg.contains("deadlock::receive_from_own_sender"), "{msg}");
+    assert!(
+        msg.contains(
+            "receive_from_own_sender [task 0.0] blocked in scoro::channel::Receiver::recv"
+        ),
+        "{msg}"
+    );
 }
 
 #[test]
