@@ -19,12 +19,14 @@
 //! # From outside the program
 //!
 //! A program that seems stuck can be looked at without changing its code, by two settings of
-//! its runtime:
+//! its runtime (also options of `#[scoro::main]`):
 //!
-//! - [`Builder::dump_tree_on`](crate::Builder::dump_tree_on): `kill -USR1 <pid>` prints the task tree to stderr, after a line
+//! - [`Builder::dump_tree_on`](crate::Builder::dump_tree_on) (`#[scoro::main(dump_tree_on =
+//!   SIGUSR1)]`): `kill -USR1 <pid>` prints the task tree to stderr, after a line
 //!   `scoro: task tree on SIGUSR1 (pid 1234):`, and the program carries on undisturbed. A
 //!   signal listener of the program for the same signal still receives it.
-//! - [`Builder::watchdog`](crate::Builder::watchdog): a thread notices when one task step holds the runtime thread longer than the threshold
+//! - [`Builder::watchdog`](crate::Builder::watchdog) (`#[scoro::main(watchdog_ms = 2000)]`):
+//!   a thread notices when one task step holds the runtime thread longer than the threshold
 //!   (a blocking call in async code stops every other task) and prints which task, for how
 //!   long, and that the blocking work belongs in
 //!   [`to_thread::run_sync`](crate::to_thread::run_sync). A tree dump asked for during such

@@ -174,6 +174,13 @@ async fn disposition_while_running() -> libc::sighandler_t {
     sigusr1_disposition()
 }
 
+/// `#[scoro::main]` with both options: a stuck step, then a tree dump.
+#[scoro::main(dump_tree_on = SIGUSR1, watchdog_ms = 50)]
+async fn main_with_options() -> Result<(), ErrorGroup<CancelRequested>> {
+    stuck_program(false).await?;
+    blocked_program(true).await
+}
+
 // ----- the test's side ----------------------------------------------------------------------
 
 /// A child process running one scenario, and what it has written to stderr so far.
@@ -442,6 +449,25 @@ fn the_disposition_comes_back_after_the_run() {
         Child::start("the_disposition_comes_back_after_the_run", "disposition").finish();
     assert!(status.success(), "{stderr}");
     assert!(stderr.contains("disposition restored"), "{stderr}");
+}
+
+// `#[scoro::main(dump_tree_on = SIGUSR1, watchdog_ms = 50)]` sets up both.
+#[test]
+fn the_main_attribute_takes_both_options() {
+    if scenario().as_deref() == Some("main") {
+        assert!(main_with_options().is_ok());
+        say("main finished normally");
+        return;
+    }
+    let mut child = Child::start("the_main_attribute_takes_both_options", "main");
+    child.read_until(&[
+        "scoro: watchdog: task tree_dump::holds_the_thread [task",
+        "scoro: task tree on SIGUSR1",
+        "listener received signal",
+    ]);
+    let (status, stderr) = child.finish();
+    assert!(status.success(), "{stderr}");
+    assert!(stderr.contains("main finished normally"), "{stderr}");
 }
 
 // A signal the tree cannot be printed on makes `build` fail, with a message that says why.

@@ -192,7 +192,7 @@ impl Builder {
     /// [`build`](Builder::build) fails with [`InvalidInput`](std::io::ErrorKind::InvalidInput)
     /// when `signal` is not a signal number, cannot be caught (SIGKILL, SIGSTOP), is one of the
     /// synchronous signals (SIGSEGV, SIGBUS, SIGILL, SIGFPE) or is SIGINT (Ctrl-C, which
-    /// cancels the run).
+    /// cancels the run). With `#[scoro::main]`, write `#[scoro::main(dump_tree_on = SIGUSR1)]`.
     ///
     /// ```
     /// use scoro::signal::{SIGINT, SIGUSR1};
@@ -245,7 +245,8 @@ impl Builder {
     ///   idle program is not stuck).
     ///
     /// [`build`](Builder::build) fails with [`InvalidInput`](std::io::ErrorKind::InvalidInput)
-    /// when `threshold` is zero.
+    /// when `threshold` is zero. With `#[scoro::main]`, write
+    /// `#[scoro::main(watchdog_ms = 2000)]`.
     ///
     /// ```
     /// use std::time::Duration;
@@ -491,9 +492,17 @@ impl<F: Future> Future for RootTask<F> {
     }
 }
 
-/// `#[scoro::main]`: runs `main`, and exits with status 130 if Ctrl-C shut the run down.
-pub(crate) fn run_main<F: Future>(main: CoroutineCall<F>) -> F::Output {
-    let mut rt = Builder::new()
+/// `#[scoro::main]`: runs `main` (printing the task tree on `dump_tree_on`, with a watchdog of
+/// threshold `watchdog`), and exits with status 130 if Ctrl-C shut the run down.
+pub(crate) fn run_main<F: Future>(
+    main: CoroutineCall<F>,
+    dump_tree_on: Option<i32>,
+    watchdog: Option<Duration>,
+) -> F::Output {
+    let mut builder = Builder::new();
+    builder.dump_tree_on = dump_tree_on;
+    builder.watchdog = watchdog;
+    let mut rt = builder
         .build()
         .unwrap_or_else(|e| panic!("scoro: could not create the runtime: {e}"));
     let out = rt.run(main);
