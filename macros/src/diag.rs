@@ -26,7 +26,7 @@ impl Attr {
     pub(crate) fn accepted(self) -> &'static [&'static str] {
         match self {
             Attr::Structured => &["boxed"],
-            Attr::Main => &[],
+            Attr::Main => &["dump_tree_on", "watchdog_ms"],
             Attr::Test => &["autojump"],
         }
     }

@@ -62,16 +62,44 @@ pub(crate) fn structured(args: TokenStream, input: TokenStream) -> TokenStream {
 /// `#[scoro::main]`.
 pub(crate) fn main(args: TokenStream, input: TokenStream) -> TokenStream {
     let mut errors = Errors::default();
-    args::main(args, &mut errors);
+    let options = args::main(args, &mut errors);
     let output = entry_point(
         Attr::Main,
         input,
         &mut errors,
         TokenStream::new(),
-        |call| quote!(::scoro::__private::run_main(#call)),
+        |call| quote!(::scoro::__private::run_main(#call, #options)),
     );
     let errors = errors.into_compile_errors();
     quote!(#errors #output)
+}
+
+// Input:  the options of `#[scoro::main]`
+// Output: `::scoro::__private::MainOptions::NONE`, or with options given
+//         `::scoro::__private::MainOptions { dump_tree_on: Some(::scoro::signal::SIGUSR1),
+//         watchdog_ms: None }` (every field written out: a struct update would be needless
+//         for clippy when both are given)
+impl ToTokens for args::MainOptions {
+    fn to_tokens(&self, tokens: &mut TokenStream) {
+        if self.dump_tree_on.is_none() && self.watchdog_ms.is_none() {
+            tokens.extend(quote!(::scoro::__private::MainOptions::NONE));
+            return;
+        }
+        let some = |value: TokenStream| quote!(::core::option::Option::Some(#value));
+        let none = quote!(::core::option::Option::None);
+        let signal = match &self.dump_tree_on {
+            Some(name) => some(quote!(::scoro::signal::#name)),
+            None => none.clone(),
+        };
+        let watchdog = match self.watchdog_ms {
+            Some(ms) => some(quote!(#ms)),
+            None => none,
+        };
+        tokens.extend(quote!(::scoro::__private::MainOptions {
+            dump_tree_on: #signal,
+            watchdog_ms: #watchdog,
+        }));
+    }
 }
 
 /// `#[scoro::test]`.

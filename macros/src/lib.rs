@@ -122,7 +122,21 @@ pub fn plain(input: TokenStream) -> TokenStream {
 /// ```
 /// becomes `fn main() -> T`, which runs `body` (a structured body, as under
 /// [`#[structured]`](macro@structured)) to completion with `scoro`'s runtime and returns its
-/// value, so `main` may return `Result<(), E>` as usual. The attribute takes no options.
+/// value, so `main` may return `Result<(), E>` as usual.
+///
+/// Two options, both for seeing into a program that seems stuck, set the runtime up as the
+/// `scoro::Builder` methods of the same names do:
+///
+/// - `dump_tree_on = SIGUSR1`: prints the task tree to stderr whenever that signal arrives
+///   (`kill -USR1 <pid>`). The value names a constant of `scoro::signal` (`SIGUSR1`,
+///   `SIGUSR2`, `SIGHUP`, `SIGQUIT`, `SIGTERM`, `SIGWINCH`; not `SIGINT`, which is Ctrl-C).
+/// - `watchdog_ms = 2000`: reports on stderr every task step that holds the runtime thread
+///   longer than that many milliseconds (a blocking call in async code).
+///
+/// ```text
+/// #[scoro::main(dump_tree_on = SIGUSR1, watchdog_ms = 2000)]
+/// async fn main() { .. }
+/// ```
 ///
 /// The function may have any name and arguments; it blocks the calling thread until the body
 /// has finished, and panics if that thread is already running a scoro runtime. Attributes on

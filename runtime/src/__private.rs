@@ -153,9 +153,30 @@ impl<F: Future> Future for ClosureBody<F> {
     }
 }
 
+/// The options of `#[scoro::main(..)]`.
+#[derive(Clone, Copy, Debug)]
+pub struct MainOptions {
+    /// `dump_tree_on = SIGUSR1`: the signal that prints the task tree.
+    pub dump_tree_on: Option<i32>,
+    /// `watchdog_ms = 2000`: the threshold of the watchdog, in milliseconds.
+    pub watchdog_ms: Option<u64>,
+}
+
+impl MainOptions {
+    /// No option given.
+    pub const NONE: MainOptions = MainOptions {
+        dump_tree_on: None,
+        watchdog_ms: None,
+    };
+}
+
 /// Runs the body of `#[scoro::main]`.
-pub fn run_main<F: Future>(main: CoroutineCall<F>) -> F::Output {
-    crate::runtime::run_main(main)
+pub fn run_main<F: Future>(main: CoroutineCall<F>, options: MainOptions) -> F::Output {
+    crate::runtime::run_main(
+        main,
+        options.dump_tree_on,
+        options.watchdog_ms.map(std::time::Duration::from_millis),
+    )
 }
 
 /// Runs the body of `#[scoro::test]`; `autojump` selects a mock clock that jumps whenever

@@ -16,6 +16,22 @@
 //! The same tree is printed when a run is deadlocked (every task blocked and nothing left that
 //! could wake one: the run panics with the tree instead of hanging).
 //!
+//! # From outside the program
+//!
+//! A program that seems stuck can be looked at without changing its code, by two settings of
+//! its runtime (also options of `#[scoro::main]`):
+//!
+//! - [`Builder::dump_tree_on`](crate::Builder::dump_tree_on) (`#[scoro::main(dump_tree_on =
+//!   SIGUSR1)]`): `kill -USR1 <pid>` prints the task tree to stderr, after a line
+//!   `scoro: task tree on SIGUSR1 (pid 1234):`, and the program carries on undisturbed. A
+//!   signal listener of the program for the same signal still receives it.
+//! - [`Builder::watchdog`](crate::Builder::watchdog) (`#[scoro::main(watchdog_ms = 2000)]`):
+//!   a thread notices when one task step holds the runtime thread longer than the threshold
+//!   (a blocking call in async code stops every other task) and prints which task, for how
+//!   long, and that the blocking work belongs in
+//!   [`to_thread::run_sync`](crate::to_thread::run_sync). A tree dump asked for during such
+//!   a step is printed when the step ends; the watchdog says so at once, naming the task.
+//!
 //! # Guarantees
 //! - With none of this in use, the cost on the scheduler's hot paths is one byte stored when a
 //!   task blocks (what it waits in), counters, and one branch per hook site.

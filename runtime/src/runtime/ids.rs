@@ -23,6 +23,16 @@ impl TaskId {
     pub(crate) fn of(t: TaskRef) -> TaskId {
         TaskId((u64::from(t.generation) << 32) | u64::from(t.index))
     }
+
+    /// The id as one number, to keep in an atomic (see `runtime::watchdog`).
+    pub(crate) fn to_bits(self) -> u64 {
+        self.0
+    }
+
+    /// The id that [`to_bits`](TaskId::to_bits) made `bits`.
+    pub(crate) fn from_bits(bits: u64) -> TaskId {
+        TaskId(bits)
+    }
 }
 
 impl std::fmt::Display for TaskId {

@@ -14,7 +14,10 @@
 //!      prune stale entries);
 //!    - `io`: the I/O driver (the `mio` poller and readiness slots); a poll returns the tasks
 //!      it found ready and the scheduler wakes them;
-//!    - `signal`: the process-wide signal handlers, the self-pipe and Ctrl-C;
+//!    - `signal`: the process-wide signal handlers, the self-pipe, Ctrl-C and the tree-dump
+//!      signal;
+//!    - `watchdog`: the thread that reports task steps holding the runtime thread too long
+//!      (an instrument, registered only when enabled);
 //!    - `shared`: the part other threads reach (the injection queue, remote wakers);
 //!    - `context` and `task`: which runtime and task this thread is running, the task waker,
 //!      the lifetime erasure and the placement check (`task` holds the no-leak argument that
@@ -57,6 +60,7 @@ pub(crate) mod status;
 pub(crate) mod task;
 pub(crate) mod tree;
 pub(crate) mod waiting;
+mod watchdog;
 
 use self::core::Core;
 use self::ids::NO_TASK;
@@ -71,6 +75,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 /// Runs `main` on a new single-threaded runtime on this thread and returns its value.
 ///
@@ -126,6 +131,8 @@ pub fn run<F: Future>(main: CoroutineCall<F>) -> F::Output {
 pub struct Builder {
     clock: Option<MockClock>,
     instruments: Vec<Box<dyn instrument::Instrument>>,
+    dump_tree_on: Option<i32>,
+    watchdog: Option<Duration>,
 }
 
 impl fmt::Debug for Builder {
@@ -133,6 +140,8 @@ impl fmt::Debug for Builder {
         f.debug_struct("Builder")
             .field("clock", &self.clock)
             .field("instruments", &self.instruments.len())
+            .field("dump_tree_on", &self.dump_tree_on)
+            .field("watchdog", &self.watchdog)
             .finish()
     }
 }
@@ -157,30 +166,177 @@ impl Builder {
         self
     }
 
-    /// Creates the runtime. Fails when the operating system refuses the poller, its waker or
-    /// the runtime's descriptor for signals (a duplicate of a process-wide pipe).
+    /// Prints the task tree to stderr whenever `signal` arrives while [`Runtime::run`] runs:
+    /// `kill -USR1 <pid>` shows what a program that seems stuck is doing, without stopping it.
     ///
-    /// Building installs no signal handler: Ctrl-C is taken over only while
-    /// [`Runtime::run`] runs, so a program may build a runtime early and still be interrupted
-    /// as usual before it runs. So a refused handler is not among the errors of `build`: it
-    /// is reported by `run`, which panics (see [`Runtime::run`]).
+    /// The tree (see [`observe::task_tree`](crate::observe::task_tree)) comes after a line
+    /// naming the signal and the process:
+    ///
+    /// ```text
+    /// scoro: task tree on SIGUSR1 (pid 1234):
+    /// scoro task tree: 3 tasks (0 running, 0 runnable, 3 blocked)
+    /// app::main [task 0.0] blocked in scoro::nursery (waiting for its children)
+    /// └── nursery
+    ///     ├── app::serve [task 1.0, started at src/main.rs:20:11] blocked in scoro::net::TcpListener::accept
+    ///     └── app::worker [task 2.0, started at src/main.rs:21:11] blocked in scoro::sync::Lock::lock
+    /// ```
+    ///
+    /// - The handler is installed when `run` starts, and the signal's previous disposition
+    ///   comes back when it returns (unless another runtime or a signal listener still holds
+    ///   it), as for Ctrl-C: before and after a run the signal does what it did (SIGUSR1's
+    ///   default ends the process).
+    /// - The handler only counts the signal. The tree is printed on the runtime's thread the
+    ///   next time the run loop looks at I/O (at once when every task is blocked, after the
+    ///   current step when a task is running), or before `run` returns if the run ends first.
+    ///   A step that never returns delays it; the [watchdog](Builder::watchdog) says so when
+    ///   it sees one.
+    /// - The signal does nothing else to the run: no task is cancelled or woken.
+    /// - If the program also listens for the signal (with
+    ///   [`open_signal_receiver`](crate::signal::open_signal_receiver) or
+    ///   [`set_handler`](crate::signal::set_handler)), both happen: the tree is printed (as it
+    ///   was when the signal arrived, before the listener is woken) and the listener gets the
+    ///   signal as usual. A receiver dropped with the signal still queued raises it again,
+    ///   which prints the tree again.
+    ///
+    /// [`build`](Builder::build) fails with [`InvalidInput`](std::io::ErrorKind::InvalidInput)
+    /// when `signal` is not a signal number, cannot be caught (SIGKILL, SIGSTOP), is one of the
+    /// synchronous signals (SIGSEGV, SIGBUS, SIGILL, SIGFPE) or is SIGINT (Ctrl-C, which
+    /// cancels the run). With `#[scoro::main]`, write `#[scoro::main(dump_tree_on = SIGUSR1)]`.
+    ///
+    /// ```
+    /// use scoro::signal::{SIGINT, SIGUSR1};
+    ///
+    /// #[scoro::structured]
+    /// async fn main_task() -> u32 {
+    ///     42
+    /// }
+    ///
+    /// let mut rt = scoro::Builder::new().dump_tree_on(SIGUSR1).build()?;
+    /// assert_eq!(rt.run(main_task()), 42);
+    ///
+    /// let refused = scoro::Builder::new().dump_tree_on(SIGINT).build().unwrap_err();
+    /// assert_eq!(refused.kind(), std::io::ErrorKind::InvalidInput);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn dump_tree_on(mut self, signal: i32) -> Self {
+        self.dump_tree_on = Some(signal);
+        self
+    }
+
+    /// Reports on stderr every task step that holds the runtime thread longer than
+    /// `threshold`.
+    ///
+    /// A task runs in steps, from one wait to the next, and no other task runs during a step.
+    /// A blocking call in async code (`std::thread::sleep`, blocking file or network I/O, a
+    /// `std::sync` lock or channel) or a long computation makes a step last, and the whole
+    /// program stands still with it. With a watchdog, a thread started for each run notices
+    /// such a step and prints, once per step:
+    ///
+    /// ```text
+    /// scoro: watchdog: task app::crunch [task 1.0, started at src/main.rs:12:11] has held the runtime thread for 2.004 s in one step (the threshold is 2.000 s), and no other task runs until that step returns. A blocking call in async code (std::thread::sleep, blocking I/O, waiting on a std lock or channel) or a long computation does this: move it to a worker thread with `scoro::to_thread::run_sync`.
+    /// ```
+    ///
+    /// - The thread looks four times per threshold, but at most 100 ms apart; the time it
+    ///   prints runs from when it first saw the step, so the step may have started up to one
+    ///   such period earlier.
+    /// - With [`dump_tree_on`](Builder::dump_tree_on), a dump signal that arrives during such
+    ///   a step is announced at once, naming the task that holds the thread, since the tree
+    ///   itself can only be printed when the step ends:
+    ///   `scoro: watchdog: SIGUSR1 arrived while task app::crunch [task 1.0, ..] holds the
+    ///   runtime thread (3.100 s in one step so far): the task tree will be printed when that
+    ///   step ends.`
+    /// - The thread is stopped and joined when the run ends. Without a watchdog nothing of it
+    ///   exists; with one, each task step costs a few atomic stores and each spawn and exit of
+    ///   a task an uncontended lock (it is an [`Instrument`](crate::observe::Instrument)). If
+    ///   the operating system refuses the thread, the run goes on without a watchdog and says
+    ///   so on stderr.
+    /// - Only task steps are watched, not the time the runtime waits for I/O or timers (an
+    ///   idle program is not stuck).
+    ///
+    /// [`build`](Builder::build) fails with [`InvalidInput`](std::io::ErrorKind::InvalidInput)
+    /// when `threshold` is zero. With `#[scoro::main]`, write
+    /// `#[scoro::main(watchdog_ms = 2000)]`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// #[scoro::structured]
+    /// async fn main_task() -> Result<u64, scoro::CancelRequested> {
+    ///     // The blocking work runs on a worker thread: the runtime thread stays free.
+    ///     scoro::to_thread::run_sync(|| (1..=1_000u64).sum()).await
+    /// }
+    ///
+    /// let mut rt = scoro::Builder::new()
+    ///     .watchdog(Duration::from_secs(2))
+    ///     .build()?;
+    /// assert_eq!(rt.run(main_task()), Ok(500_500));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn watchdog(mut self, threshold: Duration) -> Self {
+        self.watchdog = Some(threshold);
+        self
+    }
+
+    /// Creates the runtime. Fails when the operating system refuses the poller, its waker or
+    /// the runtime's descriptor for signals (a duplicate of a process-wide pipe), and with
+    /// [`InvalidInput`](std::io::ErrorKind::InvalidInput) for a bad
+    /// [`dump_tree_on`](Builder::dump_tree_on) signal or a zero
+    /// [`watchdog`](Builder::watchdog) threshold.
+    ///
+    /// Building installs no signal handler: Ctrl-C (and the tree-dump signal) is taken over
+    /// only while [`Runtime::run`] runs, so a program may build a runtime early and still be
+    /// interrupted as usual before it runs. So a refused handler is not among the errors of
+    /// `build`: it is reported by `run`, which panics (see [`Runtime::run`]).
     pub fn build(self) -> std::io::Result<Runtime> {
+        if let Some(sig) = self.dump_tree_on {
+            check_dump_signal(sig)?;
+        }
+        if self.watchdog.is_some_and(|t| t.is_zero()) {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "the watchdog's threshold must be more than zero",
+            ));
+        }
         let clock = match self.clock {
             Some(m) => Clock::Mock(m),
             None => Clock::Real,
         };
-        let instruments = (!self.instruments.is_empty()).then(|| {
-            Rc::new(instrument::Instruments {
-                list: self.instruments,
-            })
+        let mut list = self.instruments;
+        let watchdog = self.watchdog.map(|threshold| {
+            let (watchdog, instrument) = watchdog::Watchdog::new(threshold);
+            list.push(Box::new(instrument));
+            watchdog
         });
+        let instruments = (!list.is_empty()).then(|| Rc::new(instrument::Instruments { list }));
         let core = Core::new(clock.clone(), instruments.clone())?;
         Ok(Runtime {
             clock,
             instruments,
+            dump_tree_on: self.dump_tree_on,
+            watchdog,
             core: Some(Box::new(core)),
             interrupted: false,
         })
+    }
+}
+
+/// Checks the signal of [`Builder::dump_tree_on`].
+fn check_dump_signal(sig: i32) -> std::io::Result<()> {
+    let refuse = |why: String| {
+        Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("cannot print the task tree on {why}"),
+        ))
+    };
+    if sig == libc::SIGINT {
+        return refuse(
+            "SIGINT: it is Ctrl-C, which cancels the run; choose another signal, such as SIGUSR1"
+                .to_owned(),
+        );
+    }
+    match signal::check_catchable(sig) {
+        Ok(_) => Ok(()),
+        Err(e) => refuse(format!("{}: {e}", signal::signal_name(sig))),
     }
 }
 
@@ -191,6 +347,8 @@ impl Builder {
 pub struct Runtime {
     clock: Clock,
     instruments: Option<Rc<instrument::Instruments>>,
+    dump_tree_on: Option<i32>,
+    watchdog: Option<watchdog::Watchdog>,
     core: Option<Box<Core>>,
     interrupted: bool,
 }
@@ -199,6 +357,8 @@ impl fmt::Debug for Runtime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Runtime")
             .field("clock", &self.clock)
+            .field("dump_tree_on", &self.dump_tree_on)
+            .field("watchdog", &self.watchdog)
             .finish_non_exhaustive()
     }
 }
@@ -218,7 +378,9 @@ impl Runtime {
     /// - When `sigaction` refuses the SIGINT handler: `scoro: could not install the Ctrl-C
     ///   (SIGINT) handler: ..`, before `main` starts. `run` has no error to return, and
     ///   running without the Ctrl-C handling it promises would be worse; the operating system
-    ///   only refuses invalid arguments, so this is not expected to happen.
+    ///   only refuses invalid arguments, so this is not expected to happen. The same holds
+    ///   for the handler of [`Builder::dump_tree_on`]: `scoro: could not install the handler
+    ///   that prints the task tree on ..`.
     /// - Each run after the first starts from a fresh scheduler: when the operating system
     ///   refuses its poller, waker or signal descriptor, `scoro: could not create the
     ///   runtime: ..`.
@@ -237,9 +399,23 @@ impl Runtime {
         let ctrl_c = core.signals.handle_ctrl_c().unwrap_or_else(|e| {
             panic!("scoro: could not install the Ctrl-C (SIGINT) handler: {e}")
         });
+        // The same for the tree-dump signal, if any.
+        let dump = self.dump_tree_on.map(|sig| {
+            core.signals.dump_tree_on(sig).unwrap_or_else(|e| {
+                panic!(
+                    "scoro: could not install the handler that prints the task tree on {}: {e}",
+                    signal::signal_name(sig)
+                )
+            })
+        });
         if let Some(instruments) = &self.instruments {
             instruments.each(|i| i.before_run());
         }
+        // Stopped and joined when the run ends (after the tasks are gone), also on unwinding.
+        let watchdog = self
+            .watchdog
+            .as_ref()
+            .map(|w| w.start(core.signals.dump_seen()));
         let shutdown = ShutdownOnDrop(&core);
         let (future, name) = main.into_parts();
         let out: OutputSlot<F::Output> = Rc::new(RefCell::new(None));
@@ -254,9 +430,13 @@ impl Runtime {
         let erased = unsafe { task::erase(boxed) };
         core.spawn(erased, core.root_status, name, NO_TASK);
         core.run_until(&|| out.borrow().is_some());
+        // A tree dump asked for after the loop last looked at I/O is not lost.
+        core.dump_tree_if_requested();
         self.interrupted = core.signals.interrupted.get();
         let injected_panic = core.take_injected_panic();
         drop(shutdown);
+        drop(watchdog);
+        drop(dump);
         drop(ctrl_c);
         drop(enter);
         drop(core);
@@ -322,9 +502,17 @@ impl<F: Future> Future for RootTask<F> {
     }
 }
 
-/// `#[scoro::main]`: runs `main`, and exits with status 130 if Ctrl-C shut the run down.
-pub(crate) fn run_main<F: Future>(main: CoroutineCall<F>) -> F::Output {
-    let mut rt = Builder::new()
+/// `#[scoro::main]`: runs `main` (printing the task tree on `dump_tree_on`, with a watchdog of
+/// threshold `watchdog`), and exits with status 130 if Ctrl-C shut the run down.
+pub(crate) fn run_main<F: Future>(
+    main: CoroutineCall<F>,
+    dump_tree_on: Option<i32>,
+    watchdog: Option<Duration>,
+) -> F::Output {
+    let mut builder = Builder::new();
+    builder.dump_tree_on = dump_tree_on;
+    builder.watchdog = watchdog;
+    let mut rt = builder
         .build()
         .unwrap_or_else(|e| panic!("scoro: could not create the runtime: {e}"));
     let out = rt.run(main);

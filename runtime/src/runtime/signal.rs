@@ -13,6 +13,10 @@
 //!   the start of `Runtime::run` to its end), not from when it is built: building one
 //!   acquires the descriptors, so that running it has nothing left that can fail but
 //!   `sigaction` itself.
+//! - A runtime configured with `Builder::dump_tree_on` is a user of that signal while it runs,
+//!   as it is of SIGINT; a new arrival (its counter moved) makes the run loop print the task
+//!   tree, on the runtime thread, at its next look at I/O. Listeners of the same signal hear
+//!   it too: the dump takes nothing from them.
 //! - Each runtime registers its own duplicate of the pipe's read end with its `mio::Poll`
 //!   (edge-triggered, so every runtime hears every write) and compares the per-signal counters
 //!   with the values it saw last; draining the pipe is only housekeeping.
@@ -21,8 +25,8 @@ use std::cell::{Cell, RefCell};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::rc::Weak;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// The `mio` token of the signal pipe.
 pub(crate) const SIGNAL_TOKEN: mio::Token = mio::Token(usize::MAX - 1);
@@ -121,8 +125,10 @@ fn ensure_pipe() -> io::Result<()> {
     Ok(())
 }
 
-/// Installs the counting handler for `sig` (refcounted).
-pub(crate) fn install(sig: i32) -> io::Result<()> {
+/// Checks that the counting handler may be installed for `sig`: a signal number that can be
+/// caught and is not one of the synchronous signals (a fault of the running code) nor one the
+/// C library keeps for itself. Returns its index in the counters.
+pub(crate) fn check_catchable(sig: i32) -> io::Result<usize> {
     let i = usize::try_from(sig)
         .ok()
         .filter(|&i| i > 0 && i < NSIG)
@@ -141,6 +147,65 @@ pub(crate) fn install(sig: i32) -> io::Result<()> {
             format!("signal {sig} cannot be caught or must not be handled asynchronously"),
         ));
     }
+    if sig > 31 && sig < libc::SIGRTMIN() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("signal {sig} is reserved by the C library"),
+        ));
+    }
+    Ok(i)
+}
+
+/// The usual name of signal `sig` (`SIGUSR1`), or `signal 40` for one without a name here.
+pub(crate) fn signal_name(sig: i32) -> String {
+    let name = match sig {
+        libc::SIGHUP => "SIGHUP",
+        libc::SIGINT => "SIGINT",
+        libc::SIGQUIT => "SIGQUIT",
+        libc::SIGTRAP => "SIGTRAP",
+        libc::SIGABRT => "SIGABRT",
+        libc::SIGUSR1 => "SIGUSR1",
+        libc::SIGUSR2 => "SIGUSR2",
+        libc::SIGPIPE => "SIGPIPE",
+        libc::SIGALRM => "SIGALRM",
+        libc::SIGTERM => "SIGTERM",
+        libc::SIGCHLD => "SIGCHLD",
+        libc::SIGCONT => "SIGCONT",
+        libc::SIGTSTP => "SIGTSTP",
+        libc::SIGTTIN => "SIGTTIN",
+        libc::SIGTTOU => "SIGTTOU",
+        libc::SIGURG => "SIGURG",
+        libc::SIGXCPU => "SIGXCPU",
+        libc::SIGXFSZ => "SIGXFSZ",
+        libc::SIGVTALRM => "SIGVTALRM",
+        libc::SIGPROF => "SIGPROF",
+        libc::SIGWINCH => "SIGWINCH",
+        libc::SIGIO => "SIGIO",
+        libc::SIGPWR => "SIGPWR",
+        libc::SIGSYS => "SIGSYS",
+        libc::SIGKILL => "SIGKILL",
+        libc::SIGSTOP => "SIGSTOP",
+        libc::SIGSEGV => "SIGSEGV",
+        libc::SIGBUS => "SIGBUS",
+        libc::SIGILL => "SIGILL",
+        libc::SIGFPE => "SIGFPE",
+        _ => {
+            let min = libc::SIGRTMIN();
+            return if sig == min {
+                "SIGRTMIN".to_owned()
+            } else if sig > min && sig <= libc::SIGRTMAX() {
+                format!("SIGRTMIN+{}", sig - min)
+            } else {
+                format!("signal {sig}")
+            };
+        }
+    };
+    name.to_owned()
+}
+
+/// Installs the counting handler for `sig` (refcounted).
+pub(crate) fn install(sig: i32) -> io::Result<()> {
+    let i = check_catchable(sig)?;
     let mut inst = crate::poison::lock(&INSTALLED);
     ensure_pipe()?;
     if inst.users[i] == 0 {
@@ -229,6 +294,9 @@ pub(crate) struct SignalState {
     last_sigint: Cell<u64>,
     /// Set when Ctrl-C cancelled the run.
     pub(crate) interrupted: Cell<bool>,
+    /// The signal that prints the task tree, while the runtime runs with one (see
+    /// [`SignalState::dump_tree_on`]).
+    dump: RefCell<Option<DumpOn>>,
     /// Receivers interested in signals (see `crate::signal`); each is notified on every new
     /// signal and compares the counters itself.
     pub(crate) receivers: RefCell<Vec<Weak<dyn SignalListener>>>,
@@ -256,6 +324,7 @@ impl SignalState {
             handling_ctrl_c: Cell::new(false),
             last_sigint: Cell::new(0),
             interrupted: Cell::new(false),
+            dump: RefCell::new(None),
             receivers: RefCell::new(Vec::new()),
         };
         if cfg!(miri) {
@@ -324,6 +393,9 @@ impl SignalState {
 impl Drop for SignalState {
     fn drop(&mut self) {
         self.stop_handling_ctrl_c();
+        if let Some(dump) = self.dump.get_mut().take() {
+            release(dump.sig);
+        }
     }
 }
 
@@ -333,6 +405,60 @@ pub(crate) struct CtrlCGuard<'a>(&'a SignalState);
 impl Drop for CtrlCGuard<'_> {
     fn drop(&mut self) {
         self.0.stop_handling_ctrl_c();
+    }
+}
+
+/// The tree-dump signal of a running runtime.
+struct DumpOn {
+    sig: i32,
+    /// The signal's counter when the run loop last looked (and printed the tree if it had
+    /// moved). Shared with the watchdog thread, which tells from it that a dump is still due.
+    seen: Arc<AtomicU64>,
+}
+
+impl SignalState {
+    /// Prints the task tree on `sig` for as long as the returned guard lives (the duration of
+    /// one run): installs the handler for `sig` (refcounted, like SIGINT's) and from then on
+    /// makes [`dump_requested`](SignalState::dump_requested) report each new arrival. Signals
+    /// that arrived before do not count. Dropping the guard gives `sig` back to its previous
+    /// disposition, if nothing else holds it.
+    ///
+    /// Fails only if `sig` cannot be handled or `sigaction` refuses the handler. Under miri it
+    /// does nothing.
+    pub(crate) fn dump_tree_on(&self, sig: i32) -> io::Result<DumpGuard<'_>> {
+        if self.fd.is_some() && self.dump.borrow().is_none() {
+            // Read the counter before installing, so that no arrival reaching our handler is
+            // taken for an old one.
+            let seen = Arc::new(AtomicU64::new(count(sig)));
+            install(sig)?;
+            *self.dump.borrow_mut() = Some(DumpOn { sig, seen });
+        }
+        Ok(DumpGuard(self))
+    }
+
+    /// The tree-dump signal, if it arrived since the last call: the caller prints the tree.
+    pub(crate) fn dump_requested(&self) -> Option<i32> {
+        let dump = self.dump.borrow();
+        let dump = dump.as_ref()?;
+        let n = count(dump.sig);
+        (dump.seen.swap(n, Ordering::AcqRel) != n).then_some(dump.sig)
+    }
+
+    /// The tree-dump signal and its counter as the run loop last saw it (see [`DumpOn`]),
+    /// while the runtime runs with one.
+    pub(crate) fn dump_seen(&self) -> Option<(i32, Arc<AtomicU64>)> {
+        self.dump.borrow().as_ref().map(|d| (d.sig, d.seen.clone()))
+    }
+}
+
+/// Tree dumps of a running runtime: see [`SignalState::dump_tree_on`].
+pub(crate) struct DumpGuard<'a>(&'a SignalState);
+
+impl Drop for DumpGuard<'_> {
+    fn drop(&mut self) {
+        if let Some(dump) = self.0.dump.borrow_mut().take() {
+            release(dump.sig);
+        }
     }
 }
 

@@ -7,11 +7,16 @@
 //! in flight (`outside_work`: jobs on other threads, such as worker-thread calls, whose
 //! completion arrives as injected work). While outside work is in flight an idle turn waits
 //! for I/O, injected work or a real-clock deadline instead.
+//!
+//! The task tree is printed here, on the runtime thread, when the tree-dump signal has arrived
+//! (see `Builder::dump_tree_on`): the signal handler only counts it and pokes the pipe.
 
 use super::{Core, MAINTENANCE_INTERVAL, Queued, TaskRef};
 use crate::cancellation::CancelReason;
 use crate::runtime::clock::Clock;
 use crate::runtime::shared::Injected;
+use crate::runtime::signal::signal_name;
+use crate::runtime::tree::TaskTree;
 use std::any::Any;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -151,12 +156,24 @@ impl Core {
             }
         }
         *self.io_woken.borrow_mut() = woken;
-        if signals && self.signals.on_readable() {
-            self.cancel_everything(CancelReason::Interrupt);
+        if signals {
+            // The tree as the signal found it, before listeners of the signal are woken.
+            self.dump_tree_if_requested();
+            if self.signals.on_readable() {
+                self.cancel_everything(CancelReason::Interrupt);
+            }
         }
         self.drain_injected();
         self.resolve_pending();
         self.fire_deadlines();
+    }
+
+    /// Prints the task tree to stderr if the tree-dump signal arrived since the last look
+    /// (see `Builder::dump_tree_on`).
+    pub(crate) fn dump_tree_if_requested(&self) {
+        if let Some(sig) = self.signals.dump_requested() {
+            print_tree_dump(sig, &self.task_tree());
+        }
     }
 
     pub(super) fn drain_injected(&self) {
@@ -182,4 +199,17 @@ impl Core {
     pub(crate) fn take_injected_panic(&self) -> Option<Box<dyn Any + Send>> {
         self.injected_panic.borrow_mut().take()
     }
+}
+
+/// Writes the tree-dump header and `tree` to stderr in one write (ignoring errors: a closed
+/// stderr must not end the run).
+#[cold]
+fn print_tree_dump(sig: i32, tree: &TaskTree) {
+    use std::io::Write;
+    let text = format!(
+        "scoro: task tree on {} (pid {}):\n{tree}",
+        signal_name(sig),
+        std::process::id()
+    );
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }

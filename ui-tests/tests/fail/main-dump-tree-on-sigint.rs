@@ -1,0 +1,2 @@
+#[scoro::main(dump_tree_on = SIGINT)]
+async fn main() {}

@@ -1,0 +1,2 @@
+#[scoro::main(dump_tree_on = "SIGUSR1")]
+async fn main() {}

@@ -1,0 +1,2 @@
+#[scoro::main(dump_tree_on = SIGKILL)]
+async fn main() {}

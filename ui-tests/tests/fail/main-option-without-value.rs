@@ -1,0 +1,2 @@
+#[scoro::main(watchdog_ms)]
+async fn main() {}

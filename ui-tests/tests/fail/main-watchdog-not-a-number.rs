@@ -1,0 +1,2 @@
+#[scoro::main(watchdog_ms = "2s")]
+async fn main() {}

@@ -1,0 +1,2 @@
+#[scoro::main(watchdog_ms = 0)]
+async fn main() {}
