@@ -55,6 +55,8 @@ pub(crate) mod shared;
 pub(crate) mod signal;
 pub(crate) mod status;
 pub(crate) mod task;
+#[cfg(feature = "tracing")]
+pub(crate) mod trace;
 pub(crate) mod tree;
 pub(crate) mod waiting;
 
@@ -142,7 +144,9 @@ impl Builder {
 
     /// Registers an [`Instrument`](crate::observe::Instrument): its hooks are called at every
     /// step of every run of the runtime. Several may be registered; they are called in the
-    /// order they were registered. With none registered, the hooks cost one branch each.
+    /// order they were registered. With none registered, the hooks cost one branch each (with
+    /// the `tracing` feature, the runtime registers one of its own, which keeps the task spans:
+    /// see [`observe`](crate::observe#tracing)).
     pub fn instrument(mut self, instrument: impl instrument::Instrument) -> Self {
         self.instruments.push(Box::new(instrument));
         self
@@ -160,11 +164,18 @@ impl Builder {
             Some(m) => Clock::Mock(m),
             None => Clock::Real,
         };
-        let instruments = (!self.instruments.is_empty()).then(|| {
-            Rc::new(instrument::Instruments {
-                list: self.instruments,
-            })
-        });
+        let list = self.instruments;
+        // First, so that the other instruments' `before_task_step` runs inside the task's span.
+        #[cfg(feature = "tracing")]
+        let list = {
+            let mut list = list;
+            list.insert(
+                0,
+                Box::new(trace::Spans::default()) as Box<dyn instrument::Instrument>,
+            );
+            list
+        };
+        let instruments = (!list.is_empty()).then(|| Rc::new(instrument::Instruments { list }));
         let core = Core::new(clock.clone(), instruments.clone())?;
         Ok(Runtime {
             clock,
