@@ -67,9 +67,11 @@
 //! scoro tasks with their names, locations, polls, wakes and busy, scheduled and idle times.
 //! console-subscriber checks that it was built for an instrumented tokio; a program whose
 //! tasks are scoro's builds it with `RUSTFLAGS="--cfg console_without_tokio_unstable"`
-//! instead of `tokio_unstable`. The wakes are reported just before the next step rather than
+//! instead of `tokio_unstable` (`examples/console` in the repository is such a program, in a
+//! workspace of its own). The wakes are reported just before the next step rather than
 //! when they happen (the scheduled times shown are a little short), and none counts as a
-//! self-wake.
+//! self-wake. A task is shown holding one waker for its whole life: scoro wakes tasks through
+//! its scheduler, not through clones of a `Waker`.
 //!
 //! **Cost**: without the feature nothing of this is compiled. With it, the scheduler always
 //! has an instrument, so it takes the path that calls the instrument hooks; each hook checks
