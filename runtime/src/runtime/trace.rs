@@ -126,6 +126,7 @@ impl Instrument for Spans {
 
     fn before_task_step(&self, task: TaskId) {
         REPORTED.set(None);
+        // (A lookup in an empty map does not hash.)
         if let Some(spans) = self.tasks.borrow().get(&task) {
             spans.enter();
             self.entered.set(Some(task));
@@ -142,7 +143,16 @@ impl Instrument for Spans {
     }
 
     fn task_exited(&self, task: TaskId) {
-        let Some(spans) = self.tasks.borrow_mut().remove(&task) else {
+        let removed = {
+            let mut tasks = self.tasks.borrow_mut();
+            // No hashing when no task has spans (no subscriber wanted them).
+            if tasks.is_empty() {
+                None
+            } else {
+                tasks.remove(&task)
+            }
+        };
+        let Some(spans) = removed else {
             return;
         };
         if self.entered.get() == Some(task) {
