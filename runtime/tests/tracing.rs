@@ -45,6 +45,11 @@ enum Rec {
 
 #[derive(Default)]
 struct State {
+    /// Asks the runtime for its task tree at each of scoro's events, as a layer that adds the
+    /// tree to its records would.
+    ask_runtime: bool,
+    /// The number of tasks in each tree asked for.
+    trees: Vec<usize>,
     next: u64,
     spans: HashMap<u64, SpanRec>,
     stack: Vec<u64>,
@@ -103,6 +108,11 @@ impl Subscriber for Capture {
     fn record_follows_from(&self, _: &Id, _: &Id) {}
 
     fn event(&self, event: &Event<'_>) {
+        let ask = self.0.lock().unwrap().ask_runtime;
+        if ask && event.metadata().target().starts_with("scoro::") {
+            let tree = scoro::observe::task_tree();
+            self.0.lock().unwrap().trees.push(tree.tasks().len());
+        }
         let mut s = self.0.lock().unwrap();
         let mut fields = Fields::new();
         event.record(&mut Collect(&mut fields));
@@ -509,4 +519,16 @@ fn tokio_console_spans_have_the_shape_console_subscriber_reads() {
     assert_eq!(ops.first().map(String::as_str), Some("waker.clone"));
     assert_eq!(ops.last().map(String::as_str), Some("waker.drop"));
     assert!(ops.iter().any(|op| op == "waker.wake_by_ref"), "{ops:?}");
+}
+
+#[test]
+fn a_subscriber_may_ask_the_runtime_about_its_tasks_at_every_event() {
+    let capture = Capture::default();
+    capture.0.lock().unwrap().ask_runtime = true;
+    capture.run(Some(MockClock::autojump(Duration::ZERO)), times_out());
+    let err = capture.run(None, one_fails()).unwrap_err();
+    assert_eq!(err.len(), 1);
+    // The deadline and the cancellation it delivered (one task); the nursery's error (three)
+    // and the cancellation of the failing child's sibling (two: the failing child is gone).
+    assert_eq!(capture.0.lock().unwrap().trees, [1, 1, 3, 2]);
 }

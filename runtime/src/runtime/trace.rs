@@ -12,6 +12,10 @@
 //!   console-subscriber reads; its wakes are `tokio::task::waker` events naming it by span id.
 //! - Nothing here names the scheduler's types: callers hand over plain values (ids, the status
 //!   tree), so the scheduler can call these functions without an import cycle.
+//! - No event reaches a subscriber while the scheduler's state is borrowed (a subscriber may ask
+//!   the runtime about the current task): the scheduler's events are noted in `PENDING` where
+//!   they happen and emitted by `flush_events`, which the scheduler calls once it has let go of
+//!   its state and the instrument calls at each of its hooks.
 
 use super::ids::{TaskId, TaskInfo, TaskRef};
 use super::instrument::Instrument;
@@ -33,6 +37,50 @@ const NURSERY_TARGET: &str = "scoro::nursery";
 thread_local! {
     /// The reasons of the cancellations reported in the current step (see `cancel_delivered`).
     static REPORTED: Cell<Option<CancelReason>> = const { Cell::new(None) };
+    /// The scheduler's events not emitted yet, in order (see the module invariants).
+    static PENDING: RefCell<Vec<Pending>> = const { RefCell::new(Vec::new()) };
+}
+
+/// An event of the scheduler, noted while its state is borrowed.
+enum Pending {
+    Cancel {
+        task: TaskId,
+        reason: CancelReason,
+    },
+    Deadline {
+        task: Option<TaskId>,
+        scope: ScopeKind,
+    },
+}
+
+/// Emits the scheduler's events noted so far (see the module invariants). Must not be called
+/// while the scheduler's state is borrowed.
+pub(crate) fn flush_events() {
+    loop {
+        // Taken out one at a time: a subscriber may cause another event to be noted.
+        let Some(event) = PENDING.with_borrow_mut(|p| (!p.is_empty()).then(|| p.remove(0))) else {
+            return;
+        };
+        match event {
+            Pending::Cancel { task, reason } => tracing::debug!(
+                target: CANCEL_TARGET,
+                task = %task,
+                reason = ?reason,
+                "cancellation delivered",
+            ),
+            Pending::Deadline { task, scope } => tracing::debug!(
+                target: CANCEL_TARGET,
+                task = task.map(tracing::field::display),
+                scope = ?scope,
+                "deadline expired",
+            ),
+        }
+    }
+}
+
+/// Notes an event to emit (only if a subscriber may want it: the caller checked).
+fn note(event: Pending) {
+    PENDING.with_borrow_mut(|p| p.push(event));
 }
 
 /// The ids console spans carry as `task.id` (tokio-console shows them in its ID column):
@@ -125,6 +173,8 @@ impl Instrument for Spans {
     }
 
     fn before_task_step(&self, task: TaskId) {
+        // Deadlines the run loop fired before this step.
+        flush_events();
         REPORTED.set(None);
         // (A lookup in an empty map does not hash.)
         if let Some(spans) = self.tasks.borrow().get(&task) {
@@ -134,6 +184,8 @@ impl Instrument for Spans {
     }
 
     fn after_task_step(&self, task: TaskId) {
+        // Deadlines the step found expired (leaving a scope, say): inside the task's span.
+        flush_events();
         if self.entered.get() == Some(task) {
             self.entered.set(None);
             if let Some(spans) = self.tasks.borrow().get(&task) {
@@ -164,7 +216,12 @@ impl Instrument for Spans {
         drop(spans);
     }
 
+    fn before_io_wait(&self, _: Option<std::time::Duration>) {
+        flush_events();
+    }
+
     fn after_run(&self) {
+        flush_events();
         // Every task has exited; nothing of this run may linger into the next one.
         self.entered.set(None);
         let tasks = std::mem::take(&mut *self.tasks.borrow_mut());
@@ -172,8 +229,8 @@ impl Instrument for Spans {
     }
 }
 
-/// A cancellation is handed to the task `task` at a checkpoint (`status` is its innermost
-/// cancel status). Cancellation is level-triggered and a call may look twice (a sleep asks
+/// Notes that a cancellation is handed to the task `task` at a checkpoint (`status` is its
+/// innermost cancel status). Cancellation is level-triggered and a call may look twice (a sleep asks
 /// again after leaving its scope): within one step, only a change of reason is reported again.
 /// A sleep ending is not reported: it is the sleep's own deadline, caught by the sleep, which
 /// no caller sees.
@@ -190,12 +247,10 @@ pub(crate) fn cancel_delivered(
     {
         return;
     }
-    tracing::debug!(
-        target: CANCEL_TARGET,
-        task = %TaskId::of(task),
-        reason = ?reason,
-        "cancellation delivered",
-    );
+    note(Pending::Cancel {
+        task: TaskId::of(task),
+        reason,
+    });
 }
 
 /// Is the cancellation of status `status` a sleep's own deadline (which the sleep catches)?
@@ -208,7 +263,7 @@ fn sleep_ends(statuses: &StatusTree, status: u32) -> bool {
     }
 }
 
-/// The deadline of scope `status` has passed and the scope is about to be cancelled;
+/// Notes that the deadline of scope `status` has passed and the scope is about to be cancelled;
 /// `task_ref` names a task by slab index. Sleeps are left out (see `cancel_delivered`).
 #[cold]
 pub(crate) fn deadline_fired(
@@ -224,12 +279,10 @@ pub(crate) fn deadline_fired(
         return;
     }
     let task = (n.task != super::ids::NO_TASK).then(|| TaskId::of(task_ref(n.task)));
-    tracing::debug!(
-        target: CANCEL_TARGET,
-        task = task.map(tracing::field::display),
-        scope = ?n.kind,
-        "deadline expired",
-    );
+    note(Pending::Deadline {
+        task,
+        scope: n.kind,
+    });
 }
 
 /// The nursery run by task `nursery` collected an error of type `error_type` (from the task

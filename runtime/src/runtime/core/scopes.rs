@@ -29,6 +29,8 @@ impl Core {
                 crate::runtime::trace::cancel_delivered(&s.statuses, status, task, c.reason());
             }
             drop(s);
+            #[cfg(feature = "tracing")]
+            crate::runtime::trace::flush_events();
             self.cancel_delivered(index);
         }
         cancel
