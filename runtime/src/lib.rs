@@ -45,6 +45,10 @@
 //! - `anyhow`: implements [`MaybeCancelled`] for `anyhow::Error`, so that it can be the error
 //!   type of nurseries and of the bodies of cancel scopes and timeouts.
 //! - `eyre`: the same for `eyre::Report`.
+//! - `tracing`: [`tracing`](https://docs.rs/tracing) spans and events: a span per task, entered
+//!   around each of its steps, and events for cancellations delivered, deadlines expiring and
+//!   the errors and panics nurseries collect; also spans in the shape tokio-console reads. See
+//!   [`observe`](crate::observe#tracing). Without the feature none of it is compiled.
 #![doc(test(attr(deny(warnings))))]
 #![deny(dead_code)]
 

@@ -41,6 +41,59 @@
 //!   a waker handed to foreign code), no signal listener is open, and no task is in
 //!   [`sleep_forever`](crate::sleep_forever) (which waits on purpose for a cancellation from
 //!   outside, such as Ctrl-C).
+//!
+//! # Tracing
+//!
+//! With the `tracing` feature, every runtime reports to [`tracing`](https://docs.rs/tracing)
+//! (an instrument of its own, registered by [`Builder::build`](crate::Builder::build) before
+//! those of [`Builder::instrument`](crate::Builder::instrument)). Install a subscriber before
+//! [`run`](crate::run), for instance `tracing_subscriber::fmt().init()`.
+//!
+//! **Task spans**: target `scoro::task`, level `INFO`, name `task`, one per task, with the
+//! fields `function` (the path of the `#[structured]` function the task runs), `id` (its
+//! [`TaskId`](crate::lowlevel::TaskId)), `parent` (the id of the task that runs its nursery;
+//! absent for the main task) and `started_at` (the `start_soon` or `start` call, as
+//! `file:line:col`; absent for the main task). A task's span is a child of its parent task's
+//! span (the main task's, of the span current when `run` was called); it is entered around
+//! each step of the task (so whatever the task logs is inside it) and closed when the task
+//! exits, finished or dropped. With `tracing-subscriber`'s `fmt` layer a line logged by a
+//! nursery child reads:
+//!
+//! ```text
+//!  INFO task{function=demo::app id=0.0}:task{function=demo::fetch id=2.0 parent=0.0 started_at=src/main.rs:44:11}: demo: fetching key="missing"
+//! ```
+//!
+//! **Events**, level `DEBUG`:
+//!
+//! | target | message | fields | when |
+//! | --- | --- | --- | --- |
+//! | `scoro::cancel` | `cancellation delivered` | `task`, `reason` ([`CancelReason`](crate::CancelReason)) | a checkpoint of `task` returns `Err(CancelRequested)`: once per step and reason (a sleep that simply ends is not reported) |
+//! | `scoro::cancel` | `deadline expired` | `task` (the task that entered the scope), `scope` ([`ScopeKind`]) | a scope's deadline passes and cancels it (not a sleep's own deadline) |
+//! | `scoro::nursery` | `nursery collected an error` | `nursery` (the task running it), `error_type`, `first` | a child (or the body) ended with a real error; the first one cancels the nursery |
+//! | `scoro::nursery` | `nursery collected a panic` | `nursery`, `panic` (the message), `first` | a child (or the body) panicked; the first panic is resumed by the nursery |
+//!
+//! The cancellation and nursery events happen during a step of the task concerned, so they
+//! sit inside its span; a deadline may expire between steps, outside any.
+//!
+//! **tokio-console**: each task also has a span at level `TRACE` in the shape
+//! [console-subscriber](https://docs.rs/console-subscriber) reads (target `tokio::task`, name
+//! `runtime.spawn`, fields `kind = "scoro"`, `task.name` (the function path), `task.id`
+//! (unique in the process), `scoro.id` and `loc.file`/`loc.line`/`loc.col`), entered with
+//! the task span, and its wakes are `tokio::task::waker` events. So `tokio-console` lists
+//! scoro tasks with their names, locations, polls, wakes and busy, scheduled and idle times.
+//! console-subscriber checks that it was built for an instrumented tokio; a program whose
+//! tasks are scoro's builds it with `RUSTFLAGS="--cfg console_without_tokio_unstable"`
+//! instead of `tokio_unstable` (`examples/console` in the repository is such a program, in a
+//! workspace of its own). The wakes are reported just before the next step rather than
+//! when they happen (the scheduled times shown are a little short), and none counts as a
+//! self-wake. A task is shown holding one waker for its whole life: scoro wakes tasks through
+//! its scheduler, not through clones of a `Waker`.
+//!
+//! **Cost**: without the feature nothing of this is compiled. With it, the scheduler always
+//! has an instrument, so it takes the path that calls the instrument hooks; each hook checks
+//! first whether a subscriber is interested (`tracing` caches that per call site), and a
+//! task no subscriber wanted a span for has no entry to look up. With a subscriber, a task
+//! costs its spans, and a step entering and leaving them.
 
 pub use crate::runtime::instrument::Instrument;
 pub use crate::runtime::metrics::Metrics;

@@ -77,6 +77,8 @@ impl<E: MaybeCancelled> NurseryState<E> {
                 errors.push(e);
                 errors.len() == 1
             };
+            #[cfg(feature = "tracing")]
+            crate::runtime::seam::nursery_error(self.task, std::any::type_name::<E>(), first);
             if first && self.panic.borrow().is_none() {
                 scopes::cancel(self.status, CancelReason::SiblingFailed);
             }
@@ -85,6 +87,8 @@ impl<E: MaybeCancelled> NurseryState<E> {
 
     fn record_panic(&self, p: Box<dyn Any + Send>) {
         let mut slot = self.panic.borrow_mut();
+        #[cfg(feature = "tracing")]
+        crate::runtime::seam::nursery_panic(self.task, &*p, slot.is_none());
         if slot.is_some() {
             drop(slot);
             // Only the first panic is kept; a later payload's destructor may panic too.

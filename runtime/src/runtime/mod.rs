@@ -58,6 +58,8 @@ pub(crate) mod shared;
 pub(crate) mod signal;
 pub(crate) mod status;
 pub(crate) mod task;
+#[cfg(feature = "tracing")]
+pub(crate) mod trace;
 pub(crate) mod tree;
 pub(crate) mod waiting;
 mod watchdog;
@@ -160,7 +162,9 @@ impl Builder {
 
     /// Registers an [`Instrument`](crate::observe::Instrument): its hooks are called at every
     /// step of every run of the runtime. Several may be registered; they are called in the
-    /// order they were registered. With none registered, the hooks cost one branch each.
+    /// order they were registered. With none registered, the hooks cost one branch each (with
+    /// the `tracing` feature, the runtime registers one of its own, which keeps the task spans:
+    /// see [`observe`](crate::observe#tracing)).
     pub fn instrument(mut self, instrument: impl instrument::Instrument) -> Self {
         self.instruments.push(Box::new(instrument));
         self
@@ -302,6 +306,12 @@ impl Builder {
             None => Clock::Real,
         };
         let mut list = self.instruments;
+        // First, so that the other instruments' `before_task_step` runs inside the task's span.
+        #[cfg(feature = "tracing")]
+        list.insert(
+            0,
+            Box::new(trace::Spans::default()) as Box<dyn instrument::Instrument>,
+        );
         let watchdog = self.watchdog.map(|threshold| {
             let (watchdog, instrument) = watchdog::Watchdog::new(threshold);
             list.push(Box::new(instrument));

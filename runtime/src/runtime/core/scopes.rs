@@ -19,7 +19,18 @@ impl Core {
         let status = s.tasks[index].status;
         let cancel = s.check_status(status, now);
         if cancel.is_some() {
+            #[cfg(feature = "tracing")]
+            if let Some(c) = &cancel {
+                let task = super::TaskRef {
+                    index,
+                    generation: s.tasks[index].generation,
+                    run: s.run,
+                };
+                crate::runtime::trace::cancel_delivered(&s.statuses, status, task, c.reason());
+            }
             drop(s);
+            #[cfg(feature = "tracing")]
+            crate::runtime::trace::flush_events();
             self.cancel_delivered(index);
         }
         cancel
@@ -350,6 +361,15 @@ impl Sched {
     }
 
     pub(super) fn cancel_node(&mut self, index: u32, reason: CancelReason) {
+        #[cfg(feature = "tracing")]
+        if reason == CancelReason::Deadline {
+            let (tasks, run) = (&self.tasks, self.run);
+            crate::runtime::trace::deadline_fired(&self.statuses, index, |t| super::TaskRef {
+                index: t,
+                generation: tasks[t].generation,
+                run,
+            });
+        }
         let mut newly = std::mem::take(&mut self.newly);
         self.statuses.cancel(index, reason, &mut newly);
         self.wake_cancelled(&mut newly);

@@ -33,6 +33,8 @@ pub(crate) use super::context::leave_task;
 use super::ids::TaskInfo;
 pub(crate) use super::ids::TaskRef;
 use super::metrics::Metrics;
+#[cfg(feature = "tracing")]
+pub(crate) use super::trace::{nursery_error, nursery_panic};
 use super::tree::TaskTree;
 pub(crate) use super::waiting::Waiting;
 
