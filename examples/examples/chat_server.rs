@@ -3,6 +3,7 @@
 //! ```text
 //! cargo run -p examples --example chat_server [PORT]     # default port: 7878
 //! nc 127.0.0.1 7878                                      # in a few other terminals
+//! kill -USR1 <pid>                                       # prints the task tree to stderr
 //! ```
 //!
 //! One hub task owns the room: connections send it events through a channel, and it
@@ -20,7 +21,7 @@
 use examples::lines::read_line_capped;
 use scoro::channel::{Receiver, SendError, Sender, TrySendError, channel};
 use scoro::io::{BufReader, Write};
-use scoro::net::{ReadHalf, TcpListener, TcpStream, serve_tcp};
+use scoro::net::{ReadHalf, TcpListener, TcpStream, WriteHalf, serve_tcp};
 use scoro::signal::wait_for_ctrl_c;
 use scoro::{CancelRequested, MaybeCancelled, fail_after, nursery, structured};
 use std::cell::Cell;
@@ -124,6 +125,17 @@ async fn tell(hub: &Sender<Event>, event: Event) -> io::Result<()> {
     })
 }
 
+/// Writes the room's messages to one client, until the hub closes its outbox (the client was
+/// too slow: say goodbye).
+#[structured]
+async fn relay_room(inbox: &Receiver<Rc<str>>, writer: &mut WriteHalf<'_>) -> io::Result<()> {
+    while let Some(line) = inbox.next().await? {
+        fail_after(WRITE_TIMEOUT, writer.write_all(line.as_bytes())).await??;
+    }
+    let bye = b"you were too slow for this room; bye\n";
+    fail_after(WRITE_TIMEOUT, writer.write_all(bye)).await?
+}
+
 /// One client: asks for a name, then relays lines both ways until either side stops.
 #[structured]
 async fn connection(mut stream: TcpStream, id: u64, hub: &Sender<Event>) -> io::Result<()> {
@@ -146,13 +158,7 @@ async fn connection(mut stream: TcpStream, id: u64, hub: &Sender<Event>) -> io::
     tell(hub, Event::Joined { id, name, outbox }).await?;
     let outcome = nursery(async |n| -> io::Result<()> {
         // The writer: the room's messages, until the hub closes our outbox.
-        n.start_soon(async {
-            while let Some(line) = inbox.next().await? {
-                fail_after(WRITE_TIMEOUT, writer.write_all(line.as_bytes())).await??;
-            }
-            let bye = b"you were too slow for this room; bye\n";
-            fail_after(WRITE_TIMEOUT, writer.write_all(bye)).await?
-        });
+        n.start_soon(relay_room(&inbox, &mut writer));
         // The reader: the client's lines, until it hangs up.
         let mut line = String::new();
         loop {
@@ -178,6 +184,19 @@ async fn connection(mut stream: TcpStream, id: u64, hub: &Sender<Event>) -> io::
     outcome.map_err(io::Error::from)
 }
 
+/// One client's connection, whose failure is logged: it must not bring the room down.
+#[structured]
+async fn client(stream: TcpStream, id: u64, events: &Sender<Event>) -> io::Result<()> {
+    let peer = stream.peer_addr();
+    match connection(stream, id, events).await {
+        Err(e) if !e.is_cancel_requested() => {
+            println!("client {id} ({peer:?}): {e}");
+            Ok(())
+        }
+        other => other,
+    }
+}
+
 /// Runs the room on `listener` until cancelled.
 #[structured]
 async fn serve(listener: TcpListener) -> io::Result<()> {
@@ -187,19 +206,7 @@ async fn serve(listener: TcpListener) -> io::Result<()> {
         n.start_soon(hub(&hub_inbox));
         let handler = |stream: TcpStream| {
             next_id.set(next_id.get() + 1);
-            let id = next_id.get();
-            let events = &events;
-            async move {
-                let peer = stream.peer_addr();
-                match connection(stream, id, events).await {
-                    Err(e) if !e.is_cancel_requested() => {
-                        // One client's failure must not bring the room down.
-                        println!("client {id} ({peer:?}): {e}");
-                        Ok(())
-                    }
-                    other => other,
-                }
-            }
+            client(stream, next_id.get(), &events)
         };
         match serve_tcp(listener, handler).await {
             Ok(never) => match never {},
@@ -210,7 +217,7 @@ async fn serve(listener: TcpListener) -> io::Result<()> {
     .map_err(io::Error::from)
 }
 
-#[scoro::main]
+#[scoro::main(dump_tree_on = SIGUSR1)]
 async fn main() -> io::Result<()> {
     let port: u16 = match std::env::args().nth(1) {
         Some(arg) => arg.parse().map_err(|_| {

@@ -382,3 +382,48 @@ fn a_task_waiting_for_io_is_not_reported() {
     runtime_telling(idle_tx).run(accept_one(addr_tx)).unwrap();
     outside.join().unwrap();
 }
+
+/// A foreign future whose waker another thread uses (and drops) as soon as it gets it: the
+/// wake races with the runtime's look at whether it is stuck.
+struct WokenByAThread<'a> {
+    to: &'a mpsc::Sender<Waker>,
+    polled: bool,
+}
+
+impl Future for WokenByAThread<'_> {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.polled {
+            return Poll::Ready(());
+        }
+        self.polled = true;
+        self.to.send(cx.waker().clone()).unwrap();
+        Poll::Pending
+    }
+}
+
+#[structured]
+async fn many_thread_wakes(n: u32, to: mpsc::Sender<Waker>) -> Result<(), CancelRequested> {
+    for _ in 0..n {
+        scoro::compat::future(WokenByAThread {
+            to: &to,
+            polled: false,
+        })
+        .await?;
+    }
+    Ok(())
+}
+
+#[test]
+fn a_wake_racing_with_the_stuck_check_is_never_taken_for_a_deadlock() {
+    // The other thread wakes and drops each waker while the runtime may be looking: the look
+    // must count wakers before it takes the injected wakes, or it can miss both.
+    let (tx, rx) = mpsc::channel::<Waker>();
+    let waker = std::thread::spawn(move || {
+        for w in rx {
+            w.wake();
+        }
+    });
+    scoro::run(many_thread_wakes(if cfg!(miri) { 20 } else { 20_000 }, tx)).unwrap();
+    waker.join().unwrap();
+}

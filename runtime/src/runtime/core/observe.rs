@@ -344,12 +344,29 @@ impl Core {
     /// runnable again? (See the module's invariants; called only when the run loop found
     /// nothing runnable, no idle waiter and no deadline.)
     pub(super) fn provably_stuck(&self) -> bool {
-        if self.runnable() || self.outside_work.get() > 0 || self.shared.live_handles() > 0 {
+        if self.runnable() || self.outside_work.get() > 0 {
             return false;
         }
-        // Whatever a handle sent before it was dropped is in the queue by now.
+        // First count what other threads hold, then take what they sent. In this order, a
+        // handle or waker used and dropped while we look cannot be missed: its push happened
+        // before its drop, the drop before our count (Acquire), and so the push before the
+        // drain below. (The other order misses a wake sent between the drain and the count.)
+        if self.shared.live_handles() > 0 {
+            return false;
+        }
+        if self
+            .sched
+            .borrow()
+            .remote_wakers
+            .values()
+            .any(|w| Arc::strong_count(w) > 1)
+        {
+            return false;
+        }
+        // `Arc::strong_count` is a relaxed load: order it before what the dropped clones did.
+        std::sync::atomic::fence(std::sync::atomic::Ordering::Acquire);
         self.drain_injected();
-        if self.runnable() {
+        if self.runnable() || self.outside_work.get() > 0 {
             return false;
         }
         if self.signals.has_listeners() || self.io.borrow().has_waiters() {
@@ -359,11 +376,6 @@ impl Core {
         if !s.pending.is_empty() || s.live_tasks == 0 {
             return false;
         }
-        if s.remote_wakers.values().any(|w| Arc::strong_count(w) > 1) {
-            return false;
-        }
-        // `Arc::strong_count` is a relaxed load: order it before what the dropped clones did.
-        std::sync::atomic::fence(std::sync::atomic::Ordering::Acquire);
         !s.tasks
             .iter()
             .any(|(_, t)| t.state == SlotState::Idle && t.waiting == Waiting::SleepForever)
