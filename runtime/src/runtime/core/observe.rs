@@ -351,22 +351,13 @@ impl Core {
         // handle or waker used and dropped while we look cannot be missed: its push happened
         // before its drop, the drop before our count (Acquire), and so the push before the
         // drain below. (The other order misses a wake sent between the drain and the count.)
-        if self.shared.live_handles() > 0 {
+        if self.held_elsewhere() {
             return false;
         }
-        if self
-            .sched
-            .borrow()
-            .remote_wakers
-            .values()
-            .any(|w| Arc::strong_count(w) > 1)
-        {
-            return false;
-        }
-        // `Arc::strong_count` is a relaxed load: order it before what the dropped clones did.
-        std::sync::atomic::fence(std::sync::atomic::Ordering::Acquire);
         self.drain_injected();
-        if self.runnable() || self.outside_work.get() > 0 {
+        // What the drained work did (a `run_sync_soon` callback may hand a new handle to a
+        // thread, or start a worker job) counts too.
+        if self.runnable() || self.outside_work.get() > 0 || self.held_elsewhere() {
             return false;
         }
         if self.signals.has_listeners() || self.io.borrow().has_waiters() {
@@ -379,6 +370,24 @@ impl Core {
         !s.tasks
             .iter()
             .any(|(_, t)| t.state == SlotState::Idle && t.waiting == Waiting::SleepForever)
+    }
+
+    /// Does another thread (possibly) hold a way to wake a task or send work: a live handle, or
+    /// a clone of a waker given to foreign code? Acquire: a holder's last push happened before
+    /// its drop, so once the drop is seen here, the push is in the injection queue.
+    fn held_elsewhere(&self) -> bool {
+        if self.shared.live_handles() > 0 {
+            return true;
+        }
+        let held = self
+            .sched
+            .borrow()
+            .remote_wakers
+            .values()
+            .any(|w| Arc::strong_count(w) > 1);
+        // `Arc::strong_count` is a relaxed load: order it before what the dropped clones did.
+        std::sync::atomic::fence(std::sync::atomic::Ordering::Acquire);
+        held
     }
 
     /// Ends a stuck run with a panic that says so and shows the tree.
