@@ -58,7 +58,7 @@ impl ParkingLot {
     /// the queue).
     pub fn park(&self) -> CoroutineCall<impl Future<Output = Result<(), CancelRequested>> + '_> {
         CoroutineCall::internal(
-            Acquire::call(self, Waiting::ParkingLotPark, || ()),
+            Acquire::<_, { Waiting::ParkingLotPark as u8 }>::call(self, || ()),
             "scoro::lowlevel",
             "ParkingLot::park",
         )

@@ -164,9 +164,16 @@ async fn happy_eyeballs(
                 break;
             }
             // `None`: the delay passed. `Some(Ok)`: the attempt failed early.
-            let stagger =
-                CoroutineCall::internal(failed.wait_as(from.waiting), "scoro::sync", "Event::wait");
-            if let Some(Err(c)) = move_on_after(delay, stagger).inline().await {
+            let stagger = if from.waiting == Waiting::OpenTcpStream {
+                let wait = failed.wait_as::<{ Waiting::OpenTcpStream as u8 }>();
+                let wait = CoroutineCall::internal(wait, "scoro::sync", "Event::wait");
+                move_on_after(delay, wait).inline().await
+            } else {
+                let wait = failed.wait_as::<{ Waiting::ConnectHappyEyeballs as u8 }>();
+                let wait = CoroutineCall::internal(wait, "scoro::sync", "Event::wait");
+                move_on_after(delay, wait).inline().await
+            };
+            if let Some(Err(c)) = stagger {
                 if winner.borrow().is_some() {
                     // The winner cancelled the nursery: stop starting attempts.
                     break;

@@ -2,9 +2,10 @@
 //! task tree (`scoro::observe`) can name the scoro call every blocked task is stuck in.
 //!
 //! Invariants:
-//! - The value in a task's slot is meaningful only while the task is not running: the scheduler
-//!   resets it to [`Waiting::Nothing`] each time the task's step starts, and the blocking call
-//!   stores its own value when it parks (one byte store, no allocation).
+//! - The value in a task's slot is meaningful only while the task is blocked: every blocking
+//!   call stores its own value when it parks or notes its wait (one byte store, no allocation;
+//!   `Wait::waiting` is a required method, and the waits that are not a `Wait` note theirs).
+//!   Nothing resets it when the task runs again: the task tree shows it for blocked tasks only.
 //! - Each variant names a public scoro call, as a user would write it; calls that share an
 //!   implementation (the read of every stream type, say) pass their own variant down.
 
@@ -94,6 +95,52 @@ pub(crate) enum Waiting {
 }
 
 impl Waiting {
+    /// The variant whose `as u8` value is `value` (for calls that carry their variant as a
+    /// const generic, see `sync::Acquire`); [`Waiting::Nothing`] for any other value.
+    pub(crate) const fn from_u8(value: u8) -> Waiting {
+        match value {
+            x if x == Waiting::Nothing as u8 => Waiting::Nothing,
+            x if x == Waiting::Sleep as u8 => Waiting::Sleep,
+            x if x == Waiting::SleepUntil as u8 => Waiting::SleepUntil,
+            x if x == Waiting::SleepForever as u8 => Waiting::SleepForever,
+            x if x == Waiting::LockLock as u8 => Waiting::LockLock,
+            x if x == Waiting::SemaphoreAcquire as u8 => Waiting::SemaphoreAcquire,
+            x if x == Waiting::CapacityLimiterAcquire as u8 => Waiting::CapacityLimiterAcquire,
+            x if x == Waiting::EventWait as u8 => Waiting::EventWait,
+            x if x == Waiting::ConditionWait as u8 => Waiting::ConditionWait,
+            x if x == Waiting::ParkingLotPark as u8 => Waiting::ParkingLotPark,
+            x if x == Waiting::ChannelSend as u8 => Waiting::ChannelSend,
+            x if x == Waiting::ChannelRecv as u8 => Waiting::ChannelRecv,
+            x if x == Waiting::ChannelNext as u8 => Waiting::ChannelNext,
+            x if x == Waiting::TcpAccept as u8 => Waiting::TcpAccept,
+            x if x == Waiting::TcpConnect as u8 => Waiting::TcpConnect,
+            x if x == Waiting::TcpRead as u8 => Waiting::TcpRead,
+            x if x == Waiting::TcpWrite as u8 => Waiting::TcpWrite,
+            x if x == Waiting::UnixAccept as u8 => Waiting::UnixAccept,
+            x if x == Waiting::UnixConnect as u8 => Waiting::UnixConnect,
+            x if x == Waiting::UnixRead as u8 => Waiting::UnixRead,
+            x if x == Waiting::UnixWrite as u8 => Waiting::UnixWrite,
+            x if x == Waiting::ReadHalfRead as u8 => Waiting::ReadHalfRead,
+            x if x == Waiting::WriteHalfWrite as u8 => Waiting::WriteHalfWrite,
+            x if x == Waiting::UdpSend as u8 => Waiting::UdpSend,
+            x if x == Waiting::UdpRecv as u8 => Waiting::UdpRecv,
+            x if x == Waiting::OpenTcpStream as u8 => Waiting::OpenTcpStream,
+            x if x == Waiting::ConnectHappyEyeballs as u8 => Waiting::ConnectHappyEyeballs,
+            x if x == Waiting::FdReadable as u8 => Waiting::FdReadable,
+            x if x == Waiting::FdWritable as u8 => Waiting::FdWritable,
+            x if x == Waiting::RunSync as u8 => Waiting::RunSync,
+            x if x == Waiting::RunSyncAbandon as u8 => Waiting::RunSyncAbandon,
+            x if x == Waiting::Suspend as u8 => Waiting::Suspend,
+            x if x == Waiting::SignalRecv as u8 => Waiting::SignalRecv,
+            x if x == Waiting::WaitForCtrlC as u8 => Waiting::WaitForCtrlC,
+            x if x == Waiting::CompatFuture as u8 => Waiting::CompatFuture,
+            x if x == Waiting::Nursery as u8 => Waiting::Nursery,
+            x if x == Waiting::NurseryStart as u8 => Waiting::NurseryStart,
+            x if x == Waiting::WaitAllTasksBlocked as u8 => Waiting::WaitAllTasksBlocked,
+            _ => Waiting::Nothing,
+        }
+    }
+
     /// The call, as a path the user wrote (`None` for [`Waiting::Nothing`]).
     pub(crate) fn call(self) -> Option<&'static str> {
         Some(match self {
@@ -142,6 +189,20 @@ impl Waiting {
 #[cfg(test)]
 mod tests {
     use super::Waiting;
+
+    #[test]
+    fn from_u8_gives_every_variant_back() {
+        let mut named = 0;
+        for v in 0..=u8::MAX {
+            let w = Waiting::from_u8(v);
+            if w != Waiting::Nothing {
+                assert_eq!(w as u8, v);
+                named += 1;
+            }
+        }
+        // Every variant but `Nothing` (0) comes back, so a new variant cannot be forgotten.
+        assert_eq!(named, Waiting::WaitAllTasksBlocked as u8);
+    }
 
     #[test]
     fn fits_in_a_byte_and_only_nothing_is_unnamed() {

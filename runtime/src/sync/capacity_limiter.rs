@@ -111,7 +111,7 @@ impl CapacityLimiter {
         &self,
     ) -> CoroutineCall<impl Future<Output = Result<CapacityPermit<'_>, CancelRequested>> + '_> {
         CoroutineCall::internal(
-            Acquire::call(self, Waiting::CapacityLimiterAcquire, move || {
+            Acquire::<_, { Waiting::CapacityLimiterAcquire as u8 }>::call(self, move || {
                 CapacityPermit { limiter: self }
             }),
             "scoro::sync",
@@ -121,12 +121,12 @@ impl CapacityLimiter {
 
     /// [`acquire`](CapacityLimiter::acquire) for a call of this crate that takes a token on
     /// behalf of another public call (`to_thread::run_sync`), named by `waiting` in the task
-    /// tree. The token is taken and owned by nobody: the caller gives it back.
-    pub(crate) fn acquire_as(
+    /// tree (`W` is a `Waiting as u8`). The token is taken and owned by nobody: the caller
+    /// gives it back.
+    pub(crate) fn acquire_as<const W: u8>(
         &self,
-        waiting: Waiting,
     ) -> impl Future<Output = Result<(), CancelRequested>> + '_ {
-        Acquire::call(self, waiting, || ())
+        Acquire::<_, W>::call(self, || ())
     }
 
     /// Borrows a token if one is available (and nobody is waiting); never blocks, not a

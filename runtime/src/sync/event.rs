@@ -120,19 +120,18 @@ impl Event {
     /// ```
     pub fn wait(&self) -> CoroutineCall<impl Future<Output = Result<(), CancelRequested>> + '_> {
         CoroutineCall::internal(
-            self.wait_as(Waiting::EventWait),
+            self.wait_as::<{ Waiting::EventWait as u8 }>(),
             "scoro::sync",
             "Event::wait",
         )
     }
 
     /// [`wait`](Event::wait) for a call of this crate that waits on behalf of another public
-    /// call, named by `waiting` in the task tree.
-    pub(crate) fn wait_as(
+    /// call, named by `W` (a `Waiting as u8`) in the task tree.
+    pub(crate) fn wait_as<const W: u8>(
         &self,
-        waiting: Waiting,
     ) -> impl Future<Output = Result<(), CancelRequested>> + '_ {
-        Acquire::call(self, waiting, || ())
+        Acquire::<_, W>::call(self, || ())
     }
 
     /// How many tasks are waiting for the event.

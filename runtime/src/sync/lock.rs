@@ -194,7 +194,7 @@ impl<T: ?Sized> Lock<T> {
         &self,
     ) -> CoroutineCall<impl Future<Output = Result<LockGuard<'_, T>, CancelRequested>> + '_> {
         CoroutineCall::internal(
-            Acquire::call(&*self.state, Waiting::LockLock, move || self.guard()),
+            Acquire::<_, { Waiting::LockLock as u8 }>::call(&*self.state, move || self.guard()),
             "scoro::sync",
             "Lock::lock",
         )

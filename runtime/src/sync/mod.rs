@@ -97,34 +97,32 @@ pub(crate) fn hand_to_first(waiters: &RefCell<WaitList<()>>) -> bool {
 
 /// Acquiring one unit of a [`Resource`] (a lock, a permit, a token; for an [`Event`], the
 /// right to go past it).
-pub(crate) struct Acquire<'a, R: Resource + ?Sized> {
+///
+/// `W` is the public call this acquire is (`Lock::lock`, `Semaphore::acquire`, ..), as a
+/// `Waiting as u8`: a type parameter rather than a field, so that naming the call costs no
+/// byte in every task blocked on a lock or an event.
+pub(crate) struct Acquire<'a, R: Resource + ?Sized, const W: u8> {
     resource: &'a R,
-    /// The public call this acquire is (`Lock::lock`, `Semaphore::acquire`, ..).
-    waiting: Waiting,
 }
 
-impl<'a, R: Resource + ?Sized> Acquire<'a, R> {
+impl<'a, R: Resource + ?Sized, const W: u8> Acquire<'a, R, W> {
     /// The call that acquires a unit of `resource` and turns it into `make()`, the value that
     /// owns it (a guard, a permit), in the poll that acquires it, so that the unit is never
-    /// unowned. `waiting` names the public call for the task tree.
-    pub(crate) fn call<H, F: FnOnce() -> H>(
-        resource: &'a R,
-        waiting: Waiting,
-        make: F,
-    ) -> AcquireThen<'a, R, F> {
+    /// unowned. `W` names the public call for the task tree.
+    pub(crate) fn call<H, F: FnOnce() -> H>(resource: &'a R, make: F) -> AcquireThen<'a, R, F, W> {
         AcquireThen {
-            call: WaitCall::new(Acquire { resource, waiting }),
+            call: WaitCall::new(Acquire { resource }),
             make: Some(make),
         }
     }
 }
 
-impl<R: Resource + ?Sized> Wait for Acquire<'_, R> {
+impl<R: Resource + ?Sized, const W: u8> Wait for Acquire<'_, R, W> {
     type Output = Result<(), CancelRequested>;
     type Parked = WaitKey;
 
     fn waiting(&self) -> Waiting {
-        self.waiting
+        Waiting::from_u8(W)
     }
 
     fn cancelled(self: Pin<&mut Self>, cancel: CancelRequested) -> Self::Output {
@@ -182,15 +180,15 @@ impl<R: Resource + ?Sized> Wait for Acquire<'_, R> {
 }
 
 /// The future of [`Acquire::call`].
-pub(crate) struct AcquireThen<'a, R: Resource + ?Sized, F> {
-    call: WaitCall<Acquire<'a, R>>,
+pub(crate) struct AcquireThen<'a, R: Resource + ?Sized, F, const W: u8> {
+    call: WaitCall<Acquire<'a, R, W>>,
     make: Option<F>,
 }
 
 // `make` is only ever moved out and called, never pinned.
-impl<R: Resource + ?Sized, F> Unpin for AcquireThen<'_, R, F> {}
+impl<R: Resource + ?Sized, F, const W: u8> Unpin for AcquireThen<'_, R, F, W> {}
 
-impl<R: Resource + ?Sized, H, F: FnOnce() -> H> Future for AcquireThen<'_, R, F> {
+impl<R: Resource + ?Sized, H, F: FnOnce() -> H, const W: u8> Future for AcquireThen<'_, R, F, W> {
     type Output = Result<H, CancelRequested>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {

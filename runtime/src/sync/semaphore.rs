@@ -101,8 +101,8 @@ impl Semaphore {
     ) -> CoroutineCall<impl Future<Output = Result<SemaphorePermit<'_>, CancelRequested>> + '_>
     {
         CoroutineCall::internal(
-            Acquire::call(self, Waiting::SemaphoreAcquire, move || SemaphorePermit {
-                semaphore: self,
+            Acquire::<_, { Waiting::SemaphoreAcquire as u8 }>::call(self, move || {
+                SemaphorePermit { semaphore: self }
             }),
             "scoro::sync",
             "Semaphore::acquire",

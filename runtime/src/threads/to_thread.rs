@@ -150,7 +150,14 @@ where
     let limiter = seam::runtime_local::<ThreadLimiter>();
     // The token belongs to the job: the runtime gives it back when the function has returned
     // (`finished_on_runtime`), even if this call is gone by then.
-    limiter.0.acquire_as(run_waiting(abandon)).await?;
+    if abandon {
+        limiter
+            .0
+            .acquire_as::<{ Waiting::RunSyncAbandon as u8 }>()
+            .await?;
+    } else {
+        limiter.0.acquire_as::<{ Waiting::RunSync as u8 }>().await?;
+    }
     RunSync {
         call: WaitCall::new(RunJob {
             f: Some(f),

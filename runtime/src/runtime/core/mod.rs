@@ -499,20 +499,9 @@ impl Core {
         }
     }
 
-    /// Polls task `t` once if it is queued.
-    #[inline]
-    fn poll_task(&self, q: Queued) {
-        match &self.instruments {
-            None => {
-                self.poll_task_inner(q);
-            }
-            Some(instruments) => self.poll_task_instrumented(instruments, q),
-        }
-    }
-
     /// Polls task `t` once if it is queued; says whether it was, and whether it finished.
     #[inline(always)]
-    fn poll_task_inner(&self, q: Queued) -> Stepped {
+    fn poll_task(&self, q: Queued) -> Stepped {
         let mut fut = {
             let mut s = self.sched.borrow_mut();
             let t = q.task(s.run);
@@ -524,11 +513,9 @@ impl Core {
                 return Stepped::NotRun;
             }
             slot.state = TaskState::Running;
-            slot.waiting = Waiting::Nothing;
             let Some(f) = slot.future.take() else {
                 return Stepped::NotRun;
             };
-            s.polls += 1;
             f
         };
         self.cancel_streak.set(0);

@@ -102,9 +102,9 @@ impl Core {
         }
     }
 
-    /// `poll_task` with the instruments told before and after.
+    /// `poll_task` with the instruments told before and after; says whether a step ran.
     #[inline(never)]
-    pub(super) fn poll_task_instrumented(&self, instruments: &Instruments, q: Queued) {
+    pub(super) fn poll_task_instrumented(&self, instruments: &Instruments, q: Queued) -> bool {
         self.flush_scheduled(instruments);
         let t = {
             let s = self.sched.borrow();
@@ -115,16 +115,20 @@ impl Core {
             s.is_live(t) && s.tasks[t.index].state == SlotState::Queued
         };
         if !runnable {
-            return;
+            return false;
         }
         let id = TaskId::of(t);
         instruments.each(|i| i.before_task_step(id));
-        match self.poll_task_inner(q) {
-            Stepped::NotRun => {}
-            Stepped::Ran => instruments.each(|i| i.after_task_step(id)),
+        match self.poll_task(q) {
+            Stepped::NotRun => false,
+            Stepped::Ran => {
+                instruments.each(|i| i.after_task_step(id));
+                true
+            }
             Stepped::Finished => {
                 instruments.each(|i| i.after_task_step(id));
                 instruments.each(|i| i.task_exited(id));
+                true
             }
         }
     }

@@ -11,7 +11,7 @@
 //! The task tree is printed here, on the runtime thread, when the tree-dump signal has arrived
 //! (see `Builder::dump_tree_on`): the signal handler only counts it and pokes the pipe.
 
-use super::{Core, MAINTENANCE_INTERVAL, Queued, TaskRef};
+use super::{Core, MAINTENANCE_INTERVAL, Queued, Stepped, TaskRef};
 use crate::cancellation::CancelReason;
 use crate::runtime::clock::Clock;
 use crate::runtime::shared::Injected;
@@ -36,9 +36,18 @@ impl Core {
                 std::mem::swap(&mut s.queue, &mut batch);
             }
             let n = batch.len() as u32;
-            for t in batch.drain(..) {
-                self.poll_task(t);
-            }
+            // The instruments are looked at once per batch, not once per step.
+            let steps = match &self.instruments {
+                None => batch
+                    .drain(..)
+                    .filter(|&t| self.poll_task(t) != Stepped::NotRun)
+                    .count(),
+                Some(instruments) => batch
+                    .drain(..)
+                    .filter(|&t| self.poll_task_instrumented(instruments, t))
+                    .count(),
+            };
+            self.sched.borrow_mut().polls += steps as u64;
             if done() {
                 return;
             }
