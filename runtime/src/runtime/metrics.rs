@@ -17,7 +17,8 @@ pub struct Metrics {
     pub live_tasks: usize,
     /// Tasks created since the run started (the main task included).
     pub tasks_spawned: u64,
-    /// Task steps (polls of a task's state machine) since the run started.
+    /// Task steps (polls of a task's state machine) since the run started, counted at the end
+    /// of each batch of steps (a task reading it does not see its own batch's).
     pub task_steps: u64,
     /// Tasks ready to run, waiting for their turn.
     pub run_queue_depth: usize,

@@ -159,12 +159,18 @@ pub(crate) struct Sched {
     pending: Vec<StatusId>,
     /// Wakers for foreign code, cached per task (few tasks need one, so not in the slot).
     remote_wakers: HashMap<u32, Arc<RemoteWaker>>,
-    /// Counters for `observe::metrics`.
+    /// Counter for `observe::metrics`.
     spawned: u64,
-    polls: u64,
-    /// Tasks made runnable since the instruments last heard of it (`Some` only when
-    /// instruments are registered: see `runtime::instrument`).
-    scheduled_log: Option<Vec<TaskRef>>,
+    /// Tasks spawned or made runnable since the instruments last heard of it, in order (`Some`
+    /// only when instruments are registered: see `runtime::instrument`).
+    instrument_log: Option<Vec<Logged>>,
+}
+
+/// What the scheduler logs for the instruments while user code must not run.
+#[derive(Clone, Copy, Debug)]
+enum Logged {
+    Spawned(TaskRef),
+    Scheduled(TaskRef),
 }
 
 pub(crate) struct Core {
@@ -193,6 +199,8 @@ pub(crate) struct Core {
     pub(crate) instruments: Option<Rc<Instruments>>,
     /// Time accounting and counters of the run loop (see `observe`).
     pub(crate) stats: observe::LoopStats,
+    /// Task steps run (for `observe::metrics`), counted per batch.
+    steps: Cell<u64>,
 }
 
 impl Core {
@@ -226,8 +234,7 @@ impl Core {
                 pending: Vec::new(),
                 remote_wakers: HashMap::new(),
                 spawned: 0,
-                polls: 0,
-                scheduled_log: instruments.as_ref().map(|_| Vec::new()),
+                instrument_log: instruments.as_ref().map(|_| Vec::new()),
             }),
             shared,
             clock,
@@ -246,6 +253,7 @@ impl Core {
             outside_since: RefCell::new(Vec::new()),
             instruments,
             stats: observe::LoopStats::new(),
+            steps: Cell::new(0),
         })
     }
 
@@ -406,9 +414,8 @@ impl Core {
             run: s.run,
         };
         s.queue.push_back(Queued::of(t));
-        drop(s);
-        if let Some(instruments) = &self.instruments {
-            self.report_spawned(instruments, t);
+        if let Some(log) = &mut s.instrument_log {
+            log.push(Logged::Spawned(t));
         }
         t
     }
@@ -481,6 +488,10 @@ impl Core {
     /// Drops task `t` at once (its future's destructors run). Used when the owner of a task
     /// goes away before the task finished.
     pub(crate) fn drop_task(&self, t: TaskRef) {
+        if let Some(instruments) = &self.instruments {
+            // Its spawn (and wakes) first, while it is alive: then its exit.
+            self.flush_scheduled(instruments);
+        }
         let fut = {
             let mut s = self.sched.borrow_mut();
             if !s.is_live(t) {
@@ -637,8 +648,8 @@ impl Sched {
             }
             TaskState::Queued | TaskState::Free => return,
         }
-        if let Some(log) = &mut self.scheduled_log {
-            log.push(t);
+        if let Some(log) = &mut self.instrument_log {
+            log.push(Logged::Scheduled(t));
         }
     }
 

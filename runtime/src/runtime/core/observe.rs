@@ -12,7 +12,7 @@
 //!   signal listener, and no task in `sleep_forever` (which waits, on purpose, for a
 //!   cancellation from outside, such as Ctrl-C).
 
-use super::{Core, Queued, Stepped, TaskState as SlotState};
+use super::{Core, Logged, Queued, Stepped, TaskState as SlotState};
 use crate::runtime::clock::Clock;
 use crate::runtime::context;
 use crate::runtime::ids::{NO_TASK, TaskId, TaskInfo, TaskRef};
@@ -71,27 +71,34 @@ impl Core {
         }
     }
 
-    #[cold]
-    pub(super) fn report_spawned(&self, instruments: &Instruments, t: TaskRef) {
-        let info = self.task_info(t.index);
-        instruments.each(|i| i.task_spawned(&info));
-    }
-
-    /// Delivers the `task_scheduled` calls logged since the last delivery.
+    /// Delivers the `task_spawned` and `task_scheduled` calls logged since the last delivery,
+    /// in order.
     pub(super) fn flush_scheduled(&self, instruments: &Instruments) {
         loop {
             let batch = {
                 let mut s = self.sched.borrow_mut();
-                match &mut s.scheduled_log {
+                match &mut s.instrument_log {
                     Some(log) if !log.is_empty() => std::mem::take(log),
                     _ => return,
                 }
             };
-            for t in &batch {
-                instruments.each(|i| i.task_scheduled(TaskId::of(*t)));
+            for entry in &batch {
+                match *entry {
+                    Logged::Spawned(t) => {
+                        // A task spawned and dropped before the log was delivered has no
+                        // info left: its exit was reported when it was dropped.
+                        if self.sched.borrow().is_live(t) {
+                            let info = self.task_info(t.index);
+                            instruments.each(|i| i.task_spawned(&info));
+                        }
+                    }
+                    Logged::Scheduled(t) => {
+                        instruments.each(|i| i.task_scheduled(TaskId::of(t)));
+                    }
+                }
             }
             let mut s = self.sched.borrow_mut();
-            if let Some(log) = &mut s.scheduled_log
+            if let Some(log) = &mut s.instrument_log
                 && log.is_empty()
             {
                 // Keep the allocation.
@@ -163,7 +170,7 @@ impl Core {
         Metrics {
             live_tasks: s.live_tasks,
             tasks_spawned: s.spawned,
-            task_steps: s.polls,
+            task_steps: self.steps.get(),
             run_queue_depth: s.queue.len(),
             uptime: self.stats.started.elapsed(),
             idle_time: self.stats.idle.get(),

@@ -47,7 +47,7 @@ impl Core {
                     .filter(|&t| self.poll_task_instrumented(instruments, t))
                     .count(),
             };
-            self.sched.borrow_mut().polls += steps as u64;
+            self.steps.set(self.steps.get() + steps as u64);
             if done() {
                 return;
             }
