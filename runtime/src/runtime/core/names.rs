@@ -22,6 +22,7 @@ const CACHE: usize = 64;
 /// A name's identity: the addresses and lengths of its two strings, and the location's address.
 type Key = (usize, usize, usize, usize, usize);
 
+#[inline(always)]
 fn key((name, location): Named) -> Key {
     (
         name.prefix.as_ptr().addr(),
