@@ -171,6 +171,7 @@ impl<'scope, 'env, E: MaybeCancelled> Nursery<'scope, 'env, E> {
     /// [`start_soon`](Nursery::start_soon) with the start location given: for this crate's
     /// calls that start children on behalf of their caller (`join_all`, `race`, ..), so that
     /// the task tree shows where the user's code made the call, not a line of scoro.
+    #[inline]
     pub(crate) fn start_soon_at<F>(
         &self,
         child: CoroutineCall<F>,
