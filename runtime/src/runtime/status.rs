@@ -214,6 +214,17 @@ impl StatusTree {
 
     /// Creates a node under `parent` (or a root) with its effective state computed.
     pub(crate) fn create(&mut self, parent: u32, settings: NodeSettings) -> StatusId {
+        self.create_for(parent, settings, NO_TASK)
+    }
+
+    /// [`create`](Self::create) for a node that `task` enters.
+    #[inline]
+    pub(crate) fn create_for(
+        &mut self,
+        parent: u32,
+        settings: NodeSettings,
+        task: u32,
+    ) -> StatusId {
         let node = Node {
             generation: 0,
             live: true,
@@ -233,7 +244,7 @@ impl StatusTree {
             eff_deadline: None,
             eff_deadline_node: NO_STATUS,
             kind: settings.kind,
-            task: NO_TASK,
+            task,
         };
         let index = match self.free.pop() {
             Some(i) => {

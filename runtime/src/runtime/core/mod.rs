@@ -199,8 +199,10 @@ pub(crate) struct Core {
     pub(crate) instruments: Option<Rc<Instruments>>,
     /// Time accounting and counters of the run loop (see `observe`).
     pub(crate) stats: observe::LoopStats,
-    /// Task steps run (for `observe::metrics`), counted per batch.
+    /// Run-queue entries taken (for `observe::metrics`), counted per batch, and how many of
+    /// them were stale (their task had ended): the difference is the task steps run.
     steps: Cell<u64>,
+    stale: Cell<u64>,
 }
 
 impl Core {
@@ -254,6 +256,7 @@ impl Core {
             instruments,
             stats: observe::LoopStats::new(),
             steps: Cell::new(0),
+            stale: Cell::new(0),
         })
     }
 
@@ -510,22 +513,26 @@ impl Core {
         }
     }
 
+    /// A run-queue entry whose task is gone: not a step.
+    #[cold]
+    fn stale_entry(&self) -> Stepped {
+        self.stale.set(self.stale.get() + 1);
+        Stepped::NotRun
+    }
+
     /// Polls task `t` once if it is queued; says whether it was, and whether it finished.
     #[inline(always)]
     fn poll_task(&self, q: Queued) -> Stepped {
         let mut fut = {
             let mut s = self.sched.borrow_mut();
             let t = q.task(s.run);
-            if !s.is_live(t) {
-                return Stepped::NotRun;
+            if !s.is_live(t) || s.tasks[t.index].state != TaskState::Queued {
+                return self.stale_entry();
             }
             let slot = &mut s.tasks[t.index];
-            if slot.state != TaskState::Queued {
-                return Stepped::NotRun;
-            }
             slot.state = TaskState::Running;
             let Some(f) = slot.future.take() else {
-                return Stepped::NotRun;
+                return self.stale_entry();
             };
             f
         };

@@ -170,7 +170,7 @@ impl Core {
         Metrics {
             live_tasks: s.live_tasks,
             tasks_spawned: s.spawned,
-            task_steps: self.steps.get(),
+            task_steps: self.steps.get() - self.stale.get(),
             run_queue_depth: s.queue.len(),
             uptime: self.stats.started.elapsed(),
             idle_time: self.stats.idle.get(),

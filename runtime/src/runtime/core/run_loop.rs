@@ -11,9 +11,10 @@
 //! The task tree is printed here, on the runtime thread, when the tree-dump signal has arrived
 //! (see `Builder::dump_tree_on`): the signal handler only counts it and pokes the pipe.
 
-use super::{Core, MAINTENANCE_INTERVAL, Queued, Stepped, TaskRef};
+use super::{Core, MAINTENANCE_INTERVAL, Queued, TaskRef};
 use crate::cancellation::CancelReason;
 use crate::runtime::clock::Clock;
+use crate::runtime::instrument::Instruments;
 use crate::runtime::shared::Injected;
 use crate::runtime::signal::signal_name;
 use crate::runtime::tree::TaskTree;
@@ -26,6 +27,19 @@ impl Core {
 
     /// Runs tasks until `done()` is true after a batch.
     pub(crate) fn run_until(&self, done: &dyn Fn() -> bool) {
+        // Two copies of the loop: the one without instruments has no trace of them.
+        match &self.instruments {
+            None => self.run_loop::<false>(done, None),
+            Some(instruments) => self.run_loop::<true>(done, Some(instruments)),
+        }
+    }
+
+    #[inline(always)]
+    fn run_loop<const INSTRUMENTED: bool>(
+        &self,
+        done: &dyn Fn() -> bool,
+        instruments: Option<&Instruments>,
+    ) {
         let mut batch: VecDeque<Queued> = VecDeque::new();
         loop {
             if batch.capacity() > 4096 && self.sched.borrow().queue.is_empty() {
@@ -36,18 +50,21 @@ impl Core {
                 std::mem::swap(&mut s.queue, &mut batch);
             }
             let n = batch.len() as u32;
-            // The instruments are looked at once per batch, not once per step.
-            let steps = match &self.instruments {
-                None => batch
-                    .drain(..)
-                    .filter(|&t| self.poll_task(t) != Stepped::NotRun)
-                    .count(),
-                Some(instruments) => batch
-                    .drain(..)
-                    .filter(|&t| self.poll_task_instrumented(instruments, t))
-                    .count(),
-            };
-            self.steps.set(self.steps.get() + steps as u64);
+            // Entries taken, counted per batch (the few stale ones are counted as they are
+            // found: see `poll_task`).
+            self.steps.set(self.steps.get() + u64::from(n));
+            match instruments {
+                Some(instruments) if INSTRUMENTED => {
+                    for t in batch.drain(..) {
+                        self.poll_task_instrumented(instruments, t);
+                    }
+                }
+                _ => {
+                    for t in batch.drain(..) {
+                        self.poll_task(t);
+                    }
+                }
+            }
             if done() {
                 return;
             }

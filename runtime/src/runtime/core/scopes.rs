@@ -171,8 +171,7 @@ impl Core {
         }
         let mut s = self.sched.borrow_mut();
         let parent = s.tasks[index].status;
-        let id = s.statuses.create(parent, settings);
-        s.statuses.node_mut(id.index).task = index;
+        let id = s.statuses.create_for(parent, settings, index);
         s.tasks[index].status = id.index;
         if settings.pending.is_some() {
             s.pending.push(id);
