@@ -86,8 +86,9 @@ pub use runtime::{Builder, Runtime, run};
 pub use scoro_macros::{main, structured, test};
 pub use threads::{from_thread, to_thread};
 pub use time::{
-    checkpoint, checkpoint_if_cancelled, current_effective_deadline, current_time, sleep,
-    sleep_forever, sleep_until,
+    Interval, IntervalError, MissedTicks, checkpoint, checkpoint_if_cancelled,
+    current_effective_deadline, current_time, interval, interval_at, sleep, sleep_forever,
+    sleep_until,
 };
 #[cfg(test)]
 mod smoke_tests;

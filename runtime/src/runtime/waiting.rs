@@ -90,6 +90,8 @@ pub(crate) enum Waiting {
     Nursery,
     /// `scoro::Nursery::start` waiting for the child to call `started`.
     NurseryStart,
+    /// `scoro::Interval::tick`.
+    IntervalTick,
     /// `scoro::testing::wait_all_tasks_blocked`.
     WaitAllTasksBlocked,
 }
@@ -136,6 +138,7 @@ impl Waiting {
             x if x == Waiting::CompatFuture as u8 => Waiting::CompatFuture,
             x if x == Waiting::Nursery as u8 => Waiting::Nursery,
             x if x == Waiting::NurseryStart as u8 => Waiting::NurseryStart,
+            x if x == Waiting::IntervalTick as u8 => Waiting::IntervalTick,
             x if x == Waiting::WaitAllTasksBlocked as u8 => Waiting::WaitAllTasksBlocked,
             _ => Waiting::Nothing,
         }
@@ -181,6 +184,7 @@ impl Waiting {
             Waiting::CompatFuture => "scoro::compat::future",
             Waiting::Nursery => "scoro::nursery (waiting for its children)",
             Waiting::NurseryStart => "scoro::Nursery::start (waiting for `started`)",
+            Waiting::IntervalTick => "scoro::Interval::tick",
             Waiting::WaitAllTasksBlocked => "scoro::testing::wait_all_tasks_blocked",
         })
     }

@@ -22,6 +22,10 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+mod interval;
+
+pub use interval::{Interval, IntervalError, MissedTicks, interval, interval_at};
+
 /// Gives other tasks a turn, and returns `Err(CancelRequested)` if this task's scope has been
 /// cancelled.
 ///
@@ -97,6 +101,7 @@ pub fn sleep(d: Duration) -> CoroutineCall<impl Future<Output = Result<(), Cance
     CoroutineCall::internal(
         WaitCall::new(Sleep {
             target: Target::After(d),
+            waiting: Waiting::Sleep,
         }),
         "scoro",
         "sleep",
@@ -111,6 +116,7 @@ pub fn sleep_until(
     CoroutineCall::internal(
         WaitCall::new(Sleep {
             target: Target::At(deadline),
+            waiting: Waiting::SleepUntil,
         }),
         "scoro",
         "sleep_until",
@@ -122,15 +128,31 @@ pub fn sleep_forever() -> CoroutineCall<impl Future<Output = Result<Infallible, 
     CoroutineCall::internal(WaitCall::new(SleepForever), "scoro", "sleep_forever")
 }
 
+/// A sleep until `deadline` that the task tree names `waiting` (for the calls built on
+/// [`sleep_until`] that name themselves); `None` waits for cancellation only.
+fn sleep_as(
+    deadline: Option<Instant>,
+    waiting: Waiting,
+) -> impl Future<Output = Result<(), CancelRequested>> {
+    WaitCall::new(Sleep {
+        target: deadline.map_or(Target::Never, Target::At),
+        waiting,
+    })
+}
+
 #[derive(Clone, Copy)]
 enum Target {
     After(Duration),
     At(Instant),
+    /// No deadline: only an enclosing cancellation ends the sleep.
+    Never,
 }
 
 /// A sleep: a cancel scope with the sleep's deadline around a wait that only cancellation ends.
 struct Sleep {
     target: Target,
+    /// The public call, for the task tree.
+    waiting: Waiting,
 }
 
 impl Wait for Sleep {
@@ -138,10 +160,7 @@ impl Wait for Sleep {
     type Parked = (CurrentTask, StatusId);
 
     fn waiting(&self) -> Waiting {
-        match self.target {
-            Target::After(_) => Waiting::Sleep,
-            Target::At(_) => Waiting::SleepUntil,
-        }
+        self.waiting
     }
 
     fn cancelled(self: Pin<&mut Self>, cancel: CancelRequested) -> Self::Output {
@@ -154,6 +173,7 @@ impl Wait for Sleep {
             Target::After(d) if d.is_zero() => return Step::Done(Ok(())),
             Target::At(t) => (Some(t), None),
             Target::After(d) => (None, Some(d)),
+            Target::Never => (None, None),
         };
         let settings = NodeSettings {
             deadline,
