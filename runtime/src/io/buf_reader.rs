@@ -7,12 +7,19 @@
 //!   stream ended): until then it stays in the buffer, which grows past its capacity for a
 //!   long line. So a cancelled call leaves the caller's buffer untouched and loses nothing;
 //!   calling again picks the line up where it was.
+//! - `Lines` and `Split` (`buf_reader/lines.rs`) hand out records the same way, and bound the
+//!   buffer: a record longer than their limit is dropped (in pieces, as it arrives) and
+//!   reported, never held whole.
 
 use super::{Read, Write};
 use crate::CoroutineCall;
 use std::fmt;
 use std::future::Future;
 use std::io;
+
+mod lines;
+
+pub use lines::{Lines, Split};
 
 const DEFAULT_CAPACITY: usize = 8 * 1024;
 
@@ -168,9 +175,14 @@ impl<R: Read> BufReader<R> {
     }
 
     /// Waits until the buffer holds a record ending with `delim` (or the stream ended);
-    /// returns the record's length (0 only at the end of the stream). Every path goes
-    /// through at least one checkpoint.
-    fn fill_until(&mut self, delim: u8) -> CoroutineCall<impl Future<Output = io::Result<usize>>> {
+    /// returns the record's length (0 only at the end of the stream), or `None` if `limit`
+    /// bytes are buffered and none of them is `delim` (the buffer then holds at most about
+    /// twice `limit` or its capacity). Every path goes through at least one checkpoint.
+    fn fill_until(
+        &mut self,
+        delim: u8,
+        limit: usize,
+    ) -> CoroutineCall<impl Future<Output = io::Result<Option<usize>>>> {
         CoroutineCall::internal(
             async move {
                 // Bytes after `pos` already known to hold no delimiter (an offset from `pos`,
@@ -178,21 +190,22 @@ impl<R: Read> BufReader<R> {
                 let mut scanned = 0;
                 let mut checked = false;
                 loop {
+                    let window = (self.filled - self.pos).min(limit);
                     let start = self.pos + scanned;
-                    if let Some(i) = self.buf[start..self.filled]
+                    let found = self.buf[start..self.pos + window]
                         .iter()
-                        .position(|&b| b == delim)
-                    {
+                        .position(|&b| b == delim);
+                    if found.is_some() || window == limit {
                         if !checked {
                             crate::checkpoint().inline().await?;
                         }
-                        return Ok(scanned + i + 1);
+                        return Ok(found.map(|i| scanned + i + 1));
                     }
-                    scanned = self.filled - self.pos;
+                    scanned = window;
                     let n = self.fill_more().inline().await?;
                     checked = true;
                     if n == 0 {
-                        return Ok(self.filled - self.pos);
+                        return Ok(Some(self.filled - self.pos));
                     }
                 }
             },
@@ -234,7 +247,8 @@ impl<R: Read> BufReader<R> {
     ) -> CoroutineCall<impl Future<Output = io::Result<usize>>> {
         CoroutineCall::internal(
             async move {
-                let len = self.fill_until(delim).inline().await?;
+                let len = self.fill_until(delim, usize::MAX).inline().await?;
+                let len = len.expect("a record without a limit fits");
                 buf.extend_from_slice(&self.buf[self.pos..self.pos + len]);
                 self.consume(len);
                 Ok(len)
@@ -259,7 +273,8 @@ impl<R: Read> BufReader<R> {
     ) -> CoroutineCall<impl Future<Output = io::Result<usize>>> {
         CoroutineCall::internal(
             async move {
-                let len = self.fill_until(b'\n').inline().await?;
+                let len = self.fill_until(b'\n', usize::MAX).inline().await?;
+                let len = len.expect("a line without a limit fits");
                 let line = std::str::from_utf8(&self.buf[self.pos..self.pos + len]).map_err(|e| {
                     io::Error::new(
                         io::ErrorKind::InvalidData,
@@ -274,6 +289,67 @@ impl<R: Read> BufReader<R> {
             "BufReader::read_line",
         )
     }
+
+    /// The next record ending with `delim` (or the stream's end), without `delim` and, if
+    /// `strip_cr`, without a `\r` before it; `None` at the end of the stream. A record longer
+    /// than `max_len` (once stripped) is an `InvalidData` error: what is buffered of it is
+    /// dropped, and `skipping` makes the following calls drop the rest of it first. A
+    /// checkpoint; if cancelled, the record stays buffered (what a skip dropped stays
+    /// dropped).
+    fn next_record(
+        &mut self,
+        delim: u8,
+        strip_cr: bool,
+        max_len: usize,
+        skipping: &mut bool,
+    ) -> CoroutineCall<impl Future<Output = io::Result<Option<Vec<u8>>>>> {
+        CoroutineCall::internal(
+            async move {
+                while *skipping {
+                    let skip = self.fill_until(delim, self.capacity).inline().await?;
+                    match skip {
+                        Some(0) => return Ok(None),
+                        Some(len) => {
+                            *skipping = self.buf[self.pos + len - 1] != delim;
+                            self.consume(len);
+                        }
+                        None => self.consume(self.capacity),
+                    }
+                }
+                let terminator = if strip_cr { 2 } else { 1 };
+                let limit = max_len.saturating_add(terminator);
+                let Some(len) = self.fill_until(delim, limit).inline().await? else {
+                    self.consume(limit);
+                    *skipping = true;
+                    return Err(too_long(max_len));
+                };
+                let mut record = &self.buf[self.pos..self.pos + len];
+                if record.last() == Some(&delim) {
+                    record = &record[..record.len() - 1];
+                    if strip_cr && record.last() == Some(&b'\r') {
+                        record = &record[..record.len() - 1];
+                    }
+                }
+                let out = (record.len() <= max_len).then(|| record.to_vec());
+                self.consume(len);
+                match out {
+                    _ if len == 0 => Ok(None),
+                    Some(out) => Ok(Some(out)),
+                    None => Err(too_long(max_len)),
+                }
+            },
+            "scoro::io",
+            "BufReader::next_record",
+        )
+    }
+}
+
+/// The error of a record longer than `max_len`.
+fn too_long(max_len: usize) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("the line is longer than its limit of {max_len} bytes"),
+    )
 }
 
 impl<R: Read> Read for BufReader<R> {

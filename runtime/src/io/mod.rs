@@ -35,7 +35,7 @@ mod buf_reader;
 pub(crate) mod source;
 mod traits;
 
-pub use buf_reader::BufReader;
+pub use buf_reader::{BufReader, Lines, Split};
 pub use traits::{Read, Write};
 
 use crate::CoroutineCall;
