@@ -191,3 +191,16 @@ async fn the_task_tree_shows_a_task_waiting_in_tick() -> Result<(), ErrorGroup<C
     })
     .await
 }
+
+#[scoro::test(autojump)]
+async fn a_tick_past_what_an_instant_holds_never_comes() -> Result<(), CancelRequested> {
+    let start = current_time();
+    let mut ticks = interval(Duration::MAX).unwrap();
+    assert_eq!(ticks.tick().await?, start);
+    assert_eq!(
+        move_on_after(Duration::from_secs(60), ticks.tick()).await,
+        None
+    );
+    assert_eq!(current_time(), start + Duration::from_secs(60));
+    Ok(())
+}
