@@ -5,6 +5,7 @@
 //! Each test blocks a task in one call, lets everything else block
 //! (`wait_all_tasks_blocked`), and looks at the tree from another task.
 
+use scoro::channel::watch;
 use scoro::channel::{Receiver, Sender, channel};
 use scoro::io::Read;
 use scoro::lowlevel::{Abort, ParkingLot, Wakeup, suspend, wait_readable};
@@ -13,7 +14,7 @@ use scoro::net::{
 };
 use scoro::observe::{TaskState, TaskTree, task_tree};
 use scoro::signal::{SIGUSR2, open_signal_receiver, wait_for_ctrl_c};
-use scoro::sync::{CapacityLimiter, Condition, Event, Lock, Semaphore};
+use scoro::sync::{Barrier, CapacityLimiter, Condition, Event, Lock, RwLock, Semaphore};
 use scoro::testing::wait_all_tasks_blocked;
 use scoro::{
     CancelRequested, CoroutineCall, TaskStatus, join, join_all, nursery, race, structured,
@@ -152,6 +153,60 @@ async fn shows_parking_lot_park() {
     assert_eq!(
         waiting_in(&tree, "blocked_in_parking_lot"),
         Some("scoro::lowlevel::ParkingLot::park")
+    );
+}
+
+#[structured]
+async fn blocked_in_read(lock: &RwLock<()>) {
+    let _ = lock.read().await;
+}
+
+#[structured]
+async fn blocked_in_write(lock: &RwLock<()>) {
+    let _ = lock.write().await;
+}
+
+#[structured]
+async fn blocked_in_barrier(barrier: &Barrier) {
+    let _ = barrier.wait().await;
+}
+
+#[structured]
+async fn blocked_in_changed(rx: &watch::Receiver<u32>) {
+    let _ = rx.changed().await;
+}
+
+#[scoro::test]
+async fn shows_rwlock_read_and_write() -> TestResult {
+    let lock = RwLock::new(());
+    let held = lock.write().await?;
+    let tree = tree_with(blocked_in_read(&lock)).await;
+    assert_eq!(
+        waiting_in(&tree, "blocked_in_read"),
+        Some("scoro::sync::RwLock::read")
+    );
+    let tree = tree_with(blocked_in_write(&lock)).await;
+    drop(held);
+    assert_eq!(
+        waiting_in(&tree, "blocked_in_write"),
+        Some("scoro::sync::RwLock::write")
+    );
+    Ok(())
+}
+
+#[scoro::test]
+async fn shows_barrier_wait_and_watch_changed() {
+    let barrier = Barrier::new(2);
+    let tree = tree_with(blocked_in_barrier(&barrier)).await;
+    assert_eq!(
+        waiting_in(&tree, "blocked_in_barrier"),
+        Some("scoro::sync::Barrier::wait")
+    );
+    let (_tx, rx) = watch::channel(0);
+    let tree = tree_with(blocked_in_changed(&rx)).await;
+    assert_eq!(
+        waiting_in(&tree, "blocked_in_changed"),
+        Some("scoro::channel::watch::Receiver::changed")
     );
 }
 

@@ -9,6 +9,10 @@
 //! [`unbounded`] one whose buffer grows as needed. Both handles are [`Clone`], so a channel can
 //! have many producers and many consumers; every value is received exactly once.
 //!
+//! [`watch`] is the other kind of channel: one sender publishes a value that never blocks it,
+//! receivers look at the newest value and wait for it to change (values in between may be
+//! skipped).
+//!
 //! ```
 //! use scoro::{channel::{channel, Receiver, Sender}, nursery, structured, CancelRequested, ErrorGroup};
 //!
@@ -73,6 +77,7 @@ mod error;
 mod receiver;
 mod sender;
 mod state;
+pub mod watch;
 
 pub use error::{RecvError, SendError, TryRecvError, TrySendError};
 pub use receiver::Receiver;

@@ -92,6 +92,14 @@ pub(crate) enum Waiting {
     NurseryStart,
     /// `scoro::Interval::tick`.
     IntervalTick,
+    /// `scoro::sync::RwLock::read`.
+    RwLockRead,
+    /// `scoro::sync::RwLock::write`.
+    RwLockWrite,
+    /// `scoro::sync::Barrier::wait`.
+    BarrierWait,
+    /// `scoro::channel::watch::Receiver::changed`.
+    WatchChanged,
     /// `scoro::testing::wait_all_tasks_blocked`.
     WaitAllTasksBlocked,
 }
@@ -139,6 +147,10 @@ impl Waiting {
             x if x == Waiting::Nursery as u8 => Waiting::Nursery,
             x if x == Waiting::NurseryStart as u8 => Waiting::NurseryStart,
             x if x == Waiting::IntervalTick as u8 => Waiting::IntervalTick,
+            x if x == Waiting::RwLockRead as u8 => Waiting::RwLockRead,
+            x if x == Waiting::RwLockWrite as u8 => Waiting::RwLockWrite,
+            x if x == Waiting::BarrierWait as u8 => Waiting::BarrierWait,
+            x if x == Waiting::WatchChanged as u8 => Waiting::WatchChanged,
             x if x == Waiting::WaitAllTasksBlocked as u8 => Waiting::WaitAllTasksBlocked,
             _ => Waiting::Nothing,
         }
@@ -185,6 +197,10 @@ impl Waiting {
             Waiting::Nursery => "scoro::nursery (waiting for its children)",
             Waiting::NurseryStart => "scoro::Nursery::start (waiting for `started`)",
             Waiting::IntervalTick => "scoro::Interval::tick",
+            Waiting::RwLockRead => "scoro::sync::RwLock::read",
+            Waiting::RwLockWrite => "scoro::sync::RwLock::write",
+            Waiting::BarrierWait => "scoro::sync::Barrier::wait",
+            Waiting::WatchChanged => "scoro::channel::watch::Receiver::changed",
             Waiting::WaitAllTasksBlocked => "scoro::testing::wait_all_tasks_blocked",
         })
     }

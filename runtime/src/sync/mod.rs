@@ -1,8 +1,8 @@
 // Invariants (for maintainers), besides the guarantees documented below:
 // - No `RefCell` borrow of a primitive's state is held while user code runs (destructors of
 //   values included).
-//! Synchronisation primitives for tasks of one runtime: [`Event`], [`Lock`], [`Semaphore`],
-//! [`CapacityLimiter`] and [`Condition`].
+//! Synchronisation primitives for tasks of one runtime: [`Event`], [`Lock`], [`RwLock`],
+//! [`Semaphore`], [`CapacityLimiter`], [`Condition`] and [`Barrier`].
 //!
 //! All of them are used by reference (`&Lock<T>`), so nursery children simply borrow them; they
 //! are single-threaded (`!Sync`), like the runtime that runs the tasks sharing them.
@@ -40,7 +40,9 @@
 //!   somebody waits hands it straight to the longest waiter, which owns it from that moment
 //!   on; the unit never becomes free in between, so the releaser (or any other task) cannot
 //!   barge in ahead. Consequently a unit is free only when nobody waits, and `try_*` calls
-//!   succeed only then.
+//!   succeed only then. [`RwLock`] keeps readers and writers in one FIFO and hands the lock
+//!   to the head together with the readers right behind it (see its docs); a [`Barrier`]
+//!   releases a whole round at once.
 //! - **Checkpoints.** Every blocking call first returns `Err(CancelRequested)` if the task is
 //!   cancelled; when it can complete at once it does, then yields once (a schedule point that
 //!   does not look at cancellation again: the operation has happened); otherwise it waits.
@@ -50,16 +52,20 @@
 //!   If a call is dropped while it owns a unit it has not returned yet (only possible when the
 //!   runtime tears the task down), its destructor passes the unit on to the next waiter.
 
+mod barrier;
 mod capacity_limiter;
 mod condition;
 mod event;
 mod lock;
+mod rwlock;
 mod semaphore;
 
+pub use barrier::{Barrier, BarrierWaitResult};
 pub use capacity_limiter::{CapacityLimiter, CapacityPermit};
 pub use condition::{Condition, WaitCancelled};
 pub use event::Event;
 pub use lock::{Lock, LockGuard};
+pub use rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 pub use semaphore::{Semaphore, SemaphorePermit};
 
 use crate::cancellation::CancelRequested;
