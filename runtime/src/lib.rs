@@ -60,6 +60,7 @@ pub mod channel;
 mod combinators;
 pub mod compat;
 mod coroutine;
+pub mod fs;
 pub mod io;
 pub mod lowlevel;
 pub mod net;

@@ -1,0 +1,327 @@
+//! Files and directories: [`std::fs`] operations run on worker threads, so that a task never
+//! blocks its runtime's thread on the file system.
+//!
+//! Each function here, and each method of [`File`], is one call of
+//! [`to_thread::run_sync`](crate::to_thread::run_sync). Because `run_sync` may borrow from its
+//! caller, paths and buffers are borrowed, not copied: [`write`] hands the caller's bytes to
+//! the worker as they are, and [`File`]'s `read` fills the caller's buffer directly on the
+//! worker (no intermediate `'static` buffer, no extra copy).
+//!
+//! ```
+//! #[scoro::structured]
+//! async fn main_task() -> std::io::Result<String> {
+//!     let dir = std::env::temp_dir().join(format!("scoro-fs-doc-{}", std::process::id()));
+//!     scoro::fs::create_dir_all(&dir).await?;
+//!     let path = dir.join("greeting.txt");
+//!     scoro::fs::write(&path, "hello").await?;
+//!     let text = scoro::fs::read_to_string(&path).await?;
+//!     std::fs::remove_dir_all(&dir)?;
+//!     Ok(text)
+//! }
+//!
+//! assert_eq!(scoro::run(main_task())?, "hello");
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
+//! Guarantees:
+//! - Every call is a checkpoint on entry: if the task is already cancelled, nothing is done
+//!   and the call fails with an [`io::Error`] carrying
+//!   [`CancelRequested`](crate::CancelRequested).
+//! - Once the system call has started, cancellation does not interrupt it: the call waits
+//!   for it and returns its result, and the next checkpoint reports the cancellation. So an
+//!   operation under a timeout (for example a [`write`] inside
+//!   [`move_on_after`](crate::move_on_after)) either did not start or finished and reported
+//!   its result; it is never half-done and unreported.
+//! - Errors are the [`io::Error`]s of the [`std::fs`] function that each call wraps.
+//! - Like every `run_sync` call, these calls count against the runtime's limit of 40 worker
+//!   threads, and under a mock clock with autojump the clock does not jump while one runs
+//!   (see [`to_thread`](crate::to_thread)).
+
+mod file;
+
+pub use file::File;
+
+use crate::CoroutineCall;
+use std::fs::{DirEntry, Metadata};
+use std::future::Future;
+use std::io;
+use std::path::Path;
+
+/// Runs `f` on a worker thread with `run_sync`; a cancellation before it starts becomes an
+/// `io::Error`.
+pub(crate) async fn blocking<T: Send>(f: impl FnOnce() -> io::Result<T> + Send) -> io::Result<T> {
+    crate::to_thread::run_sync(f).inline().await?
+}
+
+/// Reads the whole file at `path`, like [`std::fs::read`].
+///
+/// A checkpoint; see the [module docs](self) for cancellation.
+///
+/// ```
+/// #[scoro::structured]
+/// async fn main_task() -> std::io::Result<bool> {
+///     let err = scoro::fs::read("/no/such/file/here").await.unwrap_err();
+///     Ok(err.kind() == std::io::ErrorKind::NotFound)
+/// }
+///
+/// assert!(scoro::run(main_task())?);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn read(path: impl AsRef<Path>) -> CoroutineCall<impl Future<Output = io::Result<Vec<u8>>>> {
+    CoroutineCall::internal(
+        async move {
+            let path = path.as_ref();
+            blocking(|| std::fs::read(path)).await
+        },
+        "scoro::fs",
+        "read",
+    )
+}
+
+/// Reads the whole file at `path` as UTF-8 text, like [`std::fs::read_to_string`].
+///
+/// A checkpoint; see the [module docs](self) for cancellation.
+///
+/// ```
+/// #[scoro::structured]
+/// async fn main_task() -> std::io::Result<bool> {
+///     let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml");
+///     let text = scoro::fs::read_to_string(manifest).await?;
+///     Ok(text.contains("[package]"))
+/// }
+///
+/// assert!(scoro::run(main_task())?);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn read_to_string(
+    path: impl AsRef<Path>,
+) -> CoroutineCall<impl Future<Output = io::Result<String>>> {
+    CoroutineCall::internal(
+        async move {
+            let path = path.as_ref();
+            blocking(|| std::fs::read_to_string(path)).await
+        },
+        "scoro::fs",
+        "read_to_string",
+    )
+}
+
+/// Writes `contents` to the file at `path`, creating or truncating it, like
+/// [`std::fs::write`].
+///
+/// `contents` is borrowed by the worker, not copied. A checkpoint; see the
+/// [module docs](self) for cancellation.
+///
+/// ```
+/// #[scoro::structured]
+/// async fn main_task() -> std::io::Result<Vec<u8>> {
+///     let path = std::env::temp_dir().join(format!("scoro-fs-write-{}", std::process::id()));
+///     let data = vec![7u8; 1000];
+///     scoro::fs::write(&path, &data).await?;
+///     let back = scoro::fs::read(&path).await?;
+///     scoro::fs::remove_file(&path).await?;
+///     Ok(back)
+/// }
+///
+/// assert_eq!(scoro::run(main_task())?, vec![7u8; 1000]);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn write(
+    path: impl AsRef<Path>,
+    contents: impl AsRef<[u8]>,
+) -> CoroutineCall<impl Future<Output = io::Result<()>>> {
+    CoroutineCall::internal(
+        async move {
+            let (path, contents) = (path.as_ref(), contents.as_ref());
+            blocking(|| std::fs::write(path, contents)).await
+        },
+        "scoro::fs",
+        "write",
+    )
+}
+
+/// Returns the metadata of the file or directory at `path`, following symbolic links, like
+/// [`std::fs::metadata`].
+///
+/// A checkpoint; see the [module docs](self) for cancellation.
+///
+/// ```
+/// #[scoro::structured]
+/// async fn main_task() -> std::io::Result<bool> {
+///     let meta = scoro::fs::metadata(env!("CARGO_MANIFEST_DIR")).await?;
+///     Ok(meta.is_dir())
+/// }
+///
+/// assert!(scoro::run(main_task())?);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn metadata(
+    path: impl AsRef<Path>,
+) -> CoroutineCall<impl Future<Output = io::Result<Metadata>>> {
+    CoroutineCall::internal(
+        async move {
+            let path = path.as_ref();
+            blocking(|| std::fs::metadata(path)).await
+        },
+        "scoro::fs",
+        "metadata",
+    )
+}
+
+/// Creates the directory at `path` and any missing parents, like [`std::fs::create_dir_all`].
+/// Succeeds if the directory already exists.
+///
+/// A checkpoint; see the [module docs](self) for cancellation.
+///
+/// ```
+/// #[scoro::structured]
+/// async fn main_task() -> std::io::Result<bool> {
+///     let top = std::env::temp_dir().join(format!("scoro-fs-mkdir-{}", std::process::id()));
+///     scoro::fs::create_dir_all(top.join("a/b")).await?;
+///     let made = scoro::fs::metadata(top.join("a/b")).await?.is_dir();
+///     std::fs::remove_dir_all(&top)?;
+///     Ok(made)
+/// }
+///
+/// assert!(scoro::run(main_task())?);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn create_dir_all(
+    path: impl AsRef<Path>,
+) -> CoroutineCall<impl Future<Output = io::Result<()>>> {
+    CoroutineCall::internal(
+        async move {
+            let path = path.as_ref();
+            blocking(|| std::fs::create_dir_all(path)).await
+        },
+        "scoro::fs",
+        "create_dir_all",
+    )
+}
+
+/// Removes the file at `path`, like [`std::fs::remove_file`].
+///
+/// A checkpoint; see the [module docs](self) for cancellation.
+///
+/// ```
+/// #[scoro::structured]
+/// async fn main_task() -> std::io::Result<bool> {
+///     let path = std::env::temp_dir().join(format!("scoro-fs-rm-{}", std::process::id()));
+///     scoro::fs::write(&path, b"x").await?;
+///     scoro::fs::remove_file(&path).await?;
+///     Ok(!path.exists())
+/// }
+///
+/// assert!(scoro::run(main_task())?);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn remove_file(path: impl AsRef<Path>) -> CoroutineCall<impl Future<Output = io::Result<()>>> {
+    CoroutineCall::internal(
+        async move {
+            let path = path.as_ref();
+            blocking(|| std::fs::remove_file(path)).await
+        },
+        "scoro::fs",
+        "remove_file",
+    )
+}
+
+/// Renames `from` to `to`, replacing `to` if it is a file, like [`std::fs::rename`].
+///
+/// A checkpoint; see the [module docs](self) for cancellation.
+///
+/// ```
+/// #[scoro::structured]
+/// async fn main_task() -> std::io::Result<String> {
+///     let dir = std::env::temp_dir();
+///     let from = dir.join(format!("scoro-fs-mv-a-{}", std::process::id()));
+///     let to = dir.join(format!("scoro-fs-mv-b-{}", std::process::id()));
+///     scoro::fs::write(&from, "moved").await?;
+///     scoro::fs::rename(&from, &to).await?;
+///     let text = scoro::fs::read_to_string(&to).await?;
+///     scoro::fs::remove_file(&to).await?;
+///     Ok(text)
+/// }
+///
+/// assert_eq!(scoro::run(main_task())?, "moved");
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn rename(
+    from: impl AsRef<Path>,
+    to: impl AsRef<Path>,
+) -> CoroutineCall<impl Future<Output = io::Result<()>>> {
+    CoroutineCall::internal(
+        async move {
+            let (from, to) = (from.as_ref(), to.as_ref());
+            blocking(|| std::fs::rename(from, to)).await
+        },
+        "scoro::fs",
+        "rename",
+    )
+}
+
+/// Copies the contents and permissions of the file `from` to the file `to`, and returns the
+/// number of bytes copied, like [`std::fs::copy`].
+///
+/// A checkpoint; see the [module docs](self) for cancellation.
+///
+/// ```
+/// #[scoro::structured]
+/// async fn main_task() -> std::io::Result<u64> {
+///     let dir = std::env::temp_dir();
+///     let from = dir.join(format!("scoro-fs-cp-a-{}", std::process::id()));
+///     let to = dir.join(format!("scoro-fs-cp-b-{}", std::process::id()));
+///     scoro::fs::write(&from, "12345").await?;
+///     let n = scoro::fs::copy(&from, &to).await?;
+///     scoro::fs::remove_file(&from).await?;
+///     scoro::fs::remove_file(&to).await?;
+///     Ok(n)
+/// }
+///
+/// assert_eq!(scoro::run(main_task())?, 5);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn copy(
+    from: impl AsRef<Path>,
+    to: impl AsRef<Path>,
+) -> CoroutineCall<impl Future<Output = io::Result<u64>>> {
+    CoroutineCall::internal(
+        async move {
+            let (from, to) = (from.as_ref(), to.as_ref());
+            blocking(|| std::fs::copy(from, to)).await
+        },
+        "scoro::fs",
+        "copy",
+    )
+}
+
+/// Returns the entries of the directory at `path` (without `.` and `..`, in no particular
+/// order), like [`std::fs::read_dir`].
+///
+/// The whole directory is read on the worker thread, in one call, and the entries come back
+/// together: a very large directory takes as long and as much memory as it has entries.
+/// Fails on the first entry that cannot be read. A checkpoint; see the [module docs](self)
+/// for cancellation.
+///
+/// ```
+/// #[scoro::structured]
+/// async fn main_task() -> std::io::Result<bool> {
+///     let entries = scoro::fs::read_dir(env!("CARGO_MANIFEST_DIR")).await?;
+///     Ok(entries.iter().any(|e| e.file_name() == "Cargo.toml"))
+/// }
+///
+/// assert!(scoro::run(main_task())?);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn read_dir(
+    path: impl AsRef<Path>,
+) -> CoroutineCall<impl Future<Output = io::Result<Vec<DirEntry>>>> {
+    CoroutineCall::internal(
+        async move {
+            let path = path.as_ref();
+            blocking(|| std::fs::read_dir(path)?.collect()).await
+        },
+        "scoro::fs",
+        "read_dir",
+    )
+}

@@ -1,0 +1,225 @@
+//! `scoro::fs` through the public API: each function's result, errors as `io::Error`, borrowed
+//! paths and buffers, and what a timeout around a call reports.
+
+use scoro::fs::{self, File};
+use scoro::io::{Read, Write};
+use scoro::testing::MockClock;
+use scoro::{Builder, CancelRequested, move_on_after, structured};
+use std::io::{self, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+/// A fresh directory under the system's temp dir, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> TempDir {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!("scoro-fs-test-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&path).unwrap();
+        TempDir(path)
+    }
+
+    fn join(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[scoro::test]
+async fn free_functions_return_what_std_returns() -> io::Result<()> {
+    let dir = TempDir::new();
+    let a = dir.join("a.txt");
+    fs::write(&a, "alpha").await?;
+    assert_eq!(fs::read(&a).await?, b"alpha");
+    assert_eq!(fs::read_to_string(&a).await?, "alpha");
+    let meta = fs::metadata(&a).await?;
+    assert!(meta.is_file());
+    assert_eq!(meta.len(), 5);
+
+    let sub = dir.join("x/y/z");
+    fs::create_dir_all(&sub).await?;
+    fs::create_dir_all(&sub).await?; // already there: still fine
+    assert!(fs::metadata(&sub).await?.is_dir());
+
+    let b = sub.join("b.txt");
+    assert_eq!(fs::copy(&a, &b).await?, 5);
+    assert_eq!(fs::read_to_string(&b).await?, "alpha");
+
+    let c = dir.join("c.txt");
+    fs::rename(&a, &c).await?;
+    assert!(!a.exists());
+    assert_eq!(fs::read(&c).await?, b"alpha");
+
+    let mut names: Vec<_> = fs::read_dir(&dir.0)
+        .await?
+        .iter()
+        .map(|e| e.file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["c.txt", "x"]);
+
+    fs::remove_file(&c).await?;
+    assert!(!c.exists());
+    Ok(())
+}
+
+#[scoro::test]
+async fn errors_are_io_errors() -> io::Result<()> {
+    let dir = TempDir::new();
+    let missing = dir.join("missing");
+    let kind = |r: io::Result<()>| r.unwrap_err().kind();
+    assert_eq!(
+        fs::read(&missing).await.unwrap_err().kind(),
+        io::ErrorKind::NotFound
+    );
+    assert_eq!(
+        fs::read_to_string(&missing).await.unwrap_err().kind(),
+        io::ErrorKind::NotFound
+    );
+    assert_eq!(
+        fs::metadata(&missing).await.unwrap_err().kind(),
+        io::ErrorKind::NotFound
+    );
+    assert_eq!(
+        kind(fs::remove_file(&missing).await),
+        io::ErrorKind::NotFound
+    );
+    assert_eq!(
+        kind(fs::rename(&missing, dir.join("to")).await),
+        io::ErrorKind::NotFound
+    );
+    assert_eq!(
+        fs::copy(&missing, dir.join("to")).await.unwrap_err().kind(),
+        io::ErrorKind::NotFound
+    );
+    assert_eq!(
+        fs::read_dir(&missing).await.unwrap_err().kind(),
+        io::ErrorKind::NotFound
+    );
+    assert_eq!(
+        File::open(&missing).await.unwrap_err().kind(),
+        io::ErrorKind::NotFound
+    );
+    // Not UTF-8.
+    let bin = dir.join("bin");
+    fs::write(&bin, [0xff, 0xfe]).await?;
+    assert_eq!(
+        fs::read_to_string(&bin).await.unwrap_err().kind(),
+        io::ErrorKind::InvalidData
+    );
+    Ok(())
+}
+
+#[scoro::test]
+async fn large_write_then_read_roundtrips() -> io::Result<()> {
+    let dir = TempDir::new();
+    let path = dir.join("big");
+    let data: Vec<u8> = (0..8 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+    fs::write(&path, &data).await?;
+    assert_eq!(fs::metadata(&path).await?.len(), data.len() as u64);
+    assert!(fs::read(&path).await? == data);
+
+    // The same through `File`, in pieces.
+    let mut file = File::open(&path).await?;
+    let mut back = Vec::new();
+    assert_eq!(file.read_to_end(&mut back).await?, data.len());
+    assert!(back == data);
+    Ok(())
+}
+
+/// Writes and reads through buffers that live in this function's frame. `run_sync` borrows
+/// them on the worker thread: with a `'static` bound on the blocking closure (as in runtimes
+/// whose futures can be forgotten) neither `fs::write(&path, &buf)` nor `file.read(&mut buf)`
+/// would compile.
+#[structured]
+async fn borrow_local_buffers(dir: &Path) -> io::Result<Vec<u8>> {
+    let path = dir.join("borrowed");
+    let buf: Vec<u8> = (0..=255).collect();
+    fs::write(&path, &buf).await?;
+    let mut file = File::open(&path).await?;
+    let mut into = [0u8; 300];
+    let mut filled = 0;
+    loop {
+        let n = file.read(&mut into[filled..]).await?;
+        if n == 0 {
+            break;
+        }
+        filled += n;
+    }
+    assert_eq!(&into[..filled], &buf[..]);
+    Ok(into[..filled].to_vec())
+}
+
+#[scoro::test]
+async fn buffers_are_borrowed_not_copied() -> io::Result<()> {
+    let dir = TempDir::new();
+    let back = borrow_local_buffers(&dir.0).await?;
+    assert_eq!(back, (0..=255).collect::<Vec<u8>>());
+    Ok(())
+}
+
+#[scoro::test]
+async fn file_methods() -> io::Result<()> {
+    let dir = TempDir::new();
+    let path = dir.join("f");
+    let mut file = File::create(&path).await?;
+    file.write_all(b"0123456789").await?;
+    file.flush().await?;
+    file.sync_all().await?;
+    assert_eq!(file.metadata().await?.len(), 10);
+    file.set_len(4).await?;
+    assert_eq!(file.metadata().await?.len(), 4);
+    assert_eq!(file.seek(SeekFrom::Start(1)).await?, 1);
+    assert_eq!(file.write(b"X").await?, 1);
+    drop(file);
+    assert_eq!(fs::read(&path).await?, b"0X23");
+
+    let mut file = File::open(&path).await?;
+    assert_eq!(file.seek(SeekFrom::End(-2)).await?, 2);
+    let mut two = [0u8; 2];
+    file.read_exact(&mut two).await?;
+    assert_eq!(&two, b"23");
+    // Opened read-only: writing fails with an io::Error, not a panic.
+    assert!(file.write(b"no").await.is_err());
+    Ok(())
+}
+
+/// A read and a write under timeouts of 0 and of an hour: the first never starts (the
+/// deadline has passed at the call's entry checkpoint), the second runs to completion (the
+/// mock clock does not jump while a worker runs) and reports its result.
+#[structured]
+async fn timeouts_around_calls(dir: &Path) -> Result<(), CancelRequested> {
+    let path = dir.join("timed");
+    let data = vec![42u8; 100_000];
+
+    let expired = move_on_after(Duration::ZERO, fs::write(&path, &data)).await;
+    assert!(expired.is_none());
+    assert!(!path.exists(), "a write cut off at its entry did nothing");
+
+    let done = move_on_after(Duration::from_secs(3600), fs::write(&path, &data)).await;
+    assert!(matches!(done, Some(Ok(()))));
+
+    let expired = move_on_after(Duration::ZERO, fs::read(&path)).await;
+    assert!(expired.is_none());
+    let read = move_on_after(Duration::from_secs(3600), fs::read(&path)).await;
+    assert!(matches!(read, Some(Ok(ref back)) if *back == data));
+    Ok(())
+}
+
+#[test]
+fn timeout_around_a_call_reports_all_or_nothing() {
+    let dir = TempDir::new();
+    let mut rt = Builder::new()
+        .clock(MockClock::autojump(Duration::ZERO))
+        .build()
+        .unwrap();
+    rt.run(timeouts_around_calls(&dir.0)).unwrap();
+}
