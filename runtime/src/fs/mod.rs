@@ -3,7 +3,7 @@
 //!
 //! Each function here, and each method of [`File`], is one call of
 //! [`to_thread::run_sync`](crate::to_thread::run_sync). Because `run_sync` may borrow from its
-//! caller, paths and buffers are borrowed, not copied: [`write`] hands the caller's bytes to
+//! caller, paths and buffers are borrowed, not copied: [`write()`] hands the caller's bytes to
 //! the worker as they are, and [`File`]'s `read` fills the caller's buffer directly on the
 //! worker (no intermediate `'static` buffer, no extra copy).
 //!
@@ -29,7 +29,7 @@
 //!   [`CancelRequested`](crate::CancelRequested).
 //! - Once the system call has started, cancellation does not interrupt it: the call waits
 //!   for it and returns its result, and the next checkpoint reports the cancellation. So an
-//!   operation under a timeout (for example a [`write`] inside
+//!   operation under a timeout (for example a [`write()`] inside
 //!   [`move_on_after`](crate::move_on_after)) either did not start or finished and reported
 //!   its result; it is never half-done and unreported.
 //! - Errors are the [`io::Error`]s of the [`std::fs`] function that each call wraps.
