@@ -115,15 +115,12 @@ impl Core {
         self.flush_scheduled(instruments);
         let t = {
             let s = self.sched.borrow();
-            q.task(s.run)
+            let t = q.task(s.run);
+            if !s.is_live(t) || s.tasks[t.index].state != SlotState::Queued {
+                return false;
+            }
+            t
         };
-        let runnable = {
-            let s = self.sched.borrow();
-            s.is_live(t) && s.tasks[t.index].state == SlotState::Queued
-        };
-        if !runnable {
-            return false;
-        }
         let id = TaskId::of(t);
         instruments.each(|i| i.before_task_step(id));
         match self.poll_task(q) {
