@@ -1,11 +1,12 @@
 //! `scoro::fs` through the public API: each function's result, errors as `io::Error`, borrowed
 //! paths and buffers, and what a timeout around a call reports.
 
-use scoro::fs::{self, File};
+use scoro::fs::{self, File, OpenOptions};
 use scoro::io::{Read, Write};
 use scoro::testing::MockClock;
 use scoro::{Builder, CancelRequested, move_on_after, structured};
 use std::io::{self, SeekFrom};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -222,4 +223,115 @@ fn timeout_around_a_call_reports_all_or_nothing() {
         .build()
         .unwrap();
     rt.run(timeouts_around_calls(&dir.0)).unwrap();
+}
+
+#[scoro::test]
+async fn open_options_append_truncate_create() -> io::Result<()> {
+    let dir = TempDir::new();
+    let path = dir.join("opts");
+    fs::write(&path, "start").await?;
+
+    // append: every write goes to the end, even after a seek back to the start.
+    let mut file = OpenOptions::new().append(true).open(&path).await?;
+    file.write_all(b"+one").await?;
+    file.seek(SeekFrom::Start(0)).await?;
+    file.write_all(b"+two").await?;
+    drop(file);
+    assert_eq!(fs::read_to_string(&path).await?, "start+one+two");
+
+    // write without truncate overwrites in place; with truncate the old contents are gone.
+    File::options()
+        .write(true)
+        .open(&path)
+        .await?
+        .write_all(b"S")
+        .await?;
+    assert_eq!(fs::read_to_string(&path).await?, "Start+one+two");
+    let file = OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(&path)
+        .await?;
+    assert_eq!(file.metadata().await?.len(), 0);
+    drop(file);
+    assert_eq!(fs::read(&path).await?, b"");
+
+    // create: makes a missing file; without it, opening a missing file fails.
+    let fresh = dir.join("fresh");
+    let err = OpenOptions::new()
+        .write(true)
+        .open(&fresh)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::NotFound);
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .open(&fresh)
+        .await?;
+    file.write_all(b"rw").await?;
+    file.seek(SeekFrom::Start(0)).await?;
+    let mut back = String::new();
+    file.read_to_string(&mut back).await?;
+    assert_eq!(back, "rw");
+
+    // No access mode at all: rejected before the system call.
+    let err = OpenOptions::new().open(&fresh).await.unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+    Ok(())
+}
+
+#[scoro::test]
+async fn create_new_fails_on_an_existing_file() -> io::Result<()> {
+    let dir = TempDir::new();
+    let path = dir.join("once");
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    let mut file = options.open(&path).await?;
+    file.write_all(b"first").await?;
+    drop(file);
+    let err = options.clone().open(&path).await.unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
+    assert_eq!(fs::read_to_string(&path).await?, "first", "left untouched");
+    // Even `create(true).truncate(true)` does not override it.
+    let err = options
+        .create(true)
+        .truncate(true)
+        .open(&path)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
+    assert!(format!("{options:?}").contains("OpenOptions"));
+    Ok(())
+}
+
+#[scoro::test]
+async fn mode_and_custom_flags() -> io::Result<()> {
+    let dir = TempDir::new();
+    let path = dir.join("private");
+    let file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .await?;
+    assert_eq!(file.metadata().await?.permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        fs::metadata(&path).await?.permissions().mode() & 0o777,
+        0o600
+    );
+
+    // O_NOFOLLOW: opening through a symbolic link fails instead of following it.
+    let link = dir.join("link");
+    std::os::unix::fs::symlink(&path, &link)?;
+    assert!(OpenOptions::new().read(true).open(&link).await.is_ok());
+    let err = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(&link)
+        .await
+        .unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(libc::ELOOP));
+    Ok(())
 }

@@ -1,7 +1,8 @@
 //! Files and directories: [`std::fs`] operations run on worker threads, so that a task never
 //! blocks its runtime's thread on the file system.
 //!
-//! Each function here, and each method of [`File`], is one call of
+//! Each function here, each method of [`File`] (but [`File::options`], which only makes an
+//! [`OpenOptions`]) and [`OpenOptions::open`] is one call of
 //! [`to_thread::run_sync`](crate::to_thread::run_sync). Because `run_sync` may borrow from its
 //! caller, paths and buffers are borrowed, not copied: [`write()`] hands the caller's bytes to
 //! the worker as they are, and [`File`]'s `read` fills the caller's buffer directly on the
@@ -38,8 +39,10 @@
 //!   (see [`to_thread`](crate::to_thread)).
 
 mod file;
+mod open_options;
 
 pub use file::File;
+pub use open_options::OpenOptions;
 
 use crate::CoroutineCall;
 use std::fs::{DirEntry, Metadata};
