@@ -335,3 +335,22 @@ async fn mode_and_custom_flags() -> io::Result<()> {
     assert_eq!(err.raw_os_error(), Some(libc::ELOOP));
     Ok(())
 }
+
+#[scoro::test]
+async fn sync_data_and_try_clone() -> io::Result<()> {
+    let dir = TempDir::new();
+    let path = dir.join("c");
+    let mut file = File::create(&path).await?;
+    file.write_all(b"abc").await?;
+    file.sync_data().await?;
+
+    // The clone shares the cursor: it writes where the original stopped.
+    let mut clone = file.try_clone().await?;
+    clone.write_all(b"def").await?;
+    assert_eq!(file.seek(SeekFrom::Current(0)).await?, 6);
+    drop(file);
+    clone.sync_data().await?;
+    drop(clone);
+    assert_eq!(fs::read(&path).await?, b"abcdef");
+    Ok(())
+}

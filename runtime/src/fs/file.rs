@@ -8,7 +8,7 @@
 use super::{OpenOptions, blocking};
 use crate::CoroutineCall;
 use crate::io::{Read, Write};
-use std::fs::Metadata;
+use std::fs::{Metadata, Permissions};
 use std::future::Future;
 use std::io::{self, Read as _, Seek as _, SeekFrom, Write as _};
 use std::path::Path;
@@ -231,6 +231,109 @@ impl File {
             },
             "scoro::fs",
             "File::sync_all",
+        )
+    }
+
+    /// Waits until the file's contents have reached the storage device, like
+    /// [`std::fs::File::sync_data`]: as [`sync_all`](File::sync_all), but metadata that is
+    /// not needed to read the data back (such as the modification time) may not be synced.
+    ///
+    /// A checkpoint; see the [module docs](super) for cancellation.
+    ///
+    /// ```
+    /// use scoro::io::Write;
+    ///
+    /// #[scoro::structured]
+    /// async fn main_task() -> std::io::Result<()> {
+    ///     let path = std::env::temp_dir().join(format!("scoro-sync-data-{}", std::process::id()));
+    ///     let mut file = scoro::fs::File::create(&path).await?;
+    ///     file.write_all(b"durable").await?;
+    ///     file.sync_data().await?;
+    ///     scoro::fs::remove_file(&path).await
+    /// }
+    ///
+    /// scoro::run(main_task())?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn sync_data(&self) -> CoroutineCall<impl Future<Output = io::Result<()>>> {
+        CoroutineCall::internal(
+            async move {
+                let inner = &self.inner;
+                blocking(move || inner.sync_data()).await
+            },
+            "scoro::fs",
+            "File::sync_data",
+        )
+    }
+
+    /// Changes the permissions of the open file, like [`std::fs::File::set_permissions`].
+    ///
+    /// A checkpoint; see the [module docs](super) for cancellation.
+    ///
+    /// ```
+    /// use std::os::unix::fs::PermissionsExt;
+    ///
+    /// #[scoro::structured]
+    /// async fn main_task() -> std::io::Result<u32> {
+    ///     let path = std::env::temp_dir().join(format!("scoro-file-chmod-{}", std::process::id()));
+    ///     let file = scoro::fs::File::create(&path).await?;
+    ///     file.set_permissions(std::fs::Permissions::from_mode(0o600)).await?;
+    ///     let mode = file.metadata().await?.permissions().mode();
+    ///     scoro::fs::remove_file(&path).await?;
+    ///     Ok(mode & 0o777)
+    /// }
+    ///
+    /// assert_eq!(scoro::run(main_task())?, 0o600);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn set_permissions(
+        &self,
+        perm: Permissions,
+    ) -> CoroutineCall<impl Future<Output = io::Result<()>>> {
+        CoroutineCall::internal(
+            async move {
+                let inner = &self.inner;
+                blocking(move || inner.set_permissions(perm)).await
+            },
+            "scoro::fs",
+            "File::set_permissions",
+        )
+    }
+
+    /// Returns a second `File` for the same open file, like [`std::fs::File::try_clone`]
+    /// (`dup(2)`): the two share the cursor, so a read or seek through one moves the other.
+    ///
+    /// A checkpoint; see the [module docs](super) for cancellation.
+    ///
+    /// ```
+    /// use scoro::io::Read;
+    /// use std::io::SeekFrom;
+    ///
+    /// #[scoro::structured]
+    /// async fn main_task() -> std::io::Result<Vec<u8>> {
+    ///     let path = std::env::temp_dir().join(format!("scoro-try-clone-{}", std::process::id()));
+    ///     scoro::fs::write(&path, b"0123456789").await?;
+    ///     let mut file = scoro::fs::File::open(&path).await?;
+    ///     let mut clone = file.try_clone().await?;
+    ///     file.seek(SeekFrom::Start(8)).await?;
+    ///     let mut rest = Vec::new();
+    ///     clone.read_to_end(&mut rest).await?;
+    ///     scoro::fs::remove_file(&path).await?;
+    ///     Ok(rest)
+    /// }
+    ///
+    /// assert_eq!(scoro::run(main_task())?, b"89");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn try_clone(&self) -> CoroutineCall<impl Future<Output = io::Result<File>>> {
+        CoroutineCall::internal(
+            async move {
+                let inner = &self.inner;
+                let clone = blocking(move || inner.try_clone()).await?;
+                Ok(File { inner: clone })
+            },
+            "scoro::fs",
+            "File::try_clone",
         )
     }
 
