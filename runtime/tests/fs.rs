@@ -4,7 +4,7 @@
 use scoro::fs::{self, File, OpenOptions};
 use scoro::io::{Read, Write};
 use scoro::testing::MockClock;
-use scoro::{Builder, CancelRequested, move_on_after, structured};
+use scoro::{Builder, CancelRequested, CancelScope, move_on_after, structured};
 use std::io::{self, SeekFrom};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -337,6 +337,134 @@ async fn mode_and_custom_flags() -> io::Result<()> {
 }
 
 #[scoro::test]
+async fn directories_create_remove() -> io::Result<()> {
+    let dir = TempDir::new();
+    let sub = dir.join("sub");
+    fs::create_dir(&sub).await?;
+    assert!(fs::metadata(&sub).await?.is_dir());
+    assert_eq!(
+        fs::create_dir(&sub).await.unwrap_err().kind(),
+        io::ErrorKind::AlreadyExists
+    );
+    assert_eq!(
+        fs::create_dir(dir.join("no/parent"))
+            .await
+            .unwrap_err()
+            .kind(),
+        io::ErrorKind::NotFound
+    );
+
+    // remove_dir only removes an empty directory.
+    fs::write(sub.join("f"), "x").await?;
+    assert_eq!(
+        fs::remove_dir(&sub).await.unwrap_err().kind(),
+        io::ErrorKind::DirectoryNotEmpty
+    );
+    fs::remove_file(sub.join("f")).await?;
+    fs::remove_dir(&sub).await?;
+    assert!(!sub.exists());
+
+    // remove_dir_all removes a whole tree, and does not follow a link out of it.
+    let outside = dir.join("outside");
+    fs::create_dir(&outside).await?;
+    fs::write(outside.join("keep"), "kept").await?;
+    let tree = dir.join("tree");
+    fs::create_dir_all(tree.join("a/b/c")).await?;
+    fs::write(tree.join("a/one"), "1").await?;
+    fs::write(tree.join("a/b/c/two"), "2").await?;
+    std::os::unix::fs::symlink(&outside, tree.join("a/link"))?;
+    fs::remove_dir_all(&tree).await?;
+    assert!(!tree.exists());
+    assert_eq!(fs::read_to_string(outside.join("keep")).await?, "kept");
+    assert_eq!(
+        fs::remove_dir_all(&tree).await.unwrap_err().kind(),
+        io::ErrorKind::NotFound
+    );
+    Ok(())
+}
+
+#[scoro::test]
+async fn exists_and_links() -> io::Result<()> {
+    let dir = TempDir::new();
+    let file = dir.join("file");
+    assert!(!fs::exists(&file).await?);
+    fs::write(&file, "data").await?;
+    assert!(fs::exists(&file).await?);
+    assert!(fs::exists(&dir.0).await?);
+
+    // A symbolic link: canonicalize resolves it, read_link returns it as stored,
+    // symlink_metadata describes the link itself.
+    let link = dir.join("link");
+    std::os::unix::fs::symlink("file", &link)?;
+    assert_eq!(fs::read_link(&link).await?, Path::new("file"));
+    assert_eq!(
+        fs::canonicalize(&link).await?,
+        std::fs::canonicalize(&file)?
+    );
+    assert_eq!(
+        fs::canonicalize(dir.join("./link")).await?,
+        fs::canonicalize(&file).await?
+    );
+    assert!(fs::symlink_metadata(&link).await?.file_type().is_symlink());
+    assert!(fs::metadata(&link).await?.is_file());
+    assert_eq!(
+        fs::read_link(&file).await.unwrap_err().kind(),
+        io::ErrorKind::InvalidInput
+    );
+
+    // A broken link does not "exist", and cannot be canonicalized.
+    let broken = dir.join("broken");
+    std::os::unix::fs::symlink("nothing-here", &broken)?;
+    assert!(!fs::exists(&broken).await?);
+    assert!(fs::symlink_metadata(&broken).await.is_ok());
+    assert_eq!(
+        fs::canonicalize(&broken).await.unwrap_err().kind(),
+        io::ErrorKind::NotFound
+    );
+
+    // A hard link is a second name for the same file.
+    let second = dir.join("second");
+    fs::hard_link(&file, &second).await?;
+    fs::write(&second, "changed").await?;
+    assert_eq!(fs::read_to_string(&file).await?, "changed");
+    assert_eq!(
+        fs::hard_link(&file, &second).await.unwrap_err().kind(),
+        io::ErrorKind::AlreadyExists
+    );
+    Ok(())
+}
+
+#[scoro::test]
+async fn permissions() -> io::Result<()> {
+    let dir = TempDir::new();
+    let path = dir.join("p");
+    fs::write(&path, "x").await?;
+    fs::set_permissions(&path, std::fs::Permissions::from_mode(0o604)).await?;
+    assert_eq!(
+        fs::metadata(&path).await?.permissions().mode() & 0o777,
+        0o604
+    );
+
+    let file = File::open(&path).await?;
+    file.set_permissions(std::fs::Permissions::from_mode(0o640))
+        .await?;
+    assert_eq!(file.metadata().await?.permissions().mode() & 0o777, 0o640);
+    assert_eq!(
+        fs::metadata(&path).await?.permissions().mode() & 0o777,
+        0o640
+    );
+
+    assert_eq!(
+        fs::set_permissions(dir.join("missing"), std::fs::Permissions::from_mode(0o600))
+            .await
+            .unwrap_err()
+            .kind(),
+        io::ErrorKind::NotFound
+    );
+    Ok(())
+}
+
+#[scoro::test]
 async fn sync_data_and_try_clone() -> io::Result<()> {
     let dir = TempDir::new();
     let path = dir.join("c");
@@ -353,4 +481,77 @@ async fn sync_data_and_try_clone() -> io::Result<()> {
     drop(clone);
     assert_eq!(fs::read(&path).await?, b"abcdef");
     Ok(())
+}
+
+/// Runs `call` inside a scope cancelled before it starts; the scope must catch the call's
+/// cancellation error.
+#[structured]
+async fn cancelled<T: std::fmt::Debug, F: std::future::Future<Output = io::Result<T>>>(
+    call: scoro::CoroutineCall<F>,
+) {
+    let scope = CancelScope::new();
+    scope.handle().cancel();
+    let r = scope.run(call).await;
+    assert!(r.is_none(), "caught by the cancelled scope: {r:?}");
+}
+
+/// Calls inside a scope that is cancelled before they start: each fails at its entry
+/// checkpoint and does nothing, and the scope catches the cancellation.
+#[structured]
+async fn calls_in_a_cancelled_scope(dir: &Path) -> Result<(), CancelRequested> {
+    let tree = dir.join("tree");
+    let file = dir.join("file");
+
+    cancelled(fs::remove_dir_all(&tree)).await;
+    assert!(tree.join("a/b/leaf").exists(), "remove_dir_all did nothing");
+    cancelled(fs::remove_dir(tree.join("a/b/empty"))).await;
+    assert!(tree.join("a/b/empty").is_dir());
+    cancelled(fs::create_dir(dir.join("new"))).await;
+    assert!(!dir.join("new").exists());
+    cancelled(fs::hard_link(&file, dir.join("second"))).await;
+    assert!(!dir.join("second").exists());
+    cancelled(fs::set_permissions(
+        &file,
+        std::fs::Permissions::from_mode(0o600),
+    ))
+    .await;
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o644
+    );
+    cancelled(OpenOptions::new().write(true).truncate(true).open(&file)).await;
+    cancelled(
+        OpenOptions::new()
+            .write(true)
+            .create(true)
+            .open(dir.join("created")),
+    )
+    .await;
+    assert!(!dir.join("created").exists());
+    assert_eq!(std::fs::read(&file).unwrap(), b"keep me");
+    cancelled(fs::exists(&file)).await;
+    cancelled(fs::canonicalize(&file)).await;
+    cancelled(fs::read_link(&file)).await;
+    cancelled(fs::symlink_metadata(&file)).await;
+
+    let f = File::open(&file).await.unwrap();
+    cancelled(f.set_permissions(std::fs::Permissions::from_mode(0o600))).await;
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o644
+    );
+    cancelled(f.sync_data()).await;
+    cancelled(f.try_clone()).await;
+    Ok(())
+}
+
+#[test]
+fn cancelled_calls_do_nothing() {
+    let dir = TempDir::new();
+    std::fs::create_dir_all(dir.join("tree/a/b/empty")).unwrap();
+    std::fs::write(dir.join("tree/a/b/leaf"), "leaf").unwrap();
+    std::fs::write(dir.join("file"), "keep me").unwrap();
+    std::fs::set_permissions(dir.join("file"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    scoro::run(calls_in_a_cancelled_scope(&dir.0)).unwrap();
+    assert!(dir.join("tree/a/b/leaf").exists());
 }

@@ -45,10 +45,10 @@ pub use file::File;
 pub use open_options::OpenOptions;
 
 use crate::CoroutineCall;
-use std::fs::{DirEntry, Metadata};
+use std::fs::{DirEntry, Metadata, Permissions};
 use std::future::Future;
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Runs `f` on a worker thread with `run_sync`; a cancellation before it starts becomes an
 /// `io::Error`.
@@ -171,6 +171,96 @@ pub fn metadata(
     )
 }
 
+/// Returns the metadata of the file, directory or symbolic link at `path`, without following
+/// a symbolic link, like [`std::fs::symlink_metadata`].
+///
+/// A checkpoint; see the [module docs](self) for cancellation.
+///
+/// ```
+/// #[scoro::structured]
+/// async fn main_task() -> std::io::Result<(bool, bool)> {
+///     let link = std::env::temp_dir().join(format!("scoro-fs-lstat-{}", std::process::id()));
+///     std::os::unix::fs::symlink(env!("CARGO_MANIFEST_DIR"), &link)?;
+///     let followed = scoro::fs::metadata(&link).await?.is_dir();
+///     let not_followed = scoro::fs::symlink_metadata(&link).await?.file_type().is_symlink();
+///     scoro::fs::remove_file(&link).await?;
+///     Ok((followed, not_followed))
+/// }
+///
+/// assert_eq!(scoro::run(main_task())?, (true, true));
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn symlink_metadata(
+    path: impl AsRef<Path>,
+) -> CoroutineCall<impl Future<Output = io::Result<Metadata>>> {
+    CoroutineCall::internal(
+        async move {
+            let path = path.as_ref();
+            blocking(|| std::fs::symlink_metadata(path)).await
+        },
+        "scoro::fs",
+        "symlink_metadata",
+    )
+}
+
+/// Returns whether something is at `path`, following symbolic links, like
+/// [`std::fs::exists`]: `Ok(false)` if nothing is there (or a symbolic link there is broken),
+/// an error if that cannot be found out (for example, permission to look is denied).
+///
+/// A checkpoint; see the [module docs](self) for cancellation.
+///
+/// ```
+/// #[scoro::structured]
+/// async fn main_task() -> std::io::Result<(bool, bool)> {
+///     let there = scoro::fs::exists(env!("CARGO_MANIFEST_DIR")).await?;
+///     let not_there = scoro::fs::exists("/no/such/file/here").await?;
+///     Ok((there, not_there))
+/// }
+///
+/// assert_eq!(scoro::run(main_task())?, (true, false));
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn exists(path: impl AsRef<Path>) -> CoroutineCall<impl Future<Output = io::Result<bool>>> {
+    CoroutineCall::internal(
+        async move {
+            let path = path.as_ref();
+            blocking(|| std::fs::exists(path)).await
+        },
+        "scoro::fs",
+        "exists",
+    )
+}
+
+/// Creates the directory at `path`, like [`std::fs::create_dir`]. Fails with
+/// [`io::ErrorKind::AlreadyExists`] if something is already there and with
+/// [`io::ErrorKind::NotFound`] if its parent is missing; [`create_dir_all`] does neither.
+///
+/// A checkpoint; see the [module docs](self) for cancellation.
+///
+/// ```
+/// #[scoro::structured]
+/// async fn main_task() -> std::io::Result<bool> {
+///     let dir = std::env::temp_dir().join(format!("scoro-fs-mkdir1-{}", std::process::id()));
+///     scoro::fs::create_dir(&dir).await?;
+///     let again = scoro::fs::create_dir(&dir).await.unwrap_err();
+///     scoro::fs::remove_dir(&dir).await?;
+///     Ok(again.kind() == std::io::ErrorKind::AlreadyExists)
+/// }
+///
+/// assert!(scoro::run(main_task())?);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn create_dir(path: impl AsRef<Path>) -> CoroutineCall<impl Future<Output = io::Result<()>>> {
+    CoroutineCall::internal(
+        async move {
+            let path = path.as_ref();
+            blocking(|| std::fs::create_dir(path)).await
+        },
+        "scoro::fs",
+        "create_dir",
+    )
+}
+
 /// Creates the directory at `path` and any missing parents, like [`std::fs::create_dir_all`].
 /// Succeeds if the directory already exists.
 ///
@@ -226,6 +316,67 @@ pub fn remove_file(path: impl AsRef<Path>) -> CoroutineCall<impl Future<Output =
         },
         "scoro::fs",
         "remove_file",
+    )
+}
+
+/// Removes the empty directory at `path`, like [`std::fs::remove_dir`]. Fails if the
+/// directory is not empty; [`remove_dir_all`] removes a whole tree.
+///
+/// A checkpoint; see the [module docs](self) for cancellation.
+///
+/// ```
+/// #[scoro::structured]
+/// async fn main_task() -> std::io::Result<bool> {
+///     let dir = std::env::temp_dir().join(format!("scoro-fs-rmdir-{}", std::process::id()));
+///     scoro::fs::create_dir(&dir).await?;
+///     scoro::fs::remove_dir(&dir).await?;
+///     Ok(!scoro::fs::exists(&dir).await?)
+/// }
+///
+/// assert!(scoro::run(main_task())?);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn remove_dir(path: impl AsRef<Path>) -> CoroutineCall<impl Future<Output = io::Result<()>>> {
+    CoroutineCall::internal(
+        async move {
+            let path = path.as_ref();
+            blocking(|| std::fs::remove_dir(path)).await
+        },
+        "scoro::fs",
+        "remove_dir",
+    )
+}
+
+/// Removes the directory at `path` and everything in it, like [`std::fs::remove_dir_all`].
+/// Symbolic links inside are removed, not followed.
+///
+/// The whole tree is removed in one call on the worker thread: once that call has started,
+/// cancellation does not stop it halfway, and a large tree takes as long as it takes. A
+/// checkpoint; see the [module docs](self) for cancellation.
+///
+/// ```
+/// #[scoro::structured]
+/// async fn main_task() -> std::io::Result<bool> {
+///     let top = std::env::temp_dir().join(format!("scoro-fs-rmtree-{}", std::process::id()));
+///     scoro::fs::create_dir_all(top.join("a/b")).await?;
+///     scoro::fs::write(top.join("a/b/f.txt"), "x").await?;
+///     scoro::fs::remove_dir_all(&top).await?;
+///     Ok(!scoro::fs::exists(&top).await?)
+/// }
+///
+/// assert!(scoro::run(main_task())?);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn remove_dir_all(
+    path: impl AsRef<Path>,
+) -> CoroutineCall<impl Future<Output = io::Result<()>>> {
+    CoroutineCall::internal(
+        async move {
+            let path = path.as_ref();
+            blocking(|| std::fs::remove_dir_all(path)).await
+        },
+        "scoro::fs",
+        "remove_dir_all",
     )
 }
 
@@ -326,5 +477,137 @@ pub fn read_dir(
         },
         "scoro::fs",
         "read_dir",
+    )
+}
+
+/// Returns the absolute form of `path`, with every symbolic link resolved and no `.` or `..`
+/// left, like [`std::fs::canonicalize`]. Fails if `path` does not exist.
+///
+/// A checkpoint; see the [module docs](self) for cancellation.
+///
+/// ```
+/// #[scoro::structured]
+/// async fn main_task() -> std::io::Result<bool> {
+///     let here = concat!(env!("CARGO_MANIFEST_DIR"), "/src/../Cargo.toml");
+///     let resolved = scoro::fs::canonicalize(here).await?;
+///     Ok(resolved.is_absolute() && resolved.ends_with("Cargo.toml")
+///         && !resolved.components().any(|c| c == std::path::Component::ParentDir))
+/// }
+///
+/// assert!(scoro::run(main_task())?);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn canonicalize(
+    path: impl AsRef<Path>,
+) -> CoroutineCall<impl Future<Output = io::Result<PathBuf>>> {
+    CoroutineCall::internal(
+        async move {
+            let path = path.as_ref();
+            blocking(|| std::fs::canonicalize(path)).await
+        },
+        "scoro::fs",
+        "canonicalize",
+    )
+}
+
+/// Returns what the symbolic link at `path` points to, as stored in the link (not resolved
+/// further), like [`std::fs::read_link`].
+///
+/// A checkpoint; see the [module docs](self) for cancellation.
+///
+/// ```
+/// #[scoro::structured]
+/// async fn main_task() -> std::io::Result<std::path::PathBuf> {
+///     let link = std::env::temp_dir().join(format!("scoro-fs-readlink-{}", std::process::id()));
+///     std::os::unix::fs::symlink("some/target", &link)?;
+///     let target = scoro::fs::read_link(&link).await?;
+///     scoro::fs::remove_file(&link).await?;
+///     Ok(target)
+/// }
+///
+/// assert_eq!(scoro::run(main_task())?, std::path::Path::new("some/target"));
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn read_link(
+    path: impl AsRef<Path>,
+) -> CoroutineCall<impl Future<Output = io::Result<PathBuf>>> {
+    CoroutineCall::internal(
+        async move {
+            let path = path.as_ref();
+            blocking(|| std::fs::read_link(path)).await
+        },
+        "scoro::fs",
+        "read_link",
+    )
+}
+
+/// Makes `link` a new name (a hard link) for the file `original`, like
+/// [`std::fs::hard_link`]. Fails if `link` already exists.
+///
+/// A checkpoint; see the [module docs](self) for cancellation.
+///
+/// ```
+/// #[scoro::structured]
+/// async fn main_task() -> std::io::Result<String> {
+///     let dir = std::env::temp_dir();
+///     let original = dir.join(format!("scoro-fs-ln-a-{}", std::process::id()));
+///     let link = dir.join(format!("scoro-fs-ln-b-{}", std::process::id()));
+///     scoro::fs::write(&original, "shared").await?;
+///     scoro::fs::hard_link(&original, &link).await?;
+///     scoro::fs::remove_file(&original).await?;
+///     let text = scoro::fs::read_to_string(&link).await?;
+///     scoro::fs::remove_file(&link).await?;
+///     Ok(text)
+/// }
+///
+/// assert_eq!(scoro::run(main_task())?, "shared");
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn hard_link(
+    original: impl AsRef<Path>,
+    link: impl AsRef<Path>,
+) -> CoroutineCall<impl Future<Output = io::Result<()>>> {
+    CoroutineCall::internal(
+        async move {
+            let (original, link) = (original.as_ref(), link.as_ref());
+            blocking(|| std::fs::hard_link(original, link)).await
+        },
+        "scoro::fs",
+        "hard_link",
+    )
+}
+
+/// Changes the permissions of the file or directory at `path`, following symbolic links, like
+/// [`std::fs::set_permissions`].
+///
+/// A checkpoint; see the [module docs](self) for cancellation.
+///
+/// ```
+/// use std::os::unix::fs::PermissionsExt;
+///
+/// #[scoro::structured]
+/// async fn main_task() -> std::io::Result<u32> {
+///     let path = std::env::temp_dir().join(format!("scoro-fs-chmod-{}", std::process::id()));
+///     scoro::fs::write(&path, "x").await?;
+///     scoro::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).await?;
+///     let mode = scoro::fs::metadata(&path).await?.permissions().mode();
+///     scoro::fs::remove_file(&path).await?;
+///     Ok(mode & 0o777)
+/// }
+///
+/// assert_eq!(scoro::run(main_task())?, 0o640);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn set_permissions(
+    path: impl AsRef<Path>,
+    perm: Permissions,
+) -> CoroutineCall<impl Future<Output = io::Result<()>>> {
+    CoroutineCall::internal(
+        async move {
+            let path = path.as_ref();
+            blocking(move || std::fs::set_permissions(path, perm)).await
+        },
+        "scoro::fs",
+        "set_permissions",
     )
 }
