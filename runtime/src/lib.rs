@@ -67,6 +67,7 @@ pub mod net;
 mod nursery;
 pub mod observe;
 mod poison;
+pub mod process;
 mod runtime;
 pub mod signal;
 mod slab;

@@ -718,3 +718,51 @@ async fn serve_tcp_handlers_were_started_where_serve_tcp_was_called() -> TestRes
     .await?;
     Ok(())
 }
+
+#[structured]
+async fn blocked_in_child_wait(child: &mut scoro::process::Child) {
+    let _ = child.wait().await;
+}
+
+#[structured]
+async fn blocked_in_child_read(stdout: &mut scoro::process::ChildStdout) {
+    let mut buf = [0; 8];
+    let _ = stdout.read(&mut buf).await;
+}
+
+#[structured]
+async fn blocked_in_child_write(stdin: &mut scoro::process::ChildStdin) {
+    // More than a pipe holds, to a child that reads nothing.
+    let _ = scoro::io::Write::write_all(stdin, &[0; 1 << 20]).await;
+}
+
+#[scoro::test]
+async fn shows_child_process_calls() -> TestResult {
+    use std::process::Stdio;
+    let mut child = scoro::process::Command::new("sleep")
+        .arg("1000")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .await?;
+    let mut stdout = child.stdout.take().unwrap();
+    let tree = tree_with(blocked_in_child_read(&mut stdout)).await;
+    assert_eq!(
+        waiting_in(&tree, "blocked_in_child_read"),
+        Some("scoro::process::ChildStdout::read")
+    );
+    let mut stdin = child.stdin.take().unwrap();
+    let tree = tree_with(blocked_in_child_write(&mut stdin)).await;
+    assert_eq!(
+        waiting_in(&tree, "blocked_in_child_write"),
+        Some("scoro::process::ChildStdin::write")
+    );
+    // The cancelled wait (`tree_with` cancels it) ends the child.
+    let tree = tree_with(blocked_in_child_wait(&mut child)).await;
+    assert_eq!(
+        waiting_in(&tree, "blocked_in_child_wait"),
+        Some("scoro::process::Child::wait")
+    );
+    assert!(child.try_wait()?.is_some());
+    Ok(())
+}

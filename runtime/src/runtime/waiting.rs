@@ -100,6 +100,15 @@ pub(crate) enum Waiting {
     BarrierWait,
     /// `scoro::channel::watch::Receiver::changed`.
     WatchChanged,
+    /// `scoro::process::Child::wait` (also `kill`, `communicate` and `Command::status`, `output`
+    /// and `run`, which wait through it).
+    ChildWait,
+    /// `scoro::process::ChildStdin::write`.
+    ChildStdinWrite,
+    /// `scoro::process::ChildStdout::read`.
+    ChildStdoutRead,
+    /// `scoro::process::ChildStderr::read`.
+    ChildStderrRead,
     /// `scoro::testing::wait_all_tasks_blocked`.
     WaitAllTasksBlocked,
 }
@@ -151,6 +160,10 @@ impl Waiting {
             x if x == Waiting::RwLockWrite as u8 => Waiting::RwLockWrite,
             x if x == Waiting::BarrierWait as u8 => Waiting::BarrierWait,
             x if x == Waiting::WatchChanged as u8 => Waiting::WatchChanged,
+            x if x == Waiting::ChildWait as u8 => Waiting::ChildWait,
+            x if x == Waiting::ChildStdinWrite as u8 => Waiting::ChildStdinWrite,
+            x if x == Waiting::ChildStdoutRead as u8 => Waiting::ChildStdoutRead,
+            x if x == Waiting::ChildStderrRead as u8 => Waiting::ChildStderrRead,
             x if x == Waiting::WaitAllTasksBlocked as u8 => Waiting::WaitAllTasksBlocked,
             _ => Waiting::Nothing,
         }
@@ -201,6 +214,10 @@ impl Waiting {
             Waiting::RwLockWrite => "scoro::sync::RwLock::write",
             Waiting::BarrierWait => "scoro::sync::Barrier::wait",
             Waiting::WatchChanged => "scoro::channel::watch::Receiver::changed",
+            Waiting::ChildWait => "scoro::process::Child::wait",
+            Waiting::ChildStdinWrite => "scoro::process::ChildStdin::write",
+            Waiting::ChildStdoutRead => "scoro::process::ChildStdout::read",
+            Waiting::ChildStderrRead => "scoro::process::ChildStderr::read",
             Waiting::WaitAllTasksBlocked => "scoro::testing::wait_all_tasks_blocked",
         })
     }
