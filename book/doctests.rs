@@ -22,6 +22,7 @@ chapters! {
     cancellation_is_an_error => "cancellation-is-an-error.md",
     coordinating_tasks => "coordinating-tasks.md",
     io_and_networking => "io-and-networking.md",
+    processes_and_files => "processes-and-files.md",
     threads => "threads.md",
     signals => "signals.md",
     reliability => "reliability.md",
