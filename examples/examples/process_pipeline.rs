@@ -105,8 +105,11 @@ fn exists(pid: u32) -> bool {
 #[structured]
 async fn demo(timeout: Duration) -> io::Result<(Outcome, Outcome)> {
     // Finishes at once: how many of 1..=1000 contain a 7.
-    let quick = run_pipeline(&[&["seq", "1", "1000"], &["grep", "7"], &["wc", "-l"]], timeout)
-        .await?;
+    let quick = run_pipeline(
+        &[&["seq", "1", "1000"], &["grep", "7"], &["wc", "-l"]],
+        timeout,
+    )
+    .await?;
     println!(
         "seq 1 1000 | grep 7 | wc -l: {} (finished: {})",
         quick.lines.join(" "),
@@ -128,7 +131,11 @@ async fn demo(timeout: Duration) -> io::Result<(Outcome, Outcome)> {
     for pid in &endless.pids {
         println!(
             "  process {pid}: {}",
-            if exists(*pid) { "STILL THERE" } else { "ended and reaped" }
+            if exists(*pid) {
+                "STILL THERE"
+            } else {
+                "ended and reaped"
+            }
         );
     }
     Ok((quick, endless))

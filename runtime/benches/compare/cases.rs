@@ -56,6 +56,7 @@ pub(crate) fn cases(quick: bool) -> Vec<Case> {
     v.push(timers_many(if quick { 10_000 } else { 100_000 }));
     v.push(bytes_per_task(if quick { 10_000 } else { 100_000 }));
     v.push(tcp_echo(50, if quick { 200 } else { 2_000 }));
+    v.push(process_spawn_wait(if quick { 50 } else { 300 }));
     v.extend(crate::server::cases(quick));
     v
 }
@@ -1054,4 +1055,50 @@ fn raw_mio_echo(conns: usize, rounds: usize) -> Duration {
         }
     }
     t0.elapsed()
+}
+
+/// n child processes (`true`), one after the other: spawn, then wait for the exit.
+fn process_spawn_wait(n: usize) -> Case {
+    #[structured]
+    async fn main_task(n: usize) -> Duration {
+        let t0 = Instant::now();
+        for _ in 0..n {
+            let mut child = scoro::process::Command::new("true").spawn().await.unwrap();
+            assert!(child.wait().await.unwrap().success());
+        }
+        t0.elapsed()
+    }
+    async fn tokio_body(n: usize) -> Duration {
+        let t0 = Instant::now();
+        for _ in 0..n {
+            let mut child = tokio::process::Command::new("true").spawn().unwrap();
+            assert!(child.wait().await.unwrap().success());
+        }
+        t0.elapsed()
+    }
+    Case {
+        name: "process_spawn_wait",
+        n,
+        peers: vec![
+            ("scoro", Box::new(|n| time(scoro::run(main_task(n))))),
+            ("tokio_ct", on_tokio(tokio_ct, tokio_body)),
+            ("tokio_mt", in_tokio_task(tokio_mt, tokio_body)),
+            (
+                "smol",
+                Box::new(|n| {
+                    time(smol_run(|_ex| {
+                        Box::pin(async move {
+                            let t0 = Instant::now();
+                            for _ in 0..n {
+                                let mut child =
+                                    smol::process::Command::new("true").spawn().unwrap();
+                                assert!(child.status().await.unwrap().success());
+                            }
+                            t0.elapsed()
+                        })
+                    }))
+                }),
+            ),
+        ],
+    }
 }
