@@ -230,6 +230,42 @@ async fn a_child_that_ignores_the_kill_signal_gets_sigkill_after_the_grace() -> 
 }
 
 #[scoro::test]
+async fn no_grace_means_sigkill_at_once() -> io::Result<()> {
+    // A mock clock that never moves: only a zero grace can reach the SIGKILL.
+    let mut child = Command::new("sh")
+        .args(["-c", "trap '' TERM; echo ready; exec sleep 1000"])
+        .stdout(Stdio::piped())
+        .kill_grace(Duration::ZERO)
+        .spawn()
+        .await?;
+    let pid = child.id();
+    assert_eq!(first_line(&mut child).await?, "ready");
+    let scope = CancelScope::new();
+    scope.handle().cancel();
+    assert!(scope.run(child.wait()).await.is_none());
+    assert_eq!(
+        child.try_wait()?.and_then(|s| s.signal()),
+        Some(libc::SIGKILL)
+    );
+    assert_gone(pid);
+
+    // SIGKILL as the kill signal: no grace either.
+    let mut child = Command::new("sleep")
+        .arg("1000")
+        .kill_signal(libc::SIGKILL)
+        .spawn()
+        .await?;
+    let scope = CancelScope::new();
+    scope.handle().cancel();
+    assert!(scope.run(child.wait()).await.is_none());
+    assert_eq!(
+        child.try_wait()?.and_then(|s| s.signal()),
+        Some(libc::SIGKILL)
+    );
+    Ok(())
+}
+
+#[scoro::test]
 async fn a_child_that_handles_the_kill_signal_exits_in_its_own_way() -> io::Result<()> {
     // The clock is a mock one that never moves here: the grace cannot run out, so the
     // status below can only come from the child's own handler.

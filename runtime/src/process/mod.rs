@@ -269,7 +269,8 @@ impl Command {
 
     /// Starts the child as the leader of a new process group (`setpgid(0, 0)`), and makes
     /// cancellation and drop signal the whole group, so that the processes the child starts
-    /// end with it. The group no longer receives the terminal's Ctrl-C; a scoro program gets
+    /// end with it. Once the child itself has exited and was reaped, nothing more is
+    /// signalled. The group no longer receives the terminal's Ctrl-C; a scoro program gets
     /// it instead, and its cancellation ends the group.
     pub fn new_process_group(&mut self, new_group: bool) -> &mut Self {
         self.new_group = new_group;
