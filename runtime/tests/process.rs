@@ -69,6 +69,19 @@ async fn first_line(child: &mut Child) -> io::Result<String> {
     }
 }
 
+/// Waits for `child` in a cancelled scope, which must end and reap it.
+#[scoro::structured]
+async fn cancelled_wait(child: &mut Child) -> io::Result<()> {
+    let scope = CancelScope::new();
+    scope.handle().cancel();
+    assert!(scope.run(child.wait()).await.is_none());
+    assert!(
+        child.try_wait()?.is_some(),
+        "the cancelled wait reaped the child"
+    );
+    Ok(())
+}
+
 #[scoro::test]
 async fn output_is_captured_in_full_from_both_streams_at_once() -> io::Result<()> {
     // Standard error first and far more than a pipe holds: reading the outputs one after the
@@ -188,11 +201,7 @@ async fn a_cancelled_wait_ends_the_child_and_reaps_it() -> io::Result<()> {
     let mut child = Command::new("sleep").arg("1000").spawn().await?;
     let pid = child.id();
     assert!(my_children().contains(&pid));
-    let scope = CancelScope::new();
-    let handle = scope.handle();
-    handle.cancel();
-    let waited = scope.run(child.wait()).await;
-    assert!(waited.is_none());
+    cancelled_wait(&mut child).await?;
     // Ended by the default kill signal (it did not need the SIGKILL), and reaped.
     assert_eq!(
         child.try_wait()?.and_then(|s| s.signal()),
@@ -216,9 +225,7 @@ async fn a_child_that_ignores_the_kill_signal_gets_sigkill_after_the_grace() -> 
     let pid = child.id();
     assert_eq!(first_line(&mut child).await?, "ready");
     let start = scoro::current_time();
-    let scope = CancelScope::new();
-    scope.handle().cancel();
-    assert!(scope.run(child.wait()).await.is_none());
+    cancelled_wait(&mut child).await?;
     assert_eq!(
         child.try_wait()?.and_then(|s| s.signal()),
         Some(libc::SIGKILL)
@@ -240,9 +247,7 @@ async fn no_grace_means_sigkill_at_once() -> io::Result<()> {
         .await?;
     let pid = child.id();
     assert_eq!(first_line(&mut child).await?, "ready");
-    let scope = CancelScope::new();
-    scope.handle().cancel();
-    assert!(scope.run(child.wait()).await.is_none());
+    cancelled_wait(&mut child).await?;
     assert_eq!(
         child.try_wait()?.and_then(|s| s.signal()),
         Some(libc::SIGKILL)
@@ -255,9 +260,7 @@ async fn no_grace_means_sigkill_at_once() -> io::Result<()> {
         .kill_signal(libc::SIGKILL)
         .spawn()
         .await?;
-    let scope = CancelScope::new();
-    scope.handle().cancel();
-    assert!(scope.run(child.wait()).await.is_none());
+    cancelled_wait(&mut child).await?;
     assert_eq!(
         child.try_wait()?.and_then(|s| s.signal()),
         Some(libc::SIGKILL)
@@ -279,9 +282,7 @@ async fn a_child_that_handles_the_kill_signal_exits_in_its_own_way() -> io::Resu
         .spawn()
         .await?;
     assert_eq!(first_line(&mut child).await?, "ready");
-    let scope = CancelScope::new();
-    scope.handle().cancel();
-    assert!(scope.run(child.wait()).await.is_none());
+    cancelled_wait(&mut child).await?;
     assert_eq!(child.try_wait()?.and_then(|s| s.code()), Some(42));
     assert_eq!(first_line(&mut child).await?, "bye");
     Ok(())
@@ -298,9 +299,7 @@ async fn a_new_process_group_ends_with_its_leader() -> io::Result<()> {
     let pid = child.id();
     let grandchild: u32 = first_line(&mut child).await?.parse().unwrap();
     let grandchild_exit = pidfd(grandchild);
-    let scope = CancelScope::new();
-    scope.handle().cancel();
-    assert!(scope.run(child.wait()).await.is_none());
+    cancelled_wait(&mut child).await?;
     assert_gone(pid);
     // The grandchild (not ours to reap) has exited too.
     fail_after(
