@@ -20,6 +20,16 @@
 //! - Each runtime registers its own duplicate of the pipe's read end with its `mio::Poll`
 //!   (edge-triggered, so every runtime hears every write) and compares the per-signal counters
 //!   with the values it saw last; draining the pipe is only housekeeping.
+//!
+//! Why this is not built on `signal-hook` (+ `signal-hook-mio`): its registry installs its
+//! handler once per signal and keeps it installed for the life of the process; unregistering
+//! the last action leaves that handler in place with nothing to do, and no call puts the
+//! previous disposition back. After the last runtime ended, a SIGINT would then be swallowed
+//! instead of killing the process (or reaching the program's own handler as its only handler,
+//! or being ignored by `SIG_IGN` as such). Restoring the disposition by hand behind its back
+//! breaks the next runtime's registration, which the registry believes still installed. The
+//! second invariant above is what `scoro` promises, so the handler stays here. Child
+//! processes need no `SIGCHLD` handler at all (`scoro::process` waits on pidfds).
 
 use std::cell::{Cell, RefCell};
 use std::io;
