@@ -2,10 +2,10 @@
 //!
 //! Invariant: every method that touches the file system is exactly one `blocking`
 //! (`run_sync`) call (on `&self.inner`, or opening a file), so the module's guarantees
-//! (checkpoint on entry, never interrupted once started) hold for each. `options` and
-//! `from_std` only build values.
+//! (checkpoint on entry, never interrupted once started) hold for each. `from_std` only
+//! builds a value (`File::options` is in `open_options`, next to what it builds).
 
-use super::{OpenOptions, blocking};
+use super::blocking;
 use crate::CoroutineCall;
 use crate::io::{Read, Write};
 use std::fs::{Metadata, Permissions};
@@ -47,35 +47,10 @@ pub struct File {
 }
 
 impl File {
-    /// Wraps a file that [`OpenOptions::open`] opened on a worker thread.
+    /// Wraps a file that [`OpenOptions::open`](super::OpenOptions::open) opened on a worker
+    /// thread.
     pub(super) fn from_std(inner: std::fs::File) -> File {
         File { inner }
-    }
-
-    /// Returns an [`OpenOptions`] with every flag off, to open a file some other way than
-    /// [`open`](File::open) and [`create`](File::create) do, like
-    /// [`std::fs::File::options`]. Does nothing on its own: not a checkpoint.
-    ///
-    /// ```
-    /// use scoro::fs::File;
-    /// use scoro::io::Write;
-    ///
-    /// #[scoro::structured]
-    /// async fn main_task() -> std::io::Result<Vec<u8>> {
-    ///     let path = std::env::temp_dir().join(format!("scoro-options-{}", std::process::id()));
-    ///     scoro::fs::write(&path, b"abc").await?;
-    ///     // Write over the start of the file, keeping the rest.
-    ///     File::options().write(true).open(&path).await?.write_all(b"X").await?;
-    ///     let back = scoro::fs::read(&path).await?;
-    ///     scoro::fs::remove_file(&path).await?;
-    ///     Ok(back)
-    /// }
-    ///
-    /// assert_eq!(scoro::run(main_task())?, b"Xbc");
-    /// # Ok::<(), std::io::Error>(())
-    /// ```
-    pub fn options() -> OpenOptions {
-        OpenOptions::new()
     }
 
     /// Opens the file at `path` for reading, like [`std::fs::File::open`].

@@ -149,3 +149,31 @@ impl OpenOptions {
         )
     }
 }
+
+impl File {
+    /// Returns an [`OpenOptions`] with every flag off, to open a file some other way than
+    /// [`open`](File::open) and [`create`](File::create) do, like
+    /// [`std::fs::File::options`]. Does nothing on its own: not a checkpoint.
+    ///
+    /// ```
+    /// use scoro::fs::File;
+    /// use scoro::io::Write;
+    ///
+    /// #[scoro::structured]
+    /// async fn main_task() -> std::io::Result<Vec<u8>> {
+    ///     let path = std::env::temp_dir().join(format!("scoro-options-{}", std::process::id()));
+    ///     scoro::fs::write(&path, b"abc").await?;
+    ///     // Write over the start of the file, keeping the rest.
+    ///     File::options().write(true).open(&path).await?.write_all(b"X").await?;
+    ///     let back = scoro::fs::read(&path).await?;
+    ///     scoro::fs::remove_file(&path).await?;
+    ///     Ok(back)
+    /// }
+    ///
+    /// assert_eq!(scoro::run(main_task())?, b"Xbc");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn options() -> OpenOptions {
+        OpenOptions::new()
+    }
+}
