@@ -35,10 +35,9 @@
 //! assert_eq!(scoro::run(main_task()).unwrap(), ["hello, world"]);
 //! ```
 //!
-//! The [scoro book](https://github.com/scoro-rs/scoro/blob/main/book/src/SUMMARY.md) (an
-//! mdbook in `book/` of the repository: `mdbook serve book` shows it locally) explains the
-//! ideas and every API in depth, starting from
-//! [why there are no futures](https://github.com/scoro-rs/scoro/blob/main/book/src/why-no-futures.md).
+//! The scoro book, an mdbook in the `book/` folder of the source repository (`mdbook serve
+//! book` shows it), explains the ideas and every API in depth, starting from the chapter on
+//! why there are no futures.
 //!
 //! # Features
 //!
