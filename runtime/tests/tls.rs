@@ -1,7 +1,8 @@
-#![cfg(feature = "rustls")]
 //! TLS through the public API (`scoro::tls`, feature `rustls`): handshakes over loopback TCP
 //! with certificates made at test time, large transfers, cancelled reads, writes and
 //! handshakes, failed handshakes, and the end of a session with and without `close_notify`.
+
+#![cfg(feature = "rustls")]
 
 use scoro::io::{Read, Write};
 use scoro::net::{TcpListener, TcpStream};
