@@ -489,3 +489,37 @@ async fn tls_calls_are_checkpoints() -> io::Result<()> {
     assert_eq!(&text, b"still here");
     Ok(())
 }
+
+#[scoro::test]
+async fn tls_1_2_works_too() -> io::Result<()> {
+    let pki = Pki::new();
+    let mut roots = RootCertStore::empty();
+    roots.add(pki.cert.clone()).unwrap();
+    let client_config = ClientConfig::builder_with_protocol_versions(&[&rustls::version::TLS12])
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let client_tcp = TcpStream::connect(listener.local_addr()?).await?;
+    let (server_tcp, _) = listener.accept().await?;
+    let (mut client, mut server) = join((
+        tls::connect(Arc::new(client_config), localhost(), client_tcp),
+        tls::accept(pki.server.clone(), server_tcp),
+    ))
+    .await?;
+    assert_eq!(
+        client.conn().protocol_version(),
+        Some(rustls::ProtocolVersion::TLSv1_2)
+    );
+    let message = pattern(100_000);
+    client.write_all(&message).await?;
+    client.shutdown().await?;
+    let mut received = Vec::new();
+    server.read_to_end(&mut received).await?;
+    assert!(received == message);
+    server.write_all(b"ok").await?;
+    server.shutdown().await?;
+    let mut text = String::new();
+    client.read_to_string(&mut text).await?;
+    assert_eq!(text, "ok");
+    Ok(())
+}
