@@ -48,6 +48,10 @@
 //!   around each of its steps, and events for cancellations delivered, deadlines expiring and
 //!   the errors and panics nurseries collect; also spans in the shape tokio-console reads. See
 //!   [`observe`](crate::observe#tracing). Without the feature none of it is compiled.
+//! - `rustls`: the `tls` module: TLS over any scoro stream, built on
+//!   [rustls](https://docs.rs/rustls) with its `ring` crypto provider (rustls is re-exported
+//!   as `scoro::tls::rustls`). Encrypted streams are scoro readers and writers, and their
+//!   handshake, reads and writes are checkpoints that lose nothing when cancelled.
 #![doc(test(attr(deny(warnings))))]
 #![deny(dead_code)]
 
@@ -74,6 +78,8 @@ pub mod sync;
 pub mod testing;
 mod threads;
 mod time;
+#[cfg(feature = "rustls")]
+pub mod tls;
 mod wait;
 
 pub use cancel::{
