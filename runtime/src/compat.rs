@@ -18,8 +18,12 @@
 //!   first, and yields once before returning a value the future had ready at once.
 
 mod poll_io;
+#[cfg(feature = "tokio")]
+mod tokio_rt;
 
 pub use poll_io::{PollIo, PollIoStream, poll_io};
+#[cfg(feature = "tokio")]
+pub use tokio_rt::{tokio_future, tokio_handle};
 
 use crate::CoroutineCall;
 use crate::cancellation::CancelRequested;
