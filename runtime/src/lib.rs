@@ -49,6 +49,11 @@
 //!   around each of its steps, and events for cancellations delivered, deadlines expiring and
 //!   the errors and panics nurseries collect; also spans in the shape tokio-console reads. See
 //!   [`observe`](crate::observe#tracing). Without the feature none of it is compiled.
+//! - `futures-io`: `futures_io::AsyncRead`/`AsyncWrite` for [`compat::PollIo`], scoro's
+//!   streams as seen by foreign futures (see [`compat::poll_io`]).
+//! - `tokio`: tokio's `AsyncRead`/`AsyncWrite` for [`compat::PollIo`] (for hyper through
+//!   `hyper_util::rt::TokioIo`, say), and `compat::tokio_future`, which runs futures that need
+//!   a tokio runtime (its timers, its sockets, `tokio::spawn`) with one entered.
 #![doc(test(attr(deny(warnings))))]
 #![deny(dead_code)]
 
