@@ -46,7 +46,8 @@ use std::task::{Context, Poll};
 /// documentation for "cancel safety".
 ///
 /// Futures that need a particular runtime to be running (a tokio socket, a tokio timer)
-/// still need that runtime; `future` only provides a waker.
+/// still need that runtime; `future` only provides a waker. For tokio, `tokio_future` (feature
+/// `tokio`) enters one around every poll.
 ///
 /// ```
 /// use std::future::Future;
