@@ -277,8 +277,9 @@ impl VisitMut for Rewriter<'_> {
     }
 }
 
-/// Whether `expr` is `compat::future(async { .. })`: a call of a path ending in
-/// `compat::future` whose only argument is an `async` block, which then stays a plain future.
+/// Whether `expr` is `compat::future(async { .. })` (or `compat::tokio_future(..)`): a call of
+/// a path ending in `compat::future` or `compat::tokio_future` whose only argument is an
+/// `async` block, which then stays a plain future.
 fn is_plain_future(expr: &Expr) -> bool {
     let Expr::Call(call) = expr else { return false };
     let Expr::Path(path) = &*call.func else {
@@ -290,7 +291,9 @@ fn is_plain_future(expr: &Expr) -> bool {
         .iter()
         .rev()
         .map(|segment| &segment.ident);
-    let ends_in_compat_future = names.next().is_some_and(|name| name == "future")
+    let ends_in_compat_future = names
+        .next()
+        .is_some_and(|name| name == "future" || name == "tokio_future")
         && names.next().is_some_and(|name| name == "compat");
     path.qself.is_none()
         && ends_in_compat_future

@@ -5,11 +5,25 @@
 //   calls behind the runtime's back.
 //! Using futures written for other executors: [`future`], and writing them: [`plain!`].
 //!
+//! Foreign code that reads and writes through `poll_read`/`poll_write` (the `AsyncRead` and
+//! `AsyncWrite` traits of `futures-io` and of tokio, with the features of those names) gets a
+//! scoro stream through [`poll_io`]. Futures that need a tokio runtime (its timers, its
+//! sockets, `tokio::spawn`) run under `tokio_future` (feature `tokio`), which enters one
+//! around every poll.
+//!
 //! Guarantees:
 //! - Waiting for a foreign future can be cancelled: cancellation drops the future at once
 //!   (the usual way to cancel a `Future`) and returns `Err(CancelRequested)`.
 //! - [`future`] is a checkpoint like every scoro blocking call: it checks for cancellation
 //!   first, and yields once before returning a value the future had ready at once.
+
+mod poll_io;
+#[cfg(feature = "tokio")]
+mod tokio_rt;
+
+pub use poll_io::{PollIo, PollIoStream, poll_io};
+#[cfg(feature = "tokio")]
+pub use tokio_rt::{tokio_future, tokio_handle};
 
 use crate::CoroutineCall;
 use crate::cancellation::CancelRequested;
@@ -32,7 +46,8 @@ use std::task::{Context, Poll};
 /// documentation for "cancel safety".
 ///
 /// Futures that need a particular runtime to be running (a tokio socket, a tokio timer)
-/// still need that runtime; `future` only provides a waker.
+/// still need that runtime; `future` only provides a waker. For tokio, `tokio_future` (feature
+/// `tokio`) enters one around every poll.
 ///
 /// ```
 /// use std::future::Future;

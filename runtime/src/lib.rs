@@ -52,6 +52,11 @@
 //!   [rustls](https://docs.rs/rustls) with its `ring` crypto provider (rustls is re-exported
 //!   as `scoro::tls::rustls`). Encrypted streams are scoro readers and writers, and their
 //!   handshake, reads and writes are checkpoints that lose nothing when cancelled.
+//! - `futures-io`: `futures_io::AsyncRead`/`AsyncWrite` for [`compat::PollIo`], scoro's
+//!   streams as seen by foreign futures (see [`compat::poll_io`]).
+//! - `tokio`: tokio's `AsyncRead`/`AsyncWrite` for [`compat::PollIo`] (for hyper through
+//!   `hyper_util::rt::TokioIo`, say), and `compat::tokio_future`, which runs futures that need
+//!   a tokio runtime (its timers, its sockets, `tokio::spawn`) with one entered.
 #![doc(test(attr(deny(warnings))))]
 #![deny(dead_code)]
 

@@ -19,6 +19,7 @@ use crate::wait::{Aborted, Step, Wait, WaitCall};
 use std::fmt;
 use std::io;
 use std::pin::Pin;
+use std::task::{Context, Poll};
 
 /// A `mio` source registered with one runtime's I/O driver.
 pub(crate) struct Registered<S: mio::event::Source> {
@@ -75,6 +76,31 @@ impl<S: mio::event::Source> Registered<S> {
             waiting,
             op,
         })
+    }
+}
+
+impl<S: mio::event::Source> Registered<S> {
+    /// Runs the non-blocking `op` for a foreign future (see `compat::poll_io`): `Pending`
+    /// with `cx`'s waker waiting for readiness in direction `dir` while it would block. An
+    /// error, never a panic, away from the source's runtime.
+    pub(crate) fn poll_op<T>(
+        &self,
+        dir: Direction,
+        cx: &mut Context<'_>,
+        mut op: impl FnMut(&S) -> io::Result<T>,
+    ) -> Poll<io::Result<T>> {
+        self.registration.poll_io(dir, cx, || op(&self.source))
+    }
+
+    /// Removes a foreign future's waker from direction `dir` (see
+    /// [`poll_op`](Self::poll_op)); a task waiting there stays.
+    pub(crate) fn forget_waker(&self, dir: Direction) {
+        self.registration.forget_waker(dir);
+    }
+
+    /// Is the runtime running on this thread the one the source belongs to?
+    pub(crate) fn is_here(&self) -> bool {
+        self.registration.is_here()
     }
 }
 

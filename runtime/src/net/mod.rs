@@ -55,6 +55,7 @@ mod unix;
 pub use addr::{ToSocketAddrs, lookup_host};
 pub use happy_eyeballs::{HAPPY_EYEBALLS_DELAY, connect_happy_eyeballs, open_tcp_stream};
 pub use serve::serve_tcp;
+pub(crate) use stream::StreamRef;
 pub use stream::{ReadHalf, WriteHalf};
 pub use tcp::{TcpListener, TcpStream};
 pub use udp::UdpSocket;

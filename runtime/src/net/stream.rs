@@ -14,6 +14,7 @@ use std::fmt;
 use std::future::Future;
 use std::io;
 use std::net::Shutdown;
+use std::task::{Context, Poll};
 
 /// A connected stream socket of `mio`.
 pub(crate) trait RawStream: mio::event::Source {
@@ -90,6 +91,54 @@ impl fmt::Debug for StreamRef<'_> {
     }
 }
 
+impl StreamRef<'_> {
+    /// Reads for a foreign future (see `compat::poll_io`).
+    pub(crate) fn poll_read(self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        match self {
+            StreamRef::Tcp(io) => io.poll_op(Direction::Read, cx, |s| s.read_raw(buf)),
+            StreamRef::Unix(io) => io.poll_op(Direction::Read, cx, |s| s.read_raw(buf)),
+        }
+    }
+
+    /// Writes for a foreign future (see `compat::poll_io`).
+    pub(crate) fn poll_write(self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        match self {
+            StreamRef::Tcp(io) => io.poll_op(Direction::Write, cx, |s| s.write_raw(buf)),
+            StreamRef::Unix(io) => io.poll_op(Direction::Write, cx, |s| s.write_raw(buf)),
+        }
+    }
+
+    /// Shuts down the sending direction for a foreign future: an error, like the other
+    /// operations, away from the stream's runtime.
+    pub(crate) fn shutdown_now(self) -> io::Result<()> {
+        fn now<S: RawStream>(io: &Registered<S>) -> io::Result<()> {
+            if !io.is_here() {
+                return Err(io::Error::other(
+                    "this scoro stream can only be shut down on the thread of the scoro run \
+                     that owns it",
+                ));
+            }
+            match io.get_ref().shutdown_raw(Shutdown::Write) {
+                // The peer already closed the connection: there is nothing left to shut down.
+                Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
+                other => other,
+            }
+        }
+        match self {
+            StreamRef::Tcp(io) => now(io),
+            StreamRef::Unix(io) => now(io),
+        }
+    }
+
+    /// Removes a foreign future's waker from direction `dir` (a task waiting there stays).
+    pub(crate) fn forget_waker(self, dir: Direction) {
+        match self {
+            StreamRef::Tcp(io) => io.forget_waker(dir),
+            StreamRef::Unix(io) => io.forget_waker(dir),
+        }
+    }
+}
+
 /// The reading half of a [`TcpStream`](super::TcpStream) or [`UnixStream`](super::UnixStream),
 /// made by `split`. Implements [`Read`].
 ///
@@ -126,6 +175,20 @@ pub struct ReadHalf<'a> {
 #[derive(Debug)]
 pub struct WriteHalf<'a> {
     stream: StreamRef<'a>,
+}
+
+impl<'a> ReadHalf<'a> {
+    /// The stream this half reads from.
+    pub(crate) fn stream_ref(&self) -> StreamRef<'a> {
+        self.stream
+    }
+}
+
+impl<'a> WriteHalf<'a> {
+    /// The stream this half writes to.
+    pub(crate) fn stream_ref(&self) -> StreamRef<'a> {
+        self.stream
+    }
 }
 
 /// Splits a stream into its halves.

@@ -220,6 +220,11 @@ impl TcpStream {
     pub fn split(&mut self) -> (ReadHalf<'_>, WriteHalf<'_>) {
         stream::split(StreamRef::Tcp(&self.io))
     }
+
+    /// The registered stream, for the poll adapters of `compat`.
+    pub(crate) fn stream_ref(&self) -> StreamRef<'_> {
+        StreamRef::Tcp(&self.io)
+    }
 }
 
 fn is_cancel(e: &io::Error) -> bool {

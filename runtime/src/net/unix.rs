@@ -218,6 +218,11 @@ impl UnixStream {
     pub fn split(&mut self) -> (ReadHalf<'_>, WriteHalf<'_>) {
         stream::split(StreamRef::Unix(&self.io))
     }
+
+    /// The registered stream, for the poll adapters of `compat`.
+    pub(crate) fn stream_ref(&self) -> StreamRef<'_> {
+        StreamRef::Unix(&self.io)
+    }
 }
 
 impl AsRawFd for UnixStream {

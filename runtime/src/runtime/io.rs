@@ -4,9 +4,14 @@
 //! - Each registered source has a slot; its `mio::Token` is the slot index. Slots carry a
 //!   generation so that an event for a deregistered (and reused) slot is ignored.
 //! - mio is edge-triggered: a slot remembers readiness (`readable`/`writable`) until an
-//!   operation reports `WouldBlock` and clears it. At most one task waits per direction;
-//!   a second waiter is an error (`ResourceBusy`), as in Trio.
-//! - Events wake tasks through the scheduler; no user code runs while the driver is borrowed.
+//!   operation reports `WouldBlock` and clears it. At most one waiter per direction: a
+//!   scoro task, or the `Waker` of a foreign future polling the source through
+//!   `compat::poll_io`. A second task is an error (`ResourceBusy`), as in Trio; a waker
+//!   never displaces a task (also `ResourceBusy`), and replaces an earlier waker; a task
+//!   replaces a waker, which is handed back to be woken (it was left behind by a future that
+//!   was dropped, or it retries and finds the task there).
+//! - Events wake tasks through the scheduler and hand wakers back to the caller; no user code
+//!   (a `Waker` is user code) runs while the driver is borrowed.
 //! - Raw descriptors waited on with `lowlevel::wait_readable`/`wait_writable` are registered
 //!   only while someone waits on them (`fd_waits` maps each to its slot and the directions in
 //!   use), with exactly the interest of those directions. Registering (or changing the
@@ -18,6 +23,7 @@ use super::shared::WAKER_TOKEN;
 use std::collections::HashMap;
 use std::io;
 use std::os::fd::RawFd;
+use std::task::Waker;
 use std::time::Duration;
 
 /// A direction of readiness.
@@ -25,6 +31,32 @@ use std::time::Duration;
 pub(crate) enum Direction {
     Read,
     Write,
+}
+
+/// Who waits for readiness in one direction of a source.
+#[derive(Debug)]
+pub(crate) enum Waiter {
+    /// A scoro task parked in an I/O operation.
+    Task(TaskRef),
+    /// A foreign future's waker (see `compat::poll_io`).
+    Waker(Waker),
+}
+
+impl Waiter {
+    /// Is this the task `t`?
+    fn is_task(&self, t: TaskRef) -> bool {
+        matches!(self, Waiter::Task(u) if *u == t)
+    }
+}
+
+/// Moves `waiter` (if any) to the list of tasks or of wakers to wake.
+#[inline]
+fn take_into(waiter: &mut Option<Waiter>, woken: &mut Vec<TaskRef>, wakers: &mut Vec<Waker>) {
+    match waiter.take() {
+        Some(Waiter::Task(t)) => woken.push(t),
+        Some(Waiter::Waker(w)) => wakers.push(w),
+        None => {}
+    }
 }
 
 #[derive(Debug, Default)]
@@ -36,8 +68,17 @@ struct Slot {
     /// Error or hang-up seen: both directions count as ready so that the next operation
     /// reports it.
     closed: bool,
-    reader: Option<TaskRef>,
-    writer: Option<TaskRef>,
+    reader: Option<Waiter>,
+    writer: Option<Waiter>,
+}
+
+impl Slot {
+    fn waiter(&mut self, dir: Direction) -> &mut Option<Waiter> {
+        match dir {
+            Direction::Read => &mut self.reader,
+            Direction::Write => &mut self.writer,
+        }
+    }
 }
 
 /// Identifies a registered source.
@@ -112,20 +153,14 @@ impl IoDriver {
         &mut self,
         key: IoKey,
         source: &mut impl mio::event::Source,
-    ) -> Vec<TaskRef> {
+    ) -> Vec<Waiter> {
         let _ = self.poll.registry().deregister(source);
-        let mut woken = Vec::new();
-        if let Some(slot) = self.slot_mut(key) {
-            woken.extend(slot.reader.take());
-            woken.extend(slot.writer.take());
-            self.release(key.index);
-        }
-        woken
+        self.release_key(key)
     }
 
     /// Frees the slot of a source that is already closed (dropped away from its runtime's
     /// thread); the descriptor left the poller when it was closed.
-    pub(crate) fn release_key(&mut self, key: IoKey) -> Vec<TaskRef> {
+    pub(crate) fn release_key(&mut self, key: IoKey) -> Vec<Waiter> {
         let mut woken = Vec::new();
         if let Some(slot) = self.slot_mut(key) {
             woken.extend(slot.reader.take());
@@ -197,44 +232,64 @@ impl IoDriver {
         }
     }
 
-    /// Makes `task` the waiter of `key` in direction `dir`. Fails if another task waits there.
+    /// Makes `task` the waiter of `key` in direction `dir`. Fails if another task waits there;
+    /// returns the waker it displaces, for the caller to wake once the driver is free.
     pub(crate) fn set_waiter(
         &mut self,
         key: IoKey,
         dir: Direction,
-        task: Option<TaskRef>,
-    ) -> io::Result<()> {
-        let Some(s) = self.slot_mut(key) else {
-            return Err(io::Error::new(
-                io::ErrorKind::NotConnected,
-                "the I/O source was closed",
-            ));
-        };
-        let w = match dir {
-            Direction::Read => &mut s.reader,
-            Direction::Write => &mut s.writer,
-        };
-        match (&*w, task) {
-            (Some(existing), Some(t)) if *existing != t => Err(io::Error::new(
-                io::ErrorKind::ResourceBusy,
-                "another task is already waiting on this I/O source in the same direction",
-            )),
-            _ => {
-                *w = task;
-                Ok(())
-            }
+        task: TaskRef,
+    ) -> io::Result<Option<Waker>> {
+        let w = self.slot_mut(key).ok_or_else(closed)?.waiter(dir);
+        match w {
+            Some(Waiter::Task(existing)) if *existing != task => Err(busy()),
+            _ => match w.replace(Waiter::Task(task)) {
+                Some(Waiter::Waker(displaced)) => Ok(Some(displaced)),
+                _ => Ok(None),
+            },
+        }
+    }
+
+    /// Makes `waker` the waiter of `key` in direction `dir`, replacing an earlier waker (which
+    /// is returned, for the caller to drop once the driver is free). Fails if a task waits
+    /// there (a task's place is never taken) or the source is gone.
+    pub(crate) fn set_waker(
+        &mut self,
+        key: IoKey,
+        dir: Direction,
+        waker: &Waker,
+    ) -> io::Result<Option<Waker>> {
+        let w = self.slot_mut(key).ok_or_else(closed)?.waiter(dir);
+        match w {
+            Some(Waiter::Task(_)) => Err(busy()),
+            Some(Waiter::Waker(old)) if old.will_wake(waker) => Ok(None),
+            _ => match w.replace(Waiter::Waker(waker.clone())) {
+                Some(Waiter::Waker(old)) => Ok(Some(old)),
+                _ => Ok(None),
+            },
         }
     }
 
     /// Removes `task` as the waiter of `key` in direction `dir` (if it still is).
     pub(crate) fn clear_waiter(&mut self, key: IoKey, dir: Direction, task: TaskRef) {
         if let Some(s) = self.slot_mut(key) {
-            let w = match dir {
-                Direction::Read => &mut s.reader,
-                Direction::Write => &mut s.writer,
-            };
-            if *w == Some(task) {
+            let w = s.waiter(dir);
+            if w.as_ref().is_some_and(|w| w.is_task(task)) {
                 *w = None;
+            }
+        }
+    }
+
+    /// Removes the waker waiting on `key` in direction `dir`, if a waker waits there, and
+    /// returns it (for the caller to drop once the driver is free: dropping a waker runs
+    /// user code).
+    pub(crate) fn take_waker(&mut self, key: IoKey, dir: Direction) -> Option<Waker> {
+        let w = self.slot_mut(key)?.waiter(dir);
+        match w.take() {
+            Some(Waiter::Waker(waker)) => Some(waker),
+            other => {
+                *w = other;
+                None
             }
         }
     }
@@ -303,15 +358,10 @@ impl IoDriver {
         self.fd_waits.insert(fd, entry);
         if let Some(s) = self.slot_mut(entry.key) {
             match dir {
-                Direction::Read => {
-                    s.readable = false;
-                    s.reader = Some(task);
-                }
-                Direction::Write => {
-                    s.writable = false;
-                    s.writer = Some(task);
-                }
+                Direction::Read => s.readable = false,
+                Direction::Write => s.writable = false,
             }
+            *s.waiter(dir) = Some(Waiter::Task(task));
             s.closed = false;
         }
         Ok(entry.key)
@@ -328,7 +378,8 @@ impl IoDriver {
     /// Makes `task` the waiter again after a wakeup that was not readiness.
     pub(crate) fn fd_wait_rearm(&mut self, fd: RawFd, dir: Direction, task: TaskRef) {
         if let Some(w) = self.fd_waits.get(&fd).copied() {
-            let _ = self.set_waiter(w.key, dir, Some(task));
+            // Raw descriptors have task waiters only: nothing is displaced.
+            let _ = self.set_waiter(w.key, dir, task);
         }
     }
 
@@ -367,7 +418,8 @@ impl IoDriver {
         }
     }
 
-    /// Does any task wait for readiness of a registered source? (Looked at only when the run
+    /// Does anyone (a task or a waker) wait for readiness of a registered source? (Looked at
+    /// only when the run
     /// seems unable to go on, so a scan is fine.)
     pub(crate) fn has_waiters(&self) -> bool {
         self.slots
@@ -381,10 +433,16 @@ impl IoDriver {
     }
 
     /// Waits for events for at most `timeout` (forever if `None`) and appends the tasks they
-    /// wake to `woken` (the scheduler wakes them). Returns true when signals may have arrived
+    /// wake to `woken` (the scheduler wakes them) and the wakers to `wakers` (the caller wakes
+    /// them once the driver is no longer borrowed). Returns true when signals may have arrived
     /// (the signal pipe fired or the wait was interrupted); the caller dispatches them once the
     /// driver is no longer borrowed.
-    pub(crate) fn poll(&mut self, timeout: Option<Duration>, woken: &mut Vec<TaskRef>) -> bool {
+    pub(crate) fn poll(
+        &mut self,
+        timeout: Option<Duration>,
+        woken: &mut Vec<TaskRef>,
+        wakers: &mut Vec<Waker>,
+    ) -> bool {
         let mut signals = false;
         match self.poll.poll(&mut self.events, timeout) {
             Ok(()) => {}
@@ -417,12 +475,186 @@ impl IoDriver {
                 slot.closed = true;
             }
             if slot.readable || slot.closed {
-                woken.extend(slot.reader.take());
+                take_into(&mut slot.reader, woken, wakers);
             }
             if slot.writable || slot.closed {
-                woken.extend(slot.writer.take());
+                take_into(&mut slot.writer, woken, wakers);
             }
         }
         signals
+    }
+}
+
+fn closed() -> io::Error {
+    io::Error::new(io::ErrorKind::NotConnected, "the I/O source was closed")
+}
+
+fn busy() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::ResourceBusy,
+        "another task is already waiting on this I/O source in the same direction",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::Wake;
+
+    /// A waker that counts its wakes.
+    struct Count(AtomicUsize);
+
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.wake_by_ref();
+        }
+        fn wake_by_ref(self: &Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn counting() -> (Arc<Count>, Waker) {
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        (count.clone(), Waker::from(count))
+    }
+
+    /// A driver with one registered end of a socket pair, and the other end.
+    fn setup() -> (IoDriver, IoKey, mio::net::UnixStream, mio::net::UnixStream) {
+        let mut driver = IoDriver::new().unwrap();
+        let (mut a, b) = mio::net::UnixStream::pair().unwrap();
+        let key = driver.register(&mut a).unwrap();
+        // Both ends start writable: take that first event out of the way.
+        let (mut woken, mut wakers) = (Vec::new(), Vec::new());
+        driver.poll(Some(Duration::from_millis(100)), &mut woken, &mut wakers);
+        (driver, key, a, b)
+    }
+
+    /// Polls until an event hands back a waiter (at most ~5 s, never in a passing run).
+    fn poll_until_woken(driver: &mut IoDriver) -> (Vec<TaskRef>, Vec<Waker>) {
+        let (mut woken, mut wakers) = (Vec::new(), Vec::new());
+        for _ in 0..50 {
+            driver.poll(Some(Duration::from_millis(100)), &mut woken, &mut wakers);
+            if !woken.is_empty() || !wakers.is_empty() {
+                break;
+            }
+        }
+        (woken, wakers)
+    }
+
+    #[test]
+    fn a_waiter_slot_stays_small() {
+        // The slot is touched on every event: a waker waiter must not make it much bigger.
+        assert!(size_of::<Option<Waiter>>() <= 24);
+    }
+
+    #[test]
+    fn readiness_hands_the_waker_back_to_be_woken() {
+        let (mut driver, key, _a, mut b) = setup();
+        let (count, waker) = counting();
+        driver.clear_ready(key, Direction::Read);
+        assert!(
+            driver
+                .set_waker(key, Direction::Read, &waker)
+                .unwrap()
+                .is_none()
+        );
+        assert!(driver.has_waiters());
+        b.write_all(b"x").unwrap();
+        let (woken, wakers) = poll_until_woken(&mut driver);
+        assert!(woken.is_empty(), "no task waited");
+        assert_eq!(wakers.len(), 1);
+        assert!(wakers[0].will_wake(&waker));
+        // The driver only hands it back; the caller wakes it with the driver free.
+        assert_eq!(count.0.load(Ordering::SeqCst), 0);
+        assert!(driver.is_ready(key, Direction::Read));
+        assert!(!driver.has_waiters(), "a waiter is woken once");
+    }
+
+    #[test]
+    fn task_waiters_still_go_to_the_scheduler() {
+        let (mut driver, key, _a, mut b) = setup();
+        let t = TaskRef::fake(3);
+        driver.clear_ready(key, Direction::Read);
+        assert!(
+            driver
+                .set_waiter(key, Direction::Read, t)
+                .unwrap()
+                .is_none()
+        );
+        b.write_all(b"x").unwrap();
+        let (woken, wakers) = poll_until_woken(&mut driver);
+        assert_eq!(woken, vec![t]);
+        assert!(wakers.is_empty());
+    }
+
+    #[test]
+    fn a_new_waker_replaces_the_old_one_and_hands_it_back() {
+        let (mut driver, key, _a, _b) = setup();
+        let (_, first) = counting();
+        let (_, second) = counting();
+        assert!(
+            driver
+                .set_waker(key, Direction::Read, &first)
+                .unwrap()
+                .is_none()
+        );
+        // The same waker again: nothing changes.
+        assert!(
+            driver
+                .set_waker(key, Direction::Read, &first)
+                .unwrap()
+                .is_none()
+        );
+        let old = driver.set_waker(key, Direction::Read, &second).unwrap();
+        assert!(old.is_some_and(|w| w.will_wake(&first)));
+        let taken = driver.take_waker(key, Direction::Read);
+        assert!(taken.is_some_and(|w| w.will_wake(&second)));
+        assert!(!driver.has_waiters());
+    }
+
+    #[test]
+    fn a_waker_never_takes_a_tasks_place_but_a_task_takes_a_wakers() {
+        let (mut driver, key, _a, _b) = setup();
+        let t = TaskRef::fake(1);
+        let (_, waker) = counting();
+        driver.set_waiter(key, Direction::Write, t).unwrap();
+        let err = driver.set_waker(key, Direction::Write, &waker).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::ResourceBusy);
+        assert!(
+            driver.take_waker(key, Direction::Write).is_none(),
+            "the task stays"
+        );
+        driver.clear_waiter(key, Direction::Write, t);
+        assert!(!driver.has_waiters());
+
+        driver.set_waker(key, Direction::Write, &waker).unwrap();
+        // `clear_waiter` of a task leaves a waker alone.
+        driver.clear_waiter(key, Direction::Write, t);
+        assert!(driver.has_waiters());
+        let displaced = driver.set_waiter(key, Direction::Write, t).unwrap();
+        assert!(displaced.is_some_and(|w| w.will_wake(&waker)));
+        let other = TaskRef::fake(2);
+        let err = driver.set_waiter(key, Direction::Write, other).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::ResourceBusy);
+    }
+
+    #[test]
+    fn deregistering_hands_back_every_waiter() {
+        let (mut driver, key, mut a, _b) = setup();
+        let t = TaskRef::fake(5);
+        let (_, waker) = counting();
+        driver.set_waker(key, Direction::Read, &waker).unwrap();
+        driver.set_waiter(key, Direction::Write, t).unwrap();
+        let waiters = driver.deregister(key, &mut a);
+        assert_eq!(waiters.len(), 2);
+        assert!(matches!(&waiters[0], Waiter::Waker(w) if w.will_wake(&waker)));
+        assert!(waiters[1].is_task(t));
+        // A closed source takes no waiter.
+        let err = driver.set_waker(key, Direction::Read, &waker).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::NotConnected);
+        assert!(driver.take_waker(key, Direction::Read).is_none());
     }
 }

@@ -181,6 +181,8 @@ pub(crate) struct Core {
     pub(crate) io: RefCell<IoDriver>,
     /// The tasks an I/O poll found ready (a buffer kept between polls).
     io_woken: RefCell<Vec<TaskRef>>,
+    /// The wakers of foreign futures an I/O poll found ready (a buffer kept between polls).
+    io_wakers: RefCell<Vec<std::task::Waker>>,
     pub(crate) root_status: StatusId,
     polled: Cell<u32>,
     /// Cancellations handed to the task being polled in this step (see `SPIN_WARNING`).
@@ -243,6 +245,7 @@ impl Core {
             cached_now: Cell::new(now),
             io: RefCell::new(io),
             io_woken: RefCell::new(Vec::new()),
+            io_wakers: RefCell::new(Vec::new()),
             root_status,
             polled: Cell::new(0),
             cancel_streak: Cell::new(0),

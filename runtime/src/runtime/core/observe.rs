@@ -139,16 +139,21 @@ impl Core {
 
     /// Waits for I/O (see `IoDriver::poll`), telling the instruments, and counts the time
     /// spent blocked.
-    pub(super) fn wait_for_io(&self, timeout: Option<Duration>, woken: &mut Vec<TaskRef>) -> bool {
+    pub(super) fn wait_for_io(
+        &self,
+        timeout: Option<Duration>,
+        woken: &mut Vec<TaskRef>,
+        wakers: &mut Vec<std::task::Waker>,
+    ) -> bool {
         if let Some(instruments) = &self.instruments {
             self.flush_scheduled(instruments);
             instruments.each(|i| i.before_io_wait(timeout));
         }
         let signals = if timeout == Some(Duration::ZERO) {
-            self.io.borrow_mut().poll(timeout, woken)
+            self.io.borrow_mut().poll(timeout, woken, wakers)
         } else {
             let start = Instant::now();
-            let signals = self.io.borrow_mut().poll(timeout, woken);
+            let signals = self.io.borrow_mut().poll(timeout, woken, wakers);
             self.stats.add_idle(start.elapsed());
             signals
         };

@@ -174,7 +174,8 @@ impl Core {
     /// Polls I/O (waiting at most `timeout`), takes injected work, and fires due deadlines.
     pub(super) fn maintenance(&self, timeout: Option<Duration>) {
         let mut woken = std::mem::take(&mut *self.io_woken.borrow_mut());
-        let signals = self.wait_for_io(timeout, &mut woken);
+        let mut wakers = std::mem::take(&mut *self.io_wakers.borrow_mut());
+        let signals = self.wait_for_io(timeout, &mut woken, &mut wakers);
         {
             let mut s = self.sched.borrow_mut();
             for t in woken.drain(..) {
@@ -182,6 +183,13 @@ impl Core {
             }
         }
         *self.io_woken.borrow_mut() = woken;
+        if !wakers.is_empty() {
+            // Foreign wakers are user code: called with nothing borrowed.
+            for w in wakers.drain(..) {
+                w.wake();
+            }
+        }
+        *self.io_wakers.borrow_mut() = wakers;
         if signals {
             // The tree as the signal found it, before listeners of the signal are woken.
             self.dump_tree_if_requested();

@@ -1,13 +1,15 @@
 //! The I/O part of the seam: registering sources with the runtime's I/O driver and waiting
 //! for readiness.
 
+use super::super::core::Core;
 use super::super::core::{try_with_core, with_core};
-use super::super::io::IoKey;
+use super::super::io::{IoKey, Waiter};
 use super::super::shared::{Injected, Shared};
 use super::{CurrentTask, TaskRef};
 use std::io;
 use std::os::fd::RawFd;
 use std::sync::{Arc, Weak};
+use std::task::{Context, Poll, Waker};
 
 pub(crate) use super::super::io::Direction;
 
@@ -47,9 +49,81 @@ impl IoRegistration {
             let me = core.task_ref(task.index);
             let mut driver = core.io.borrow_mut();
             driver.clear_ready(self.key, dir);
-            driver.set_waiter(self.key, dir, Some(me))?;
+            let displaced = driver.set_waiter(self.key, dir, me)?;
+            drop(driver);
+            if let Some(w) = displaced {
+                // A foreign future's waker: it retries and finds this task waiting.
+                w.wake();
+            }
             Ok(me)
         })
+    }
+
+    /// Runs the non-blocking `op` for a foreign future polling the source (see
+    /// `compat::poll_io`): on `WouldBlock` clears the readiness recorded in direction `dir`,
+    /// makes `cx`'s waker the waiter of that direction (replacing an earlier waker) and
+    /// returns `Pending`; the next readiness event, or the source's deregistration, wakes it.
+    ///
+    /// Fails, never panics, away from the runtime the source belongs to (another thread, or
+    /// another run on this one), when a task waits in that direction (`ResourceBusy`), and
+    /// once the source is closed.
+    pub(crate) fn poll_io<T>(
+        &self,
+        dir: Direction,
+        cx: &mut Context<'_>,
+        mut op: impl FnMut() -> io::Result<T>,
+    ) -> Poll<io::Result<T>> {
+        let waker = cx.waker();
+        let outcome = try_with_core(|core| {
+            if !self.is_core(core) {
+                return Poll::Ready(Err(not_here()));
+            }
+            loop {
+                match op() {
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        return match self.set_waker(core, dir, waker) {
+                            Ok(()) => Poll::Pending,
+                            Err(e) => Poll::Ready(Err(e)),
+                        };
+                    }
+                    result => return Poll::Ready(result),
+                }
+            }
+        });
+        outcome.unwrap_or_else(|| Poll::Ready(Err(not_here())))
+    }
+
+    /// Clears readiness in `dir` and makes `waker` its waiter, on `core` (this source's).
+    fn set_waker(&self, core: &Core, dir: Direction, waker: &Waker) -> io::Result<()> {
+        let Ok(mut driver) = core.io.try_borrow_mut() else {
+            return Err(io::Error::other(
+                "scoro's I/O driver is busy: poll scoro sockets from a foreign future only",
+            ));
+        };
+        driver.clear_ready(self.key, dir);
+        let replaced = driver.set_waker(self.key, dir, waker)?;
+        drop(driver);
+        // An earlier waker of the same direction, dropped with the driver free.
+        drop(replaced);
+        Ok(())
+    }
+
+    /// Removes a foreign future's waker from direction `dir`, if one waits there (a task
+    /// waiter stays). For a poll adapter that goes away; a no-op elsewhere.
+    pub(crate) fn forget_waker(&self, dir: Direction) {
+        let waker = try_with_core(|core| {
+            if !self.is_core(core) {
+                return None;
+            }
+            core.io.try_borrow_mut().ok()?.take_waker(self.key, dir)
+        });
+        drop(waker);
+    }
+
+    /// Is `core` the runtime `self` was registered with?
+    fn is_core(&self, core: &Core) -> bool {
+        std::ptr::eq(self.runtime.as_ptr(), Arc::as_ptr(&core.shared))
     }
 
     /// Stops `waiter` waiting in direction `dir` (if it still does).
@@ -73,22 +147,36 @@ impl IoRegistration {
                 };
                 let woken = driver.deregister(key, source);
                 drop(driver);
-                for t in woken {
-                    core.wake(t);
-                }
+                wake_all(core, woken);
                 true
             });
         if !here && let Some(shared) = self.runtime.upgrade() {
             let _ = shared.push(Injected::Call(Box::new(move || {
                 with_core(|core| {
                     let woken = core.io.borrow_mut().release_key(key);
-                    for t in woken {
-                        core.wake(t);
-                    }
+                    wake_all(core, woken);
                 });
             })));
         }
     }
+}
+
+/// Wakes the waiters of a source that went away (they find it gone), with the driver free.
+fn wake_all(core: &Core, waiters: Vec<Waiter>) {
+    for w in waiters {
+        match w {
+            Waiter::Task(t) => core.wake(t),
+            Waiter::Waker(w) => w.wake(),
+        }
+    }
+}
+
+/// The error for a source polled away from its runtime.
+fn not_here() -> io::Error {
+    io::Error::other(
+        "this scoro I/O object can only be polled on the thread of the scoro run that owns it \
+         (inside `scoro::compat::future` there)",
+    )
 }
 
 /// Starts a wait of `task` for raw descriptor `fd` in direction `dir` (registering the
