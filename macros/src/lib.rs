@@ -62,7 +62,8 @@ use proc_macro::TokenStream;
 /// - `async { .. }` and `async move { .. }` blocks are `CoroutineCall`s too, so a closure
 ///   `|x| async move { .. }` returns calls. Two are plain futures: the `async` block that is
 ///   the only argument of `compat::future(..)` (a call whose path ends in `compat::future`,
-///   or `compat::tokio_future`), and the one in `scoro::compat::plain!(..)`. They can await foreign futures, not calls.
+///   or `compat::tokio_future`), and the one in `scoro::compat::plain!(..)`. They can await
+///   foreign futures, not calls.
 /// - `call.await;`, a statement that drops an awaited `Result`, is an error that says to
 ///   propagate it with `?` (dropping it would drop a cancellation too).
 /// - Async closures (`async |n| { .. }`) stay async closures, for nursery bodies; their body
