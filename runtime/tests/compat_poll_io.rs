@@ -254,3 +254,58 @@ async fn the_tokio_traits_with_tokios_extension_methods() {
     .unwrap();
     assert!(received == data);
 }
+
+#[scoro::test]
+async fn a_forgotten_adapter_leaves_no_waiter_in_the_way() {
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicUsize;
+    use std::task::Wake;
+
+    struct Count(AtomicUsize);
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    let (mut a, mut b) = UnixStream::pair().unwrap();
+    let count = Arc::new(Count(AtomicUsize::new(0)));
+    {
+        // Hostile code: polled by hand, left pending, and forgotten, so its `Drop` never
+        // takes the waker back out of the driver.
+        let waker = Waker::from(count.clone());
+        let mut io = compat::poll_io(&mut b);
+        let mut buf = [0; 4];
+        let polled = io.poll_read(&mut Context::from_waker(&waker), &mut buf);
+        assert!(polled.is_pending(), "{polled:?}");
+        std::mem::forget(io);
+    }
+    // A scoro read of the same stream takes the direction over (waking the stale waker, which
+    // would retry and find the task there) and completes.
+    nursery(async |n| -> io::Result<()> {
+        n.start_soon(async {
+            wait_all_tasks_blocked().await?;
+            a.write_all(b"mine").await
+        });
+        let mut buf = [0; 4];
+        b.read_exact(&mut buf).await?;
+        assert_eq!(&buf, b"mine");
+        Ok(())
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        count.0.load(Ordering::SeqCst),
+        1,
+        "the stale waker is woken once"
+    );
+    // And a new adapter works as well.
+    let mut io = compat::poll_io(&mut b);
+    a.write_all(b"next").await.unwrap();
+    let mut buf = [0; 4];
+    let n = compat::future(poll_fn(|cx| io.poll_read(cx, &mut buf)))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(&buf[..n], b"next");
+}
