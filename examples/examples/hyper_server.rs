@@ -45,7 +45,8 @@ async fn hello(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallib
 }
 
 /// Serves the requests of one connection until the client closes it, or the task is
-/// cancelled.
+/// cancelled. A failed connection is reported and ends only itself; a cancellation (the server
+/// stopping) propagates.
 #[structured]
 async fn connection(mut stream: TcpStream) -> io::Result<()> {
     let peer = stream.peer_addr().ok();
@@ -54,7 +55,16 @@ async fn connection(mut stream: TcpStream) -> io::Result<()> {
     // `Pin<&mut _>` handed to it, and the connection can still be shut down gracefully.
     let mut conn = pin!(http1::Builder::new().serve_connection(io, service_fn(hello)));
     match compat::future(conn.as_mut()).await {
-        Ok(served) => served.map_err(io::Error::other),
+        Ok(Ok(())) => Ok(()),
+        // This client's connection failed (a reset, a malformed request): that ends it, not
+        // the server.
+        Ok(Err(e)) => {
+            match peer {
+                Some(peer) => eprintln!("{peer}: connection failed: {e}"),
+                None => eprintln!("a connection failed: {e}"),
+            }
+            Ok(())
+        }
         Err(cancel) => {
             conn.as_mut().graceful_shutdown();
             let finished = CancelScope::new()
@@ -205,5 +215,31 @@ mod tests {
             .expect("the server closed the connection")
             .unwrap();
         assert_eq!(answer, "hello from scoro, you asked for /kept\n");
+    }
+
+    #[scoro::test]
+    async fn misbehaving_clients_end_only_their_own_connections() {
+        use examples::misbehave::{Misbehaviour, misbehave, tasks_gone};
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let request = b"GET /hello HTTP/1.1\r\nhost: localhost\r\n\r\n";
+        nursery(async |n| -> io::Result<()> {
+            n.start_soon(serve(listener));
+            nursery(async |clients| -> io::Result<()> {
+                for how in Misbehaviour::ALL.into_iter().cycle().take(100) {
+                    clients.start_soon(misbehave(addr, how, request));
+                }
+                Ok(())
+            })
+            .await?;
+            // The server still serves, and keeps nothing of the misbehaving clients.
+            let (status, _) = get(addr, "/after").await?;
+            assert_eq!(status, StatusCode::OK);
+            assert_eq!(tasks_gone("::connection").await?, 0);
+            n.cancel();
+            Ok(())
+        })
+        .await
+        .unwrap();
     }
 }
