@@ -62,7 +62,10 @@ async fn echo<S: Read + Write>(tls: &mut scoro::tls::TlsStream<S>) -> io::Result
 /// connection are reported and end only it.
 #[structured]
 async fn serve_one(config: Arc<ServerConfig>, tcp: TcpStream) -> io::Result<()> {
-    let peer = tcp.peer_addr()?;
+    let Ok(peer) = tcp.peer_addr() else {
+        // The client already reset the connection: there is no one to serve.
+        return Ok(());
+    };
     let outcome = match move_on_after(HANDSHAKE_TIMEOUT, scoro::tls::accept(config, tcp)).await {
         None => {
             println!("server: {peer} did not finish its handshake in time");
@@ -150,7 +153,55 @@ async fn main() {
 }
 
 #[cfg(test)]
-#[test]
-fn clients_get_their_lines_back() {
-    scoro::run(demo(5)).unwrap();
+mod tests {
+    use super::*;
+    use examples::misbehave::{Misbehaviour, misbehave, tasks_gone};
+    use scoro::tls::rustls::ClientConnection;
+
+    #[test]
+    fn clients_get_their_lines_back() {
+        scoro::run(demo(5)).unwrap();
+    }
+
+    /// The bytes a client opens its handshake with (its ClientHello).
+    fn client_hello(config: Arc<ClientConfig>) -> Vec<u8> {
+        let name = ServerName::try_from("localhost").expect("a valid DNS name");
+        let mut conn = ClientConnection::new(config, name).expect("a client connection");
+        let mut hello = Vec::new();
+        while conn.wants_write() {
+            conn.write_tls(&mut hello).expect("writing to a Vec");
+        }
+        hello
+    }
+
+    #[scoro::test]
+    async fn misbehaving_clients_end_only_their_own_connections() {
+        let (server_config, client_config) = configs().unwrap();
+        let hello = client_hello(client_config.clone());
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        nursery(async |n| -> io::Result<()> {
+            n.start_soon(async {
+                let handler = |tcp| serve_one(server_config.clone(), tcp);
+                match serve_tcp(listener, handler).await {
+                    Ok(never) => match never {},
+                    Err(e) => Err::<(), io::Error>(e),
+                }
+            });
+            nursery(async |clients| -> io::Result<()> {
+                for how in Misbehaviour::ALL.into_iter().cycle().take(100) {
+                    clients.start_soon(misbehave(addr, how, &hello));
+                }
+                Ok(())
+            })
+            .await?;
+            // The server still serves, and keeps nothing of the misbehaving clients.
+            client(client_config.clone(), addr, 0).await?;
+            assert_eq!(tasks_gone("::serve_one").await?, 0);
+            n.cancel();
+            Ok(())
+        })
+        .await
+        .unwrap();
+    }
 }
