@@ -28,6 +28,11 @@ use tokio::runtime::Handle;
 /// [`tokio_handle`]'s shared one. The future itself is still polled on scoro's thread, and
 /// can use scoro streams through [`poll_io`](super::poll_io).
 ///
+/// A current-thread tokio runtime is driven only inside its `block_on`. If this thread is in
+/// one because `scoro::run` was called inside its `block_on` (`#[tokio::main(flavor =
+/// "current_thread")]`), nothing drives it while scoro runs, and tokio's timers and sockets
+/// wait forever: run scoro on a thread of its own there, or use a multi-thread runtime.
+///
 /// Cancellation drops `f` at once, in the runtime's context, and returns
 /// `Err(CancelRequested)`. For the tokio resources it owns that means what dropping means in
 /// tokio: sockets are closed (bytes still in user-space buffers, a `BufWriter`'s say, are
