@@ -219,15 +219,7 @@ async fn serve(listener: TcpListener) -> io::Result<()> {
 
 #[scoro::main(dump_tree_on = SIGUSR1)]
 async fn main() -> io::Result<()> {
-    let port: u16 = match std::env::args().nth(1) {
-        Some(arg) => arg.parse().map_err(|_| {
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("`{arg}` is not a port number"),
-            )
-        })?,
-        None => 7878,
-    };
+    let port = examples::port_arg(7878)?;
     let listener = TcpListener::bind(("127.0.0.1", port)).await?;
     let addr = listener.local_addr()?;
     println!(

@@ -86,15 +86,7 @@ async fn serve(listener: TcpListener, idle: Duration) -> io::Result<()> {
 
 #[scoro::main]
 async fn main() -> io::Result<()> {
-    let port: u16 = match std::env::args().nth(1) {
-        Some(arg) => arg.parse().map_err(|_| {
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("`{arg}` is not a port number"),
-            )
-        })?,
-        None => 7777,
-    };
+    let port = examples::port_arg(7777)?;
     let idle = match std::env::args().nth(2) {
         Some(arg) => match arg.parse::<u64>() {
             Ok(secs) if secs > 0 => Duration::from_secs(secs),

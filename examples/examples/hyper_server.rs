@@ -94,15 +94,7 @@ async fn serve(listener: TcpListener) -> io::Result<()> {
 
 #[scoro::main]
 async fn main() -> io::Result<()> {
-    let port: u16 = match std::env::args().nth(1) {
-        Some(arg) => arg.parse().map_err(|_| {
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("`{arg}` is not a port number"),
-            )
-        })?,
-        None => 8080,
-    };
+    let port = examples::port_arg(8080)?;
     let listener = TcpListener::bind(("127.0.0.1", port)).await?;
     let addr = listener.local_addr()?;
     println!("hyper on scoro, listening on http://{addr}/; Ctrl-C stops it");
