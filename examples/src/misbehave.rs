@@ -40,7 +40,7 @@ impl Misbehaviour {
 }
 
 /// How long a server may take to close a connection it should give up on.
-const CLOSE_PATIENCE: Duration = Duration::from_secs(10);
+pub const CLOSE_PATIENCE: Duration = Duration::from_secs(10);
 
 /// Connects to `addr` and misbehaves as `how` says; `request` is a valid request of the
 /// server's protocol (the first half of it is sent where the misbehaviour needs one). Fails if
