@@ -1,5 +1,5 @@
 //! An HTTP/1.1 server built with hyper over scoro's sockets: one task per connection, each
-//! running hyper's connection future under `compat::future`, until Ctrl-C shuts it down.
+//! running hyper's connection future under `compat::tokio_future`, until Ctrl-C shuts it down.
 //!
 //! ```text
 //! cargo run -p examples --example hyper_server [PORT]   # default: 8080
@@ -11,6 +11,12 @@
 //! `hyper_util::rt::TokioIo` turns those into hyper's. The stream stays owned by the
 //! connection's task; the adapter only borrows it.
 //!
+//! A client that connects and does not send a complete request head within ten seconds is
+//! disconnected (hyper's `header_read_timeout`), so silent clients cannot pile up. hyper's
+//! timers are tokio's here (`hyper_util::rt::TokioTimer`), which is why the connection runs
+//! under `compat::tokio_future` rather than `compat::future`: that enters a tokio runtime
+//! around each poll.
+//!
 //! On Ctrl-C the server stops accepting and cancels every connection. A cancelled
 //! connection asks hyper for a graceful shutdown (finish the response in flight, then close
 //! instead of waiting for the next request) and gets one second for it, shielded from the
@@ -21,7 +27,7 @@ use hyper::body::{Bytes, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use scoro::net::{TcpListener, TcpStream, serve_tcp};
 use scoro::signal::wait_for_ctrl_c;
 use scoro::{CancelScope, compat, nursery, structured};
@@ -33,6 +39,9 @@ use std::time::Duration;
 
 /// How long a connection that is cancelled gets to finish its response.
 const GRACE: Duration = Duration::from_secs(1);
+
+/// How long a client has to send a complete request head.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Answers one request. A plain `async fn`: hyper polls it, inside the connection's future.
 async fn hello(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
@@ -48,13 +57,17 @@ async fn hello(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallib
 /// cancelled. A failed connection is reported and ends only itself; a cancellation (the server
 /// stopping) propagates.
 #[structured]
-async fn connection(mut stream: TcpStream) -> io::Result<()> {
+async fn connection(mut stream: TcpStream, header_timeout: Duration) -> io::Result<()> {
     let peer = stream.peer_addr().ok();
     let io = TokioIo::new(compat::poll_io(&mut stream));
-    // Pinned here, not moved into `compat::future`: a cancellation then drops only the
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout);
+    // Pinned here, not moved into `compat::tokio_future`: a cancellation then drops only the
     // `Pin<&mut _>` handed to it, and the connection can still be shut down gracefully.
-    let mut conn = pin!(http1::Builder::new().serve_connection(io, service_fn(hello)));
-    match compat::future(conn.as_mut()).await {
+    let mut conn = pin!(builder.serve_connection(io, service_fn(hello)));
+    match compat::tokio_future(conn.as_mut()).await {
         Ok(Ok(())) => Ok(()),
         // This client's connection failed (a reset, a malformed request): that ends it, not
         // the server.
@@ -70,7 +83,7 @@ async fn connection(mut stream: TcpStream) -> io::Result<()> {
             let finished = CancelScope::new()
                 .with_shield(true)
                 .with_timeout(GRACE)
-                .run(compat::future(conn.as_mut()))
+                .run(compat::tokio_future(conn.as_mut()))
                 .await;
             if let Some(peer) = peer {
                 println!(
@@ -83,10 +96,11 @@ async fn connection(mut stream: TcpStream) -> io::Result<()> {
     }
 }
 
-/// Serves on `listener` until cancelled.
+/// Serves on `listener` until cancelled, giving each client `header_timeout` to send a
+/// request head.
 #[structured]
-async fn serve(listener: TcpListener) -> io::Result<()> {
-    match serve_tcp(listener, connection).await {
+async fn serve(listener: TcpListener, header_timeout: Duration) -> io::Result<()> {
+    match serve_tcp(listener, |stream| connection(stream, header_timeout)).await {
         Ok(never) => match never {},
         Err(e) => Err(e),
     }
@@ -99,7 +113,7 @@ async fn main() -> io::Result<()> {
     let addr = listener.local_addr()?;
     println!("hyper on scoro, listening on http://{addr}/; Ctrl-C stops it");
     nursery(async |n| -> io::Result<()> {
-        n.start_soon(serve(listener));
+        n.start_soon(serve(listener, HEADER_TIMEOUT));
         wait_for_ctrl_c().await?;
         println!("Ctrl-C: shutting down");
         n.cancel();
@@ -151,7 +165,7 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         nursery(async |n| -> io::Result<()> {
-            n.start_soon(serve(listener));
+            n.start_soon(serve(listener, HEADER_TIMEOUT));
             let (status, body) = get(addr, "/hello").await?;
             assert_eq!(status, StatusCode::OK);
             assert_eq!(body, "hello from scoro, you asked for /hello\n");
@@ -172,7 +186,7 @@ mod tests {
         let stop = server.handle();
         let answer = nursery(async |n| -> io::Result<String> {
             n.start_soon(async {
-                server.run(serve(listener)).await;
+                server.run(serve(listener, HEADER_TIMEOUT)).await;
                 Ok::<(), io::Error>(())
             });
             let mut stream = TcpStream::connect(addr).await?;
@@ -216,10 +230,15 @@ mod tests {
         let addr = listener.local_addr().unwrap();
         let request = b"GET /hello HTTP/1.1\r\nhost: localhost\r\n\r\n";
         nursery(async |n| -> io::Result<()> {
-            n.start_soon(serve(listener));
+            // A short header timeout, so that silent clients are let go quickly.
+            n.start_soon(serve(listener, Duration::from_millis(200)));
             nursery(async |clients| -> io::Result<()> {
                 for how in Misbehaviour::ALL.into_iter().cycle().take(100) {
                     clients.start_soon(misbehave(addr, how, request));
+                }
+                // Clients that connect and say nothing: the server must close them.
+                for _ in 0..5 {
+                    clients.start_soon(misbehave(addr, Misbehaviour::StaySilent, request));
                 }
                 Ok(())
             })

@@ -26,6 +26,9 @@ pub enum Misbehaviour {
     HalfCloseMidRequest,
     /// Connects and closes again without a word.
     CloseSilently,
+    /// Connects, sends nothing, and waits for the server to close the connection. Only for
+    /// servers with a timeout for that (not in [`ALL`](Self::ALL)).
+    StaySilent,
 }
 
 impl Misbehaviour {
@@ -65,6 +68,7 @@ pub async fn misbehave(addr: SocketAddr, how: Misbehaviour, request: &[u8]) -> i
             wait_for_close(&mut stream).await?;
         }
         Misbehaviour::CloseSilently => {}
+        Misbehaviour::StaySilent => wait_for_close(&mut stream).await?,
     }
     Ok(())
 }
