@@ -33,13 +33,6 @@ impl<S: mio::event::Source + fmt::Debug> fmt::Debug for Registered<S> {
     }
 }
 
-/// The error for a source used on a runtime other than its own.
-fn foreign_runtime() -> io::Error {
-    io::Error::other(
-        "this I/O object belongs to another scoro run; sockets cannot move between runs",
-    )
-}
-
 impl<S: mio::event::Source> Registered<S> {
     /// Registers `source` with the runtime running on this thread.
     ///
@@ -98,9 +91,10 @@ impl<S: mio::event::Source> Registered<S> {
         self.registration.forget_waker(dir);
     }
 
-    /// Is the runtime running on this thread the one the source belongs to?
-    pub(crate) fn is_here(&self) -> bool {
-        self.registration.is_here()
+    /// `Ok` if the runtime running on this thread is the one the source belongs to, else the
+    /// error for a source used away from its runtime.
+    pub(crate) fn check_here(&self) -> io::Result<()> {
+        self.registration.check_here()
     }
 }
 
@@ -140,8 +134,8 @@ where
 
     fn attempt(mut self: Pin<&mut Self>, task: CurrentTask) -> Step<Self::Output, TaskRef> {
         let io = self.io;
-        if !io.registration.is_here() {
-            return Step::Done(Err(foreign_runtime()));
+        if let Err(e) = io.registration.check_here() {
+            return Step::Done(Err(e));
         }
         loop {
             match (self.op)(&io.source) {

@@ -112,12 +112,7 @@ impl StreamRef<'_> {
     /// operations, away from the stream's runtime.
     pub(crate) fn shutdown_now(self) -> io::Result<()> {
         fn now<S: RawStream>(io: &Registered<S>) -> io::Result<()> {
-            if !io.is_here() {
-                return Err(io::Error::other(
-                    "this scoro stream can only be shut down on the thread of the scoro run \
-                     that owns it",
-                ));
-            }
+            io.check_here()?;
             match io.get_ref().shutdown_raw(Shutdown::Write) {
                 // The peer already closed the connection: there is nothing left to shut down.
                 Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),

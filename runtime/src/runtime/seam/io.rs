@@ -37,8 +37,17 @@ impl IoRegistration {
 
     /// Is the runtime running on this thread the one `self` was registered with?
     pub(crate) fn is_here(&self) -> bool {
-        try_with_core(|core| std::ptr::eq(self.runtime.as_ptr(), Arc::as_ptr(&core.shared)))
-            == Some(true)
+        try_with_core(|core| self.is_core(core)) == Some(true)
+    }
+
+    /// `Ok` where [`is_here`](Self::is_here), else the error every operation on the source
+    /// returns away from its runtime.
+    pub(crate) fn check_here(&self) -> io::Result<()> {
+        if self.is_here() {
+            Ok(())
+        } else {
+            Err(not_here())
+        }
     }
 
     /// Makes `task` the waiter of direction `dir` after clearing the readiness recorded there,
@@ -171,11 +180,13 @@ fn wake_all(core: &Core, waiters: Vec<Waiter>) {
     }
 }
 
-/// The error for a source polled away from its runtime.
+/// The error for an operation on a source away from its runtime (another thread, or another
+/// run on this one), by a task or by a foreign future.
 fn not_here() -> io::Error {
     io::Error::other(
-        "this scoro I/O object can only be polled on the thread of the scoro run that owns it \
-         (inside `scoro::compat::future` there)",
+        "this I/O object belongs to another scoro run; sockets cannot move between runs or \
+         threads (a foreign future that polls one through `compat::poll_io` must run inside \
+         `compat::future` in the run that owns it)",
     )
 }
 
