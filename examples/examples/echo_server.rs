@@ -78,10 +78,7 @@ async fn echo(mut stream: TcpStream, idle: Duration) -> io::Result<()> {
 /// Serves on `listener` until cancelled.
 #[structured]
 async fn serve(listener: TcpListener, idle: Duration) -> io::Result<()> {
-    match serve_tcp(listener, |stream| echo(stream, idle)).await {
-        Ok(never) => match never {},
-        Err(e) => Err(e),
-    }
+    match serve_tcp(listener, |stream| echo(stream, idle)).await? {}
 }
 
 #[scoro::main]

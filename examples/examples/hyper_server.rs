@@ -100,10 +100,7 @@ async fn connection(mut stream: TcpStream, header_timeout: Duration) -> io::Resu
 /// request head.
 #[structured]
 async fn serve(listener: TcpListener, header_timeout: Duration) -> io::Result<()> {
-    match serve_tcp(listener, |stream| connection(stream, header_timeout)).await {
-        Ok(never) => match never {},
-        Err(e) => Err(e),
-    }
+    match serve_tcp(listener, |stream| connection(stream, header_timeout)).await? {}
 }
 
 #[scoro::main]

@@ -117,10 +117,7 @@ async fn serve_requests(stream: TcpStream, slow: &SlowPage) -> io::Result<()> {
 /// Serves on `listener` until cancelled.
 #[structured]
 async fn serve(listener: TcpListener, slow: &SlowPage) -> anyhow::Result<()> {
-    match serve_tcp(listener, |stream| handle(stream, slow)).await {
-        Ok(never) => match never {},
-        Err(e) => Err(e.into()),
-    }
+    match serve_tcp(listener, |stream| handle(stream, slow)).await? {}
 }
 
 /// Fetches `path` from `addr` with the tokio-based client: the status and the body.

@@ -65,10 +65,8 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 /// #[scoro::main]
 /// async fn main() -> std::io::Result<()> {
 ///     let listener = TcpListener::bind("127.0.0.1:7000").await?;
-///     match serve_tcp(listener, echo).await {
-///         Ok(never) => match never {},
-///         Err(e) => Err(e),
-///     }
+///     // It returns only with an error (its `Ok` is `Infallible`), which `?` passes on.
+///     match serve_tcp(listener, echo).await? {}
 /// }
 /// ```
 #[track_caller]
