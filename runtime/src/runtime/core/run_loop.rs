@@ -183,11 +183,9 @@ impl Core {
             }
         }
         *self.io_woken.borrow_mut() = woken;
-        if !wakers.is_empty() {
-            // Foreign wakers are user code: called with nothing borrowed.
-            for w in wakers.drain(..) {
-                w.wake();
-            }
+        // Foreign wakers are user code: called with nothing borrowed.
+        for w in wakers.drain(..) {
+            w.wake();
         }
         *self.io_wakers.borrow_mut() = wakers;
         if signals {
