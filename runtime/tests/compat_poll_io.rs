@@ -309,3 +309,64 @@ async fn a_forgotten_adapter_leaves_no_waiter_in_the_way() {
         .unwrap();
     assert_eq!(&buf[..n], b"next");
 }
+
+#[scoro::test]
+async fn a_waker_that_polls_scoro_io_when_woken_finds_the_driver_free() {
+    use std::sync::{Arc, Mutex};
+    use std::task::Wake;
+
+    /// Hostile: when the runtime wakes it, it polls another scoro stream on the spot, from
+    /// inside the runtime's own I/O step.
+    struct Reentrant {
+        other: Mutex<UnixStream>,
+        seen: Mutex<Vec<String>>,
+    }
+    impl Wake for Reentrant {
+        fn wake(self: Arc<Self>) {
+            self.wake_by_ref();
+        }
+        fn wake_by_ref(self: &Arc<Self>) {
+            let mut other = self.other.lock().unwrap();
+            let mut io = compat::poll_io(&mut *other);
+            let mut buf = [0; 4];
+            let outcome = match io.poll_read(&mut Context::from_waker(Waker::noop()), &mut buf) {
+                Poll::Pending => "pending".to_string(),
+                Poll::Ready(r) => format!("{r:?}"),
+            };
+            self.seen.lock().unwrap().push(outcome);
+        }
+    }
+
+    let (mut a, mut b) = UnixStream::pair().unwrap();
+    let (_c, d) = UnixStream::pair().unwrap();
+    let (mut e, mut f) = UnixStream::pair().unwrap();
+    let hostile = Arc::new(Reentrant {
+        other: Mutex::new(d),
+        seen: Mutex::new(Vec::new()),
+    });
+    let waker = Waker::from(hostile.clone());
+    let mut io = compat::poll_io(&mut b);
+    let mut buf = [0; 4];
+    assert!(
+        io.poll_read(&mut Context::from_waker(&waker), &mut buf)
+            .is_pending()
+    );
+    nursery(async |n| -> io::Result<()> {
+        n.start_soon(async {
+            // Both streams become readable before the runtime next looks at I/O, so one look
+            // wakes the hostile waker and the task below.
+            wait_all_tasks_blocked().await?;
+            a.write_all(b"ping").await?;
+            e.write_all(b"pong").await
+        });
+        let mut pong = [0; 4];
+        f.read_exact(&mut pong).await?;
+        Ok(())
+    })
+    .await
+    .unwrap();
+    // Woken once, and its poll found the driver free (not "busy", not a panic): nothing to
+    // read on its stream.
+    assert_eq!(*hostile.seen.lock().unwrap(), ["pending"]);
+    drop(io);
+}
