@@ -181,6 +181,38 @@ macro_rules! writes {
 reads!(TcpStream, UnixStream, ReadHalf<'_>);
 writes!(TcpStream, UnixStream, WriteHalf<'_>);
 
+/// The `AsyncWrite` impls of `futures-io` and tokio, which differ only in the trait and the
+/// name of the method that shuts the stream down.
+#[cfg(any(feature = "futures-io", feature = "tokio"))]
+macro_rules! async_write {
+    ($trait:path, $shutdown:ident: $($ty:ty),*) => {$(
+        impl $trait for PollIo<'_, $ty> {
+            fn poll_write(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &[u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                self.get_mut().write(cx, buf)
+            }
+
+            fn poll_flush(
+                self: std::pin::Pin<&mut Self>,
+                _cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                // Writes go straight to the socket: nothing is buffered.
+                std::task::Poll::Ready(Ok(()))
+            }
+
+            fn $shutdown(
+                self: std::pin::Pin<&mut Self>,
+                _cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                self.get_mut().shutdown()
+            }
+        }
+    )*};
+}
+
 #[cfg(feature = "futures-io")]
 mod futures_io_impls {
     use super::PollIo;
@@ -203,31 +235,8 @@ mod futures_io_impls {
         )*};
     }
 
-    macro_rules! async_write {
-        ($($ty:ty),*) => {$(
-            impl futures_io::AsyncWrite for PollIo<'_, $ty> {
-                fn poll_write(
-                    self: Pin<&mut Self>,
-                    cx: &mut Context<'_>,
-                    buf: &[u8],
-                ) -> Poll<io::Result<usize>> {
-                    self.get_mut().write(cx, buf)
-                }
-
-                fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-                    // Writes go straight to the socket: nothing is buffered.
-                    Poll::Ready(Ok(()))
-                }
-
-                fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-                    self.get_mut().shutdown()
-                }
-            }
-        )*};
-    }
-
     async_read!(TcpStream, UnixStream, ReadHalf<'_>);
-    async_write!(TcpStream, UnixStream, WriteHalf<'_>);
+    async_write!(futures_io::AsyncWrite, poll_close: TcpStream, UnixStream, WriteHalf<'_>);
 }
 
 #[cfg(feature = "tokio")]
@@ -255,32 +264,6 @@ mod tokio_impls {
         )*};
     }
 
-    macro_rules! async_write {
-        ($($ty:ty),*) => {$(
-            impl tokio::io::AsyncWrite for PollIo<'_, $ty> {
-                fn poll_write(
-                    self: Pin<&mut Self>,
-                    cx: &mut Context<'_>,
-                    buf: &[u8],
-                ) -> Poll<io::Result<usize>> {
-                    self.get_mut().write(cx, buf)
-                }
-
-                fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-                    // Writes go straight to the socket: nothing is buffered.
-                    Poll::Ready(Ok(()))
-                }
-
-                fn poll_shutdown(
-                    self: Pin<&mut Self>,
-                    _cx: &mut Context<'_>,
-                ) -> Poll<io::Result<()>> {
-                    self.get_mut().shutdown()
-                }
-            }
-        )*};
-    }
-
     async_read!(TcpStream, UnixStream, ReadHalf<'_>);
-    async_write!(TcpStream, UnixStream, WriteHalf<'_>);
+    async_write!(tokio::io::AsyncWrite, poll_shutdown: TcpStream, UnixStream, WriteHalf<'_>);
 }
